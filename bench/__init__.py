@@ -1,0 +1,1 @@
+"""Benchmarks and load tools; each module prints its figures as JSON."""

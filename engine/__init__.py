@@ -1,0 +1,1 @@
+"""The gateway process: config, lifecycle, pipeline, CLI."""

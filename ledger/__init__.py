@@ -1,0 +1,1 @@
+"""Credit ledger: Redis Lua commit point, in-memory twin, PostgreSQL persister."""

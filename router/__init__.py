@@ -1,0 +1,1 @@
+"""In-process MT and MO routing tables."""

@@ -1,0 +1,1 @@
+"""SMPP 3.4 protocol core, usable on its own as a library."""

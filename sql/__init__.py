@@ -1,0 +1,1 @@
+"""PostgreSQL schema as numbered migrations (package data)."""
