@@ -111,6 +111,11 @@ class Session:
             response_class(sequence_number=error.sequence_number, command_status=error.status)
         )
 
+    def abandon(self, sequence: int) -> None:
+        """Stop waiting for the response to one of our requests (it timed out);
+        a late response to it then counts as answering nothing."""
+        self._awaiting_response.pop(sequence, None)
+
     def connection_lost(self) -> list[int]:
         """Close the session; returns the sequence numbers still awaiting a
         response, so the owner can resend what they carried."""

@@ -1,0 +1,315 @@
+"""asyncio adapter: one `SmppConnection` protocol object per TCP connection.
+
+This is the only module of `smpp/` that touches asyncio. It feeds bytes to the
+sans-IO `Session`, answers what the protocol answers by itself (enquire_link,
+unbind, malformed PDUs), hands every other request to a `SessionHandler`, and
+resolves the future of each request we sent when its response arrives. Writes
+issued during one loop iteration leave in one ``writelines`` call; a peer that
+stops reading our responses stops being read (write-buffer back-pressure).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+from typing import Protocol
+
+import msgspec
+
+from smpp import pdu as p
+from smpp.constants import CommandId as C
+from smpp.constants import CommandStatus as S
+from smpp.errors import FrameError, RemoteProtocolError, SmppError
+from smpp.session import Session
+from smpp.state import Role, SessionState
+
+
+class SessionLimits(msgspec.Struct, frozen=True):
+    """Timers and bounds of one session; every one is configurable."""
+
+    enquire_link_interval: float = 30.0
+    """Seconds of silence from the peer before we probe it."""
+    inactivity_timeout: float = 120.0
+    """Seconds of silence from the peer before we close."""
+    response_timeout: float = 10.0
+    """Seconds to wait for the response to one of our requests."""
+    max_pdu_size: int = 70_000
+    max_malformed: int = 5
+    """Malformed PDUs in a row after which we close: the peer is not speaking SMPP."""
+    write_buffer_high: int = 256 * 1024
+    """Queued output octets above which we stop reading the peer."""
+    tick: float = 1.0
+    """Timer resolution in seconds."""
+
+
+class ResponseTimeout(SmppError):
+    """The peer did not answer one of our requests in time."""
+
+
+class SessionClosed(SmppError):
+    """The connection closed before the request was answered."""
+
+
+class CommandFailed(SmppError):
+    """The peer answered one of our requests with a non-zero command_status."""
+
+    def __init__(self, response: p.Pdu) -> None:
+        status = response.command_status
+        name = S(status).name if status in S._value2member_map_ else f"0x{status:08x}"
+        super().__init__(f"{type(response).__name__} {name}")
+        self.response = response
+        self.status = status
+
+
+class SessionHandler(Protocol):
+    """What the owner of a connection (the engine) reacts to."""
+
+    def request_received(self, connection: SmppConnection, request: p.Pdu) -> None:
+        """A request the adapter does not answer itself; answer it with
+        ``connection.respond`` now or later (no task per PDU needed)."""
+
+    def connection_closed(self, connection: SmppConnection, lost: list[int]) -> None:
+        """The connection is gone; ``lost`` are our unanswered sequence numbers."""
+
+
+class SmppConnection(asyncio.Protocol):
+    """One SMPP session over one transport, for either role."""
+
+    def __init__(
+        self, role: Role, handler: SessionHandler, limits: SessionLimits | None = None
+    ) -> None:
+        self.limits = limits or SessionLimits()
+        self.session = Session(role, max_pdu_size=self.limits.max_pdu_size)
+        self.handler = handler
+        self.peer: tuple[str, int] | None = None
+        self.system_id = ""
+        self.closed: asyncio.Future[None] | None = None
+        self._transport: asyncio.Transport | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._waiting: dict[int, tuple[asyncio.Future[p.Pdu], float]] = {}
+        self._outgoing: list[bytes] = []
+        self._flush_scheduled = False
+        self._malformed = 0
+        self._last_received = 0.0
+        self._probing = False
+        self._ticker: asyncio.TimerHandle | None = None
+
+    # -- asyncio.Protocol -------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        self._loop = asyncio.get_running_loop()
+        self.closed = self._loop.create_future()
+        self.peer = transport.get_extra_info("peername")
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        transport.set_write_buffer_limits(high=self.limits.write_buffer_high)
+        self._last_received = time.monotonic()
+        self._ticker = self._loop.call_later(self.limits.tick, self._tick)
+
+    def data_received(self, data: bytes) -> None:
+        self._last_received = time.monotonic()
+        session = self.session
+        session.receive_data(data)
+        while True:
+            try:
+                received = session.next_event()
+            except FrameError as exc:
+                self._answer_error(exc)
+                self.close()
+                return
+            except RemoteProtocolError as exc:
+                self._answer_error(exc)
+                self._malformed += 1
+                if self._malformed >= self.limits.max_malformed:
+                    self.close()
+                    return
+                continue
+            if received is None:
+                return
+            self._malformed = 0
+            self._dispatch(received)
+
+    def pause_writing(self) -> None:
+        if self._transport is not None:
+            self._transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.resume_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+        lost = self.session.connection_lost()
+        waiting, self._waiting = self._waiting, {}
+        for future, _ in waiting.values():
+            if not future.done():
+                future.set_exception(SessionClosed("connection closed"))
+        if self.closed is not None and not self.closed.done():
+            self.closed.set_result(None)
+        self.handler.connection_closed(self, lost)
+
+    # -- sending ----------------------------------------------------------
+
+    @property
+    def state(self) -> SessionState:
+        return self.session.state
+
+    @property
+    def in_flight(self) -> int:
+        """Our requests awaiting a response: what a window limit counts."""
+        return len(self._waiting)
+
+    @property
+    def is_open(self) -> bool:
+        return self._transport is not None and not self._transport.is_closing()
+
+    def request(self, outgoing: p.Pdu) -> asyncio.Future[p.Pdu]:
+        """Send a request; the future resolves with its response (any status)
+        or fails with `ResponseTimeout` / `SessionClosed`."""
+        assert self._loop is not None
+        wire = self.session.send(outgoing)
+        future: asyncio.Future[p.Pdu] = self._loop.create_future()
+        sequence = int.from_bytes(wire[12:16], "big")
+        if outgoing.command_id in (C.OUTBIND, C.ALERT_NOTIFICATION):
+            future.set_result(outgoing)
+        else:
+            self._waiting[sequence] = (future, time.monotonic() + self.limits.response_timeout)
+        self._write(wire)
+        return future
+
+    async def call(self, outgoing: p.Pdu) -> p.Pdu:
+        """Send a request and return its response; a non-zero command_status
+        raises `CommandFailed`."""
+        response = await self.request(outgoing)
+        if response.command_status != S.ESME_ROK:
+            raise CommandFailed(response)
+        return response
+
+    def respond(self, response: p.Pdu) -> None:
+        self._write(self.session.send(response))
+
+    async def unbind(self) -> None:
+        """Unbind politely, then close whatever the peer answers (§4.2)."""
+        if self.session.state in (SessionState.OPEN, SessionState.CLOSED):
+            self.close()
+            return
+        with contextlib.suppress(SmppError):
+            await asyncio.wait_for(self.request(p.Unbind()), self.limits.response_timeout)
+        self.close()
+
+    def close(self) -> None:
+        if self._transport is not None and not self._transport.is_closing():
+            self._flush()
+            self._transport.close()
+
+    # -- internals --------------------------------------------------------
+
+    def _write(self, wire: bytes) -> None:
+        self._outgoing.append(wire)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            assert self._loop is not None
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if self._outgoing and self._transport is not None and not self._transport.is_closing():
+            self._transport.writelines(self._outgoing)
+        self._outgoing = []
+
+    def _answer_error(self, error: RemoteProtocolError) -> None:
+        answer = self.session.error_response(error)
+        if answer is not None:
+            self._write(answer)
+
+    def _dispatch(self, received: p.Pdu) -> None:
+        command_id = received.command_id
+        if received.is_response:
+            waiting = self._waiting.pop(received.sequence_number, None)
+            if waiting is not None and not waiting[0].done():
+                waiting[0].set_result(received)
+            self._probing = False
+            return
+        if command_id == C.ENQUIRE_LINK:
+            self.respond(p.EnquireLinkResp(sequence_number=received.sequence_number))
+        elif command_id == C.UNBIND:
+            self.respond(p.UnbindResp(sequence_number=received.sequence_number))
+            self.close()
+        else:
+            self.handler.request_received(self, received)
+
+    def _tick(self) -> None:
+        assert self._loop is not None
+        now = time.monotonic()
+        expired = [seq for seq, (_, deadline) in self._waiting.items() if deadline <= now]
+        for sequence in expired:
+            future, _ = self._waiting.pop(sequence)
+            self.session.abandon(sequence)
+            if not future.done():
+                future.set_exception(ResponseTimeout(f"no response to sequence {sequence}"))
+        silence = now - self._last_received
+        if silence >= self.limits.inactivity_timeout:
+            self.close()
+            return
+        if (
+            silence >= self.limits.enquire_link_interval
+            and not self._probing
+            and self.session.state not in (SessionState.UNBINDING, SessionState.CLOSED)
+        ):
+            self._probing = True
+            self.request(p.EnquireLink()).add_done_callback(_ignore_outcome)
+        self._ticker = self._loop.call_later(self.limits.tick, self._tick)
+
+
+def _ignore_outcome(future: asyncio.Future[p.Pdu]) -> None:
+    """Enquire_link answers only matter as received bytes (they reset silence)."""
+    if not future.cancelled():
+        future.exception()
+
+
+async def open_session(
+    host: str,
+    port: int,
+    bind: p.Pdu,
+    handler: SessionHandler,
+    limits: SessionLimits | None = None,
+    **connect_options: object,
+) -> SmppConnection:
+    """Connect as an ESME and bind; raises `CommandFailed` if the bind is refused."""
+    loop = asyncio.get_running_loop()
+    _, connection = await loop.create_connection(
+        lambda: SmppConnection(Role.ESME, handler, limits),
+        host,
+        port,
+        **connect_options,  # type: ignore[arg-type]
+    )
+    try:
+        response = await connection.call(bind)
+    except BaseException:
+        connection.close()
+        raise
+    connection.system_id = getattr(response, "system_id", "")
+    return connection
+
+
+async def start_server(
+    host: str,
+    port: int,
+    handler: SessionHandler,
+    limits: SessionLimits | None = None,
+    **server_options: object,
+) -> asyncio.Server:
+    """Listen as an SMSC; every connection reports to ``handler``."""
+    loop = asyncio.get_running_loop()
+    return await loop.create_server(
+        lambda: SmppConnection(Role.SMSC, handler, limits),
+        host,
+        port,
+        **server_options,  # type: ignore[arg-type]
+    )

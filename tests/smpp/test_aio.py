@@ -1,0 +1,145 @@
+"""The asyncio adapter over real loopback sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+
+import pytest
+
+from smpp import codec
+from smpp import pdu as p
+from smpp.aio import (
+    CommandFailed,
+    ResponseTimeout,
+    SessionLimits,
+    SmppConnection,
+    open_session,
+    start_server,
+)
+from smpp.constants import CommandStatus as S
+from smpp.state import SessionState
+
+
+class EchoSmsc:
+    """Accepts password 'secret', answers submit_sm with an id, can stay silent."""
+
+    def __init__(self) -> None:
+        self.silent = False
+        self.connections: set[SmppConnection] = set()
+
+    def request_received(self, connection: SmppConnection, request: p.Pdu) -> None:
+        self.connections.add(connection)
+        if self.silent:
+            return
+        if isinstance(request, p.BindTransceiver):
+            status = S.ESME_ROK if request.password == "secret" else S.ESME_RBINDFAIL
+            connection.respond(p.response_to(request, status, system_id="smsgw"))
+        elif isinstance(request, p.SubmitSm):
+            connection.respond(p.response_to(request, message_id=f"id-{request.sequence_number}"))
+
+    def connection_closed(self, connection: SmppConnection, lost: list[int]) -> None:
+        self.connections.discard(connection)
+
+
+class Client:
+    def __init__(self) -> None:
+        self.requests: list[p.Pdu] = []
+        self.lost: list[int] | None = None
+
+    def request_received(self, connection: SmppConnection, request: p.Pdu) -> None:
+        self.requests.append(request)
+
+    def connection_closed(self, connection: SmppConnection, lost: list[int]) -> None:
+        self.lost = lost
+
+
+@pytest.fixture
+async def smsc():
+    handler = EchoSmsc()
+    server = await start_server("127.0.0.1", 0, handler, SessionLimits(tick=0.05))
+    handler.port = server.sockets[0].getsockname()[1]
+    yield handler
+    server.close()
+    for connection in list(handler.connections):
+        connection.close()
+    await server.wait_closed()
+
+
+async def test_bind_submit_unbind(smsc: EchoSmsc) -> None:
+    bind = p.BindTransceiver(system_id="acme", password="secret")
+    connection = await open_session("127.0.0.1", smsc.port, bind, Client())
+    assert connection.state == SessionState.BOUND_TRX and connection.system_id == "smsgw"
+    responses = await asyncio.gather(
+        *(connection.call(p.SubmitSm(destination_addr="4477")) for _ in range(50))
+    )
+    assert len({r.message_id for r in responses}) == 50
+    await connection.unbind()
+    await connection.closed
+    assert connection.state == SessionState.CLOSED
+
+
+async def test_refused_bind_raises_with_status(smsc: EchoSmsc) -> None:
+    bind = p.BindTransceiver(system_id="acme", password="nope")
+    with pytest.raises(CommandFailed) as caught:
+        await open_session("127.0.0.1", smsc.port, bind, Client())
+    assert caught.value.status == S.ESME_RBINDFAIL
+
+
+async def test_unanswered_request_times_out_then_reports_lost(smsc: EchoSmsc) -> None:
+    bind = p.BindTransceiver(system_id="acme", password="secret")
+    limits = SessionLimits(response_timeout=0.1, tick=0.05)
+    client = Client()
+    connection = await open_session("127.0.0.1", smsc.port, bind, client, limits)
+    smsc.silent = True
+    with pytest.raises(ResponseTimeout):
+        await connection.call(p.SubmitSm())
+    pending = connection.request(p.SubmitSm())
+    connection.close()
+    await connection.closed
+    assert client.lost == [3]
+    with pytest.raises(Exception, match="closed"):
+        await pending
+
+
+async def test_enquire_link_is_answered_by_the_adapter(smsc: EchoSmsc) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", smsc.port)
+    writer.write(codec.encode(p.EnquireLink(sequence_number=4)))
+    answer = await reader.readexactly(16)
+    assert codec.decode(answer) == p.EnquireLinkResp(sequence_number=4)
+    writer.close()
+    await writer.wait_closed()
+
+
+async def test_garbage_is_nacked_then_the_connection_closed(smsc: EchoSmsc) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", smsc.port)
+    for sequence in range(1, 6):
+        writer.write(struct.pack(">IIII", 16, 0x77, 0, sequence))
+    answers = [codec.decode(await reader.readexactly(16)) for _ in range(5)]
+    assert [a.command_status for a in answers] == [S.ESME_RINVCMDID] * 5
+    assert await reader.read() == b""
+    writer.close()
+    await writer.wait_closed()
+
+
+async def test_bad_length_is_nacked_and_closed(smsc: EchoSmsc) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", smsc.port)
+    writer.write(struct.pack(">IIII", 0x7FFFFFFF, 4, 0, 9))
+    nack = codec.decode(await reader.readexactly(16))
+    assert nack == p.GenericNack(sequence_number=9, command_status=S.ESME_RINVCMDLEN)
+    assert await reader.read() == b""
+    writer.close()
+    await writer.wait_closed()
+
+
+async def test_silent_peer_is_probed_then_dropped() -> None:
+    limits = SessionLimits(enquire_link_interval=0.1, inactivity_timeout=0.4, tick=0.05)
+    server = await start_server("127.0.0.1", 0, EchoSmsc(), limits)
+    reader, writer = await asyncio.open_connection(*server.sockets[0].getsockname()[:2])
+    probe = codec.decode(await asyncio.wait_for(reader.readexactly(16), 5))
+    assert isinstance(probe, p.EnquireLink)
+    assert await asyncio.wait_for(reader.read(), 5) == b""
+    writer.close()
+    await writer.wait_closed()
+    server.close()
+    await server.wait_closed()
