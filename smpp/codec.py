@@ -310,13 +310,28 @@ class _Compiler:
                 pieces.append(n)
                 lengths.append(f"len({n})")
         flush()
-        lines = [f"def {name}(p):", *checks]
+        lines = [f"def {name}(p):"]
+        if self.cls.command_id & RESPONSE_BIT and self.fields:
+            lines += self._bodyless_error_source()
+        lines += checks
         lines.append("    tlvs = _encode_tlvs(p.tlvs) if p.tlvs else b''")
         total = " + ".join([str(fixed), *lengths, "len(tlvs)"])
         cid = self._const(int(self.cls.command_id))
         header = f"_HEADER.pack({total}, {cid}, p.command_status, p.sequence_number)"
         lines.append(f"    return b''.join(({', '.join([header, *pieces, 'tlvs'])},))")
         return "\n".join(lines) + "\n"
+
+    def _bodyless_error_source(self) -> list[str]:
+        """A response with a non-zero status and nothing set goes without a
+        body, as §4.1.2, §4.4.2 and their siblings ask."""
+        defaults = [
+            f"p.{f.name} == {self._const(_default_of(self.cls, f.name))}" for f in self.fields
+        ]
+        cid = self._const(int(self.cls.command_id))
+        return [
+            f"    if p.command_status and not p.tlvs and {' and '.join(defaults)}:",
+            f"        return _HEADER.pack(16, {cid}, p.command_status, p.sequence_number)",
+        ]
 
     def compile(self) -> tuple[Callable[..., _pdu.Pdu], Callable[[_pdu.Pdu], bytes]]:
         names = set(self.cls.__struct_fields__[3:])
@@ -329,6 +344,11 @@ class _Compiler:
         namespace = {**globals(), **self.namespace, "cls": self.cls}
         exec(compile(source, filename, "exec"), namespace)
         return namespace[f"decode_{stem}"], namespace[f"encode_{stem}"]  # type: ignore[return-value]
+
+
+def _default_of(cls: type[_pdu.Pdu], name: str) -> object:
+    fields, defaults = cls.__struct_fields__, cls.__struct_defaults__
+    return defaults[fields.index(name) - (len(fields) - len(defaults))]
 
 
 _k_len_byte = [bytes((n,)) for n in range(256)]

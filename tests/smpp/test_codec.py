@@ -220,3 +220,11 @@ def test_response_to_echoes_the_sequence_number() -> None:
     assert response.is_response and not request.is_response
     with pytest.raises(TypeError):
         pdu.response_to(pdu.GenericNack())
+
+
+def test_error_response_with_nothing_set_goes_without_body() -> None:
+    throttled = pdu.SubmitSmResp(sequence_number=3, command_status=S.ESME_RTHROTTLED)
+    assert codec.encode(throttled) == header(16, CommandId.SUBMIT_SM_RESP, S.ESME_RTHROTTLED, 3)
+    with_id = pdu.SubmitSmResp(sequence_number=3, command_status=S.ESME_RTHROTTLED, message_id="x")
+    assert len(codec.encode(with_id)) == 18
+    assert len(codec.encode(pdu.SubmitSmResp(sequence_number=3))) == 17
