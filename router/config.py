@@ -1,0 +1,346 @@
+r"""Loading a routing table configuration from TOML or from plain data.
+
+The same format comes from a TOML file, from the admin API (JSON) and from
+PostgreSQL rows turned into dicts; all go through ``load_data``. Every problem
+is reported at once, each with its place, in one ``RoutingConfigError``::
+
+    mt_routes[3].filters.destination_prefix[0]: expected `str` matching regex '^[0-9]+$'
+    mt_routes[4].target.connectors[1]: unknown connector 'sfr2'
+
+Format
+------
+``currency``
+    ISO 4217 code of every price in the table. Prices are integers in
+    micro-units of it: 45_000 is 0.045 EUR.
+``[countries.<ISO 3166 code>]``
+    How national numbers of a country are written: ``calling_code``,
+    ``national_lengths`` (lengths of the national significant number),
+    ``trunk_prefix`` (default none), ``international_prefix`` (default "00").
+``[accounts.<id>]``
+    Routing settings of an account: ``default_country`` turns its national
+    numbers into international form; ``sell_tariff`` prices its messages ahead
+    of the route's tariff.
+``[connectors.<id>]``
+    Every connector a route names; ``cost_tariff`` is what it charges us, which
+    ``least_cost`` needs.
+``[tariffs.<id>]``
+    ``rates``: ``prefix`` ("" for every destination), ``price`` per part,
+    optional ``valid_from`` (inclusive) and ``valid_until`` (exclusive). The
+    longest prefix with a rate valid now gives the price; one prefix's rates
+    must not overlap in time.
+``[networks]``
+    Numbering plan: destination prefix to MCC+MNC (ITU-T E.212), longest
+    prefix wins; ``destination_network`` filters test it.
+``[[mt_routes]]``, ``[[mo_routes]]``
+    Ordered routes: ``id``, ``filters``, ``unless``, ``target`` and, for MT,
+    ``sell_tariff``. The first route whose filters all match, none of whose
+    ``unless`` filters match, and whose target can deliver (a usable endpoint
+    and, for MT, a sell price) decides. A route without filters matches all.
+
+Filters: ``account``, ``account_group``, ``priority`` (MT only); ``connector``
+(MO only); ``source``, ``destination`` and ``content`` (regular expressions,
+``re.search``); ``destination_prefix``, ``destination_network``,
+``data_coding``, ``tag`` (lists: any value matches); ``date`` (``start``,
+``end``: aware datetimes); ``time_of_day`` (``start``, ``end``, ``timezone``,
+``weekdays``; a window may wrap midnight). Destinations are tested in
+international form.
+
+Targets (``kind``): ``static`` (``connector``; MO: ``account``), ``weighted``
+(``weights``: id to integer weight), ``round_robin`` and ``failover``
+(``connectors``; MO: ``accounts``), ``least_cost`` (MT: ``connectors``, the
+cheapest usable one that carries the destination first), ``reject``
+(``command_status``, ``reason``).
+
+Example
+-------
+```toml
+currency = "EUR"
+
+[countries.FR]
+calling_code = "33"
+trunk_prefix = "0"
+national_lengths = [9]
+
+[countries.GB]
+calling_code = "44"
+trunk_prefix = "0"
+national_lengths = [10]
+
+[accounts.bank-paris]
+default_country = "FR"
+sell_tariff = "banks-eu"
+
+[accounts.shop-london]
+default_country = "GB"
+
+[connectors.orange-fr]
+cost_tariff = "orange-fr-cost"
+
+[connectors.sfr]
+cost_tariff = "sfr-cost"
+
+[connectors.hub]
+cost_tariff = "hub-cost"
+
+[tariffs.retail]
+rates = [
+    { prefix = "", price = 80_000 },
+    { prefix = "33", price = 45_000 },
+    { prefix = "44", price = 38_000 },
+]
+
+[tariffs.banks-eu]
+rates = [
+    { prefix = "33", price = 40_000, valid_until = 2026-01-01T00:00:00Z },
+    { prefix = "33", price = 42_000, valid_from = 2026-01-01T00:00:00Z },
+]
+
+[tariffs.orange-fr-cost]
+rates = [{ prefix = "336", price = 21_000 }, { prefix = "337", price = 21_000 }]
+
+[tariffs.sfr-cost]
+rates = [{ prefix = "33", price = 23_500 }]
+
+[tariffs.hub-cost]
+rates = [
+    { prefix = "", price = 30_000 },
+    { prefix = "33", price = 26_000 },
+    { prefix = "44", price = 19_000 },
+]
+
+[networks]
+"3361" = "20801"
+"3362" = "20810"
+"447700" = "23410"
+
+[[mt_routes]]
+id = "otp-fr"
+sell_tariff = "retail"
+filters = { priority = ["otp"], destination_prefix = ["33"] }
+target = { kind = "failover", connectors = ["orange-fr", "sfr"] }
+
+[[mt_routes]]
+id = "no-premium"
+filters = { destination_prefix = ["33899", "449"] }
+target = { kind = "reject", command_status = 0x0B, reason = "premium-rate numbers refused" }
+
+[[mt_routes]]
+id = "banks-office-hours"
+sell_tariff = "retail"
+target = { kind = "weighted", weights = { orange-fr = 3, sfr = 1 } }
+
+[mt_routes.filters]
+account_group = ["banks"]
+destination_prefix = ["33"]
+time_of_day = { start = 08:00:00, end = 20:00:00, timezone = "Europe/Paris" }
+
+[mt_routes.unless]
+content = '(?i)\bcasino\b'
+
+[[mt_routes]]
+id = "uk-promo-december"
+sell_tariff = "retail"
+target = { kind = "round_robin", connectors = ["hub", "sfr"] }
+
+[mt_routes.filters]
+destination_network = ["23410"]
+tag = ["promo"]
+data_coding = [0, 3]
+source = '^[A-Za-z][A-Za-z0-9]{1,10}$'
+date = { start = 2025-12-01T00:00:00Z, end = 2026-01-01T00:00:00Z }
+
+[[mt_routes]]
+id = "everything-else"
+sell_tariff = "retail"
+target = { kind = "least_cost", connectors = ["orange-fr", "sfr", "hub"] }
+
+[[mo_routes]]
+id = "bank-replies"
+filters = { connector = ["orange-fr", "sfr"], destination = '^33610000' }
+target = { kind = "static", account = "bank-paris" }
+
+[[mo_routes]]
+id = "stop-keywords"
+filters = { content = '(?i)^\s*stop\b' }
+target = { kind = "failover", accounts = ["opt-out", "bank-paris"] }
+
+[[mo_routes]]
+id = "unknown-number"
+target = { kind = "reject", command_status = 0x0B, reason = "no MO route" }
+```
+"""
+
+import dataclasses
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgspec
+
+from router import checks
+from router.schema import (
+    AccountConfig,
+    ConnectorConfig,
+    CountryCode,
+    CountryConfig,
+    Currency,
+    Digits,
+    Identifier,
+    MccMnc,
+    MoRouteConfig,
+    MtRouteConfig,
+    RoutingConfig,
+    TariffConfig,
+)
+from router.validation import INVALID, ConfigIssue, RoutingConfigError, convert_all, join_place
+
+Item = TypeVar("Item", bound=msgspec.Struct)
+ItemCheck = Callable[[Item, str], list[ConfigIssue]]
+
+
+def load_toml_file(path: str | Path) -> RoutingConfig:
+    """The configuration in the TOML file at ``path``."""
+    return load_toml(Path(path).read_text(encoding="utf-8"))
+
+
+def load_toml(text: str) -> RoutingConfig:
+    """The configuration in TOML ``text``; raises RoutingConfigError listing every problem."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise RoutingConfigError([ConfigIssue("", f"invalid TOML: {error}")]) from None
+    return load_data(data)
+
+
+def load_data(data: object) -> RoutingConfig:
+    """The configuration in plain data (dicts, lists, strings, numbers, datetimes)."""
+    if not isinstance(data, dict):
+        raise RoutingConfigError([ConfigIssue("", "expected a table at the top level")])
+    issues: list[ConfigIssue] = []
+    known = {field.encode_name for field in msgspec.structs.fields(RoutingConfig)}
+    for key in data:
+        if key not in known:
+            issues.append(
+                ConfigIssue(str(key), f"unknown section; known: {', '.join(sorted(known))}")
+            )
+    currency = data.get("currency")
+    if currency is None:
+        issues.append(ConfigIssue("currency", "missing required field"))
+    else:
+        currency = convert_all(currency, Currency, "currency", issues)
+    names = _declared_names(data)
+
+    countries = _entries(
+        data, "countries", CountryCode, CountryConfig, checks.check_country, issues
+    )
+    accounts = _entries(
+        data, "accounts", Identifier, AccountConfig, _with(checks.check_account, names), issues
+    )
+    connectors = _entries(
+        data,
+        "connectors",
+        Identifier,
+        ConnectorConfig,
+        _with(checks.check_connector, names),
+        issues,
+    )
+    tariffs = _entries(data, "tariffs", Identifier, TariffConfig, checks.check_tariff, issues)
+    networks = convert_all(data.get("networks", {}), dict[Digits, MccMnc], "networks", issues)
+    names = dataclasses.replace(
+        names,
+        networks=frozenset(networks.values()) if networks is not INVALID else names.networks,
+        connectors_without_cost=frozenset(
+            name for name, connector in connectors.items() if connector.cost_tariff is None
+        ),
+    )
+    parts = checks.part_checks(names)
+    mt_check = _with(checks.check_mt_route, names)
+    mo_check = _with(checks.check_mo_route, names)
+    mt_routes = _routes(data, "mt_routes", MtRouteConfig, mt_check, parts, issues)
+    mo_routes = _routes(data, "mo_routes", MoRouteConfig, mo_check, parts, issues)
+    if issues:
+        raise RoutingConfigError(issues)
+    return RoutingConfig(
+        currency=currency,
+        countries=countries,
+        accounts=accounts,
+        connectors=connectors,
+        tariffs=tariffs,
+        networks=networks,
+        mt_routes=mt_routes,
+        mo_routes=mo_routes,
+    )
+
+
+def _declared_names(data: dict[Any, Any]) -> checks.DeclaredNames:
+    """Names as written, so an item with errors still counts as declared."""
+
+    def keys(section: str) -> frozenset[str]:
+        value = data.get(section, {})
+        return frozenset(str(key) for key in value) if isinstance(value, dict) else frozenset()
+
+    networks = data.get("networks", {})
+    return checks.DeclaredNames(
+        countries=keys("countries"),
+        tariffs=keys("tariffs"),
+        connectors=keys("connectors"),
+        networks=frozenset(str(v) for v in networks.values())
+        if isinstance(networks, dict)
+        else frozenset(),
+        connectors_without_cost=frozenset(),
+    )
+
+
+def _with(check: Callable[..., list[ConfigIssue]], names: checks.DeclaredNames) -> ItemCheck[Any]:
+    return lambda item, place: check(item, place, names)
+
+
+def _entries(
+    data: dict[Any, Any],
+    section: str,
+    key_type: Any,
+    item_type: type[Item],
+    check: ItemCheck[Item],
+    issues: list[ConfigIssue],
+) -> dict[str, Item]:
+    """The section's ``name -> item`` entries that converted; checks add their issues."""
+    raw = data.get(section, {})
+    if not isinstance(raw, dict):
+        issues.append(ConfigIssue(section, "expected a table"))
+        return {}
+    entries = {}
+    for name, value in raw.items():
+        place = join_place(section, str(name))
+        key = convert_all(name, key_type, place, issues)
+        item = convert_all(value, item_type, place, issues)
+        if key is not INVALID and item is not INVALID:
+            issues.extend(check(item, place))
+            entries[key] = item
+    return entries
+
+
+def _routes(
+    data: dict[Any, Any],
+    section: str,
+    item_type: type[Item],
+    check: ItemCheck[Item],
+    parts: dict[type, ItemCheck[Any]],
+    issues: list[ConfigIssue],
+) -> list[Item]:
+    """The routes that converted, checked; of the others, the parts that converted are checked."""
+    raw = data.get(section, [])
+    if not isinstance(raw, list):
+        issues.append(ConfigIssue(section, "expected an array of tables"))
+        return []
+    routes = []
+    placed_ids = []
+    for position, value in enumerate(raw):
+        place = f"{section}[{position}]"
+        route = convert_all(value, item_type, place, issues, parts)
+        if route is not INVALID:
+            issues.extend(check(route, place))
+            routes.append(route)
+            placed_ids.append((place, route.id))
+    issues.extend(checks.check_route_ids(placed_ids, section))
+    return routes

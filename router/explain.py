@@ -1,0 +1,92 @@
+"""Route explain: which routes a message met, and why each did or did not apply.
+
+For an operator debugging a table (and for the admin API), every route is
+tested by itself with its filters in order, not through the index, and the first
+failing filter is reported in words. The route that decides is the first whose
+filters match and whose target can deliver, exactly as in ``decide_mt`` and
+``decide_mo``; routes after it are only tested, not applied.
+
+Explaining applies the deciding route for real: a round-robin counter advances
+and a weighted draw is taken, as for one more message.
+"""
+
+from collections.abc import Callable
+
+import msgspec
+
+from router.decisions import NO_ROUTE, MoDecision, MtDecision
+from router.facts import MessageFacts
+from router.filters import PreparedMessage
+from router.routes import Route
+from router.table import RoutingTable
+from router.targets import Usable
+
+NOT_TRIED = "filters match; not tried, an earlier route decided"
+
+
+class RouteTrace(msgspec.Struct, frozen=True, kw_only=True):
+    """How one route met the message: ``matched`` means its filters all passed."""
+
+    route_id: str
+    matched: bool
+    decided: bool
+    reason: str
+
+
+class Explanation(msgspec.Struct, frozen=True, kw_only=True):
+    """The destination as routed, one trace per route in table order, and the decision."""
+
+    destination: str
+    network: str
+    routes: tuple[RouteTrace, ...]
+    decision: MtDecision | MoDecision
+
+
+def explain_mt(table: RoutingTable, facts: MessageFacts, usable: Usable = None) -> Explanation:
+    """Why ``table.decide_mt`` decides what it does for ``facts``."""
+    return _explain(table, facts, table.mt_routes, table.apply_mt, usable)
+
+
+def explain_mo(table: RoutingTable, facts: MessageFacts, usable: Usable = None) -> Explanation:
+    """Why ``table.decide_mo`` decides what it does for ``facts``."""
+    return _explain(table, facts, table.mo_routes, table.apply_mo, usable)
+
+
+def _explain(
+    table: RoutingTable,
+    facts: MessageFacts,
+    routes: tuple[Route, ...],
+    apply: Callable[[Route, PreparedMessage, Usable], MtDecision | MoDecision | str],
+    usable: Usable,
+) -> Explanation:
+    message = table.prepare(facts)
+    traces = []
+    decision: MtDecision | MoDecision | None = None
+    for route in routes:
+        mismatch = route.mismatch(message)
+        if mismatch is not None:
+            traces.append(
+                RouteTrace(route_id=route.route_id, matched=False, decided=False, reason=mismatch)
+            )
+            continue
+        if decision is not None:
+            traces.append(
+                RouteTrace(route_id=route.route_id, matched=True, decided=False, reason=NOT_TRIED)
+            )
+            continue
+        outcome = apply(route, message, usable)
+        if isinstance(outcome, str):
+            traces.append(
+                RouteTrace(route_id=route.route_id, matched=True, decided=False, reason=outcome)
+            )
+            continue
+        decision = outcome
+        traces.append(
+            RouteTrace(route_id=route.route_id, matched=True, decided=True, reason="decides")
+        )
+    return Explanation(
+        destination=message.destination,
+        network=message.info.network,
+        routes=tuple(traces),
+        decision=decision if decision is not None else NO_ROUTE,
+    )

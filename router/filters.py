@@ -1,0 +1,208 @@
+"""Route filters, compiled from config, and the message view they test.
+
+A route matches when each of its ``filters`` matches and none of its ``unless``
+filters does (negation). Every filter can test one message by itself, which is
+what ``explain`` shows an operator; the table answers the set-like ones
+(account, group, connector, prefix, network, data_coding, priority, tag) for
+all routes at once through ``router.index`` and only runs the others (regular
+expressions, dates, times of day) on routes that are still candidates.
+
+Regular expressions use ``re.search``: anchor them with ``^`` and ``$`` to test
+a whole address.
+"""
+
+import dataclasses
+import math
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, tzinfo
+from operator import attrgetter
+from typing import Any
+
+from router.destinations import DestinationInfo
+from router.facts import MessageFacts
+from router.tariffs import Tariff
+
+
+class PreparedMessage:
+    """The facts with what the table derives from them once per decision.
+
+    ``destination`` is in international form; ``info`` is what its prefixes
+    say (network, route masks); ``now`` is ``facts.now`` as a POSIX timestamp;
+    ``account_tariff`` is the account's own sell tariff, if it has one.
+    """
+
+    __slots__ = ("account_tariff", "destination", "facts", "info", "now")
+
+    def __init__(
+        self,
+        facts: MessageFacts,
+        destination: str,
+        info: DestinationInfo,
+        account_tariff: Tariff | None,
+    ) -> None:
+        self.facts = facts
+        self.destination = destination
+        self.info = info
+        self.now = facts.now.timestamp()
+        self.account_tariff = account_tariff
+
+
+VALUE_FIELDS: dict[str, tuple[Callable[[PreparedMessage], Any], bool]] = {
+    "account": (attrgetter("facts.account"), False),
+    "account_group": (attrgetter("facts.groups"), True),
+    "connector": (attrgetter("facts.connector"), False),
+    "destination_network": (attrgetter("info.network"), False),
+    "data_coding": (attrgetter("facts.data_coding"), False),
+    "priority": (attrgetter("facts.priority"), False),
+    "tag": (attrgetter("facts.tags"), True),
+}
+"""Per set-like field: how to read it, and whether it holds several values (a tuple)."""
+
+
+def values_of(field: str, message: PreparedMessage) -> tuple[object, ...]:
+    read, several = VALUE_FIELDS[field]
+    value = read(message)
+    return tuple(value) if several else (value,)
+
+
+TEXT_READERS: dict[str, Callable[[PreparedMessage], str]] = {
+    "source": attrgetter("facts.source"),
+    "destination": attrgetter("destination"),
+    "content": attrgetter("facts.content"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ValueFilter:
+    """Matches when the message has at least one of ``values`` for ``field``."""
+
+    field: str
+    values: frozenset[object]
+
+    def matches(self, message: PreparedMessage) -> bool:
+        return not self.values.isdisjoint(values_of(self.field, message))
+
+    def summary(self) -> str:
+        return f"one of {_listing(self.values)}"
+
+    def observed(self, message: PreparedMessage) -> str:
+        seen = values_of(self.field, message)
+        if VALUE_FIELDS[self.field][1]:
+            return f"{self.field} is {_listing(seen)}" if seen else f"{self.field} is empty"
+        if self.field == "destination_network" and not seen[0]:
+            return "destination is in no network of the numbering plan"
+        return f"{self.field} is {seen[0]!r}"
+
+
+@dataclass(frozen=True, slots=True)
+class PrefixFilter:
+    """Matches when the international destination starts with one of ``prefixes``."""
+
+    prefixes: tuple[str, ...]
+    field: str = "destination_prefix"
+
+    def matches(self, message: PreparedMessage) -> bool:
+        return message.destination.startswith(self.prefixes)
+
+    def summary(self) -> str:
+        return f"a prefix among {_listing(self.prefixes)}"
+
+    def observed(self, message: PreparedMessage) -> str:
+        return f"destination is {message.destination!r}"
+
+
+@dataclass(frozen=True, slots=True)
+class PatternFilter:
+    """Matches when ``pattern`` is found in the ``field`` text (``re.search``)."""
+
+    field: str
+    pattern: re.Pattern[str]
+    read: Callable[[PreparedMessage], str] = dataclasses.field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "read", TEXT_READERS[self.field])
+
+    def matches(self, message: PreparedMessage) -> bool:
+        return self.pattern.search(self.read(message)) is not None
+
+    def summary(self) -> str:
+        return f"a match for /{self.pattern.pattern}/"
+
+    def observed(self, message: PreparedMessage) -> str:
+        text = self.read(message)
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        return f"{self.field} is {shown!r}"
+
+
+@dataclass(frozen=True, slots=True)
+class DateFilter:
+    """Matches from ``start`` (inclusive) until ``end`` (exclusive), POSIX timestamps."""
+
+    start: float
+    end: float
+    field: str = "date"
+
+    def matches(self, message: PreparedMessage) -> bool:
+        return self.start <= message.now < self.end
+
+    def summary(self) -> str:
+        bounds = []
+        if self.start != -math.inf:
+            bounds.append(f"from {datetime.fromtimestamp(self.start, UTC).isoformat()}")
+        if self.end != math.inf:
+            bounds.append(f"until {datetime.fromtimestamp(self.end, UTC).isoformat()}")
+        return "a time " + " ".join(bounds)
+
+    def observed(self, message: PreparedMessage) -> str:
+        return f"now is {message.facts.now.isoformat()}"
+
+
+@dataclass(frozen=True, slots=True)
+class TimeOfDayFilter:
+    """Matches local times from ``start`` until ``end`` on ``weekdays`` (0 is Monday).
+
+    A window whose end is not after its start wraps midnight (22:00 to 06:00).
+    The weekday is that of the local date of the instant tested.
+    """
+
+    start: time
+    end: time
+    zone: tzinfo
+    weekdays: frozenset[int]
+    field: str = "time_of_day"
+
+    def matches(self, message: PreparedMessage) -> bool:
+        local = message.facts.now.astimezone(self.zone)
+        if local.weekday() not in self.weekdays:
+            return False
+        clock = local.time()
+        if self.start < self.end:
+            return self.start <= clock < self.end
+        return clock >= self.start or clock < self.end
+
+    def summary(self) -> str:
+        window = f"{self.start.isoformat()}-{self.end.isoformat()} {self.zone}"
+        if len(self.weekdays) == len(_WEEKDAY_NAMES):
+            return window
+        return window + " on " + ",".join(_WEEKDAY_NAMES[day] for day in sorted(self.weekdays))
+
+    def observed(self, message: PreparedMessage) -> str:
+        local = message.facts.now.astimezone(self.zone)
+        return f"local time is {_WEEKDAY_NAMES[local.weekday()]} {local.time().isoformat()}"
+
+
+Filter = ValueFilter | PrefixFilter | PatternFilter | DateFilter | TimeOfDayFilter
+
+_WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAY_NUMBERS = {name: number for number, name in enumerate(_WEEKDAY_NAMES)}
+
+
+def _listing(values: Iterable[object]) -> str:
+    items = sorted(repr(value) for value in values)
+    if len(items) > 5:
+        items = [*items[:5], f"... ({len(items)} in all)"]
+    return "[" + ", ".join(items) + "]"

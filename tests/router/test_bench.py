@@ -1,0 +1,39 @@
+"""The routing benchmark runs end to end on a small table and prints one JSON object."""
+
+import json
+import sys
+
+import pytest
+
+from bench import router as bench
+
+
+def test_small_run_reports_every_figure() -> None:
+    result = bench.run(seed=1, prefix_count=400, decisions=10_000)
+    assert result["decisions"] == 10_000
+    assert result["decisions_per_second"] > 0
+    assert 0 < result["p50_us"] <= result["p99_us"] <= result["max_us"]
+    assert result["table"]["mt_routes"] == 50
+    assert result["table"]["route_prefixes"] >= 400 - len(bench.COUNTRY_CODES)
+    mix = result["route_mix"]
+    assert sum(mix.values()) == 10_000
+    assert mix["account_and_prefix"] > mix["regex_filters"] > mix["least_cost"] > 0
+
+
+def test_json_flag_prints_one_object(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(
+        sys, "argv", ["bench.router", "--json", "--prefixes", "300", "--decisions", "10000"]
+    )
+    bench.main()
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1
+    assert set(json.loads(lines[0])) >= {
+        "decisions_per_second",
+        "p50_us",
+        "p99_us",
+        "table_build_ms",
+        "config_load_ms",
+        "table",
+    }
