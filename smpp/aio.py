@@ -99,15 +99,15 @@ class SmppConnection(asyncio.Protocol):
     # -- asyncio.Protocol -------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self._transport = transport  # type: ignore[assignment]
         self._loop = asyncio.get_running_loop()
         self.closed = self._loop.create_future()
         self.peer = transport.get_extra_info("peername")
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        transport.set_write_buffer_limits(high=self.limits.write_buffer_high)
+        self._transport.set_write_buffer_limits(high=self.limits.write_buffer_high)
         self._last_received = time.monotonic()
         self._ticker = self._loop.call_later(self.limits.tick, self._tick)
 
