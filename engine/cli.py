@@ -6,6 +6,9 @@ import argparse
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
+from engine.commands import register_commands as register_engine_commands
+from ledger.cli import register_commands as register_ledger_commands
+
 
 def _version() -> str:
     try:
@@ -17,7 +20,9 @@ def _version() -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="smsgw", description="smsgw SMS gateway")
     parser.add_argument("--version", action="version", version=f"smsgw {_version()}")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    register_engine_commands(subparsers)
+    register_ledger_commands(subparsers)
     return parser
 
 

@@ -19,6 +19,7 @@ from typing import Protocol
 import msgspec
 
 from smpp import pdu as p
+from smpp.constants import RESPONSE_BIT
 from smpp.constants import CommandId as C
 from smpp.constants import CommandStatus as S
 from smpp.errors import FrameError, RemoteProtocolError, SmppError
@@ -123,6 +124,8 @@ class SmppConnection(asyncio.Protocol):
                 self.close()
                 return
             except RemoteProtocolError as exc:
+                if exc.command_id & RESPONSE_BIT:
+                    continue  # a late answer to a request we gave up on: nothing to do
                 self._answer_error(exc)
                 self._malformed += 1
                 if self._malformed >= self.limits.max_malformed:
@@ -155,6 +158,11 @@ class SmppConnection(asyncio.Protocol):
         self.handler.connection_closed(self, lost)
 
     # -- sending ----------------------------------------------------------
+
+    async def wait_closed(self) -> None:
+        """Wait until the connection is gone; cancelling the waiter leaves it alone."""
+        if self.closed is not None:
+            await asyncio.shield(self.closed)
 
     @property
     def state(self) -> SessionState:

@@ -143,3 +143,14 @@ async def test_silent_peer_is_probed_then_dropped() -> None:
     await writer.wait_closed()
     server.close()
     await server.wait_closed()
+
+
+async def test_late_responses_do_not_count_as_garbage(smsc: EchoSmsc) -> None:
+    bind = p.BindTransceiver(system_id="acme", password="secret")
+    connection = await open_session("127.0.0.1", smsc.port, bind, Client())
+    server_side = next(iter(smsc.connections))
+    for sequence in range(100, 110):
+        server_side._write(codec.encode(p.SubmitSmResp(sequence_number=sequence)))
+    assert (await connection.call(p.SubmitSm())).command_status == 0
+    assert connection.is_open
+    await connection.unbind()

@@ -1,0 +1,103 @@
+"""The engine's subcommands: `smsgw dev`, `smsgw serve`, `smsgw hash-password`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+
+from engine.config import ConfigError, load_config_file
+from engine.passwords import hash_password
+
+log = structlog.get_logger("smsgw")
+
+
+def register_commands(subparsers: Any) -> None:
+    dev = subparsers.add_parser("dev", help="run the whole gateway embedded (nothing durable)")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=2775)
+    dev.set_defaults(handler=_dev)
+
+    serve = subparsers.add_parser("serve", help="run one shard with Redis and PostgreSQL")
+    serve.add_argument("--config", default=os.environ.get("SMSGW_CONFIG", "smsgw.toml"))
+    serve.set_defaults(handler=_serve)
+
+    hashing = subparsers.add_parser("hash-password", help="hash a bind password for the config")
+    hashing.set_defaults(handler=_hash_password)
+
+
+def _hash_password(args: argparse.Namespace) -> int:
+    password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass()
+    if not 1 <= len(password) <= 8:
+        print("an SMPP password has 1 to 8 characters (SMPP 3.4 §4.1.1)", file=sys.stderr)
+        return 2
+    print(hash_password(password))
+    return 0
+
+
+def _dev(args: argparse.Namespace) -> int:
+    from engine.dev import banner, start_dev
+
+    async def run(stopping: asyncio.Event) -> None:
+        gateway, simulator, password = await start_dev(args.host, args.port)
+        print(banner(gateway, args.host, password), flush=True)
+        try:
+            await stopping.wait()
+        finally:
+            await gateway.stop()
+            await simulator.stop()
+
+    return run_until_signalled(run)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from engine.production import start_production
+
+    try:
+        config = load_config_file(args.config)
+    except (OSError, ConfigError) as exc:
+        print(f"{args.config}: {exc}", file=sys.stderr)
+        return 2
+
+    async def run(stopping: asyncio.Event) -> None:
+        gateway, close = await start_production(config)
+        try:
+            await stopping.wait()
+        finally:
+            await gateway.stop()
+            await close()
+
+    return run_until_signalled(run)
+
+
+def run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> int:
+    """Run ``main`` on uvloop until SIGINT/SIGTERM; a second signal exits at once."""
+    try:
+        import uvloop
+
+        runner = uvloop.run
+    except ImportError:  # pragma: no cover - uvloop is a dependency off Windows
+        runner = asyncio.run
+
+    async def supervise() -> None:
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def on_signal() -> None:
+            if stopping.is_set():
+                os._exit(1)
+            stopping.set()
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, on_signal)
+        await main(stopping)
+
+    runner(supervise())
+    return 0

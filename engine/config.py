@@ -1,0 +1,170 @@
+"""The gateway's TOML configuration, typed and validated at load.
+
+Every section is decoded on its own and every problem is reported at once,
+each with its place (``accounts[2].max_binds: Expected `int`...``), so an
+operator fixes a file in one pass. The routing section goes through the
+router's own loader, which reports its problems the same way.
+
+```toml
+shard = "shard-1"
+shard_number = 1
+
+[[listeners]]
+host = "0.0.0.0"
+port = 2775
+# tls_cert = "/etc/smsgw/cert.pem"
+# tls_key = "/etc/smsgw/key.pem"
+
+[limits]
+validity_default = 86400
+
+[session]
+enquire_link_interval = 30
+
+[ledger]
+namespace = "smsgw"
+
+[[accounts]]
+id = "bank"
+password_hash = "scrypt$14$8$1$..."   # smsgw hash-password
+groups = ["banks"]
+
+[[connectors]]
+id = "operator-a"
+host = "10.0.0.5"
+port = 2775
+system_id = "bank"
+password = "secret"
+
+[routing]          # the router's format, see router/config.py
+currency = "EUR"
+```
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from engine.accounts import AccountConfig
+from engine.connector_config import ConnectorConfig
+from engine.intake import ValidityLimits
+from ledger.config import LedgerConfig
+from router import RoutingConfig, RoutingConfigError, load_data
+from smpp.aio import SessionLimits
+
+
+class ListenerConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    host: str = "127.0.0.1"
+    port: int = 2775
+    tls_cert: str = ""
+    tls_key: str = ""
+
+
+class GatewayLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    validity_default: float = 86_400.0
+    """Seconds a message may wait when the customer set no validity period."""
+    validity_max: float = 172_800.0
+    held_receipts_per_account: int = 10_000
+    """Receipts kept for an account with no receiving bind."""
+    receipt_ttl: int = 259_200
+    """Seconds an operator message id stays matchable to ours."""
+    drain_timeout: float = 10.0
+    """Seconds SIGTERM waits for in-flight windows before unbinding."""
+
+    @property
+    def validity(self) -> ValidityLimits:
+        return ValidityLimits(self.validity_default, self.validity_max)
+
+
+class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True):
+    shard: str = "shard-0"
+    shard_number: int = 0
+    listeners: tuple[ListenerConfig, ...] = (ListenerConfig(),)
+    limits: GatewayLimits = GatewayLimits()
+    session: SessionLimits = SessionLimits()
+    ledger: LedgerConfig = LedgerConfig()
+    accounts: tuple[AccountConfig, ...] = ()
+    connectors: tuple[ConnectorConfig, ...] = ()
+    routing: RoutingConfig | None = None
+
+
+class ConfigError(ValueError):
+    """Every problem of one configuration, each with its place."""
+
+    def __init__(self, issues: list[str]) -> None:
+        super().__init__("\n".join(issues))
+        self.issues = issues
+
+
+_SECTIONS: dict[str, Any] = {
+    "shard": str,
+    "shard_number": int,
+    "limits": GatewayLimits,
+    "session": SessionLimits,
+    "ledger": LedgerConfig,
+}
+_LISTS: dict[str, Any] = {
+    "listeners": ListenerConfig,
+    "accounts": AccountConfig,
+    "connectors": ConnectorConfig,
+}
+
+
+def load_config_file(path: str | Path) -> GatewayConfig:
+    return load_config(Path(path).read_text(encoding="utf-8"))
+
+
+def load_config(text: str) -> GatewayConfig:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"TOML: {exc}"]) from None
+    return config_from_data(data)
+
+
+def config_from_data(data: dict[str, Any]) -> GatewayConfig:
+    issues: list[str] = []
+    fields: dict[str, Any] = {}
+    for name in data.keys() - {*_SECTIONS, *_LISTS, "routing"}:
+        issues.append(f"{name}: unknown setting")
+    for name, kind in _SECTIONS.items():
+        if name in data:
+            fields[name] = _convert(data[name], kind, name, issues)
+    for name, kind in _LISTS.items():
+        if name in data:
+            items = data[name] if isinstance(data[name], list) else [data[name]]
+            fields[name] = tuple(
+                _convert(item, kind, f"{name}[{i}]", issues) for i, item in enumerate(items)
+            )
+    if "routing" in data:
+        try:
+            fields["routing"] = load_data(data["routing"])
+        except RoutingConfigError as exc:
+            issues += [f"routing.{line}" for line in str(exc).splitlines() if line.strip()]
+    _check_references(fields, issues)
+    if issues:
+        raise ConfigError(issues)
+    return GatewayConfig(**fields)
+
+
+def _convert(value: Any, kind: Any, place: str, issues: list[str]) -> Any:
+    try:
+        return msgspec.convert(value, kind)
+    except (msgspec.ValidationError, ValueError) as exc:
+        issues.append(f"{place}: {exc}")
+        return None
+
+
+def _check_references(fields: dict[str, Any], issues: list[str]) -> None:
+    for name in ("accounts", "connectors"):
+        seen: set[str] = set()
+        for i, item in enumerate(fields.get(name, ())):
+            if item is None:
+                continue
+            if item.id in seen:
+                issues.append(f"{name}[{i}].id: {item.id!r} appears twice")
+            seen.add(item.id)

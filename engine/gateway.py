@@ -1,0 +1,113 @@
+"""One engine shard: wires ledger, routing table, schedulers, connectors,
+pipeline and listeners together, and takes them down in order.
+
+Shutdown is two-phase (the uvicorn habit): stop listening and accepting, let
+connectors drain their in-flight windows within a timeout, unbind customers,
+then close the ledger after its last batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+
+import structlog
+
+from engine.accounts import BindRegistry, HeldDeliveries
+from engine.config import GatewayConfig, ListenerConfig
+from engine.connector import Connector
+from engine.message import unpack_message
+from engine.pipeline import MessageIds, Pipeline
+from engine.receipts import ReceiptMap
+from engine.scheduler import Scheduler
+from engine.server import CustomerSessions
+from ledger.model import AccountLimits
+from ledger.protocol import Ledger
+from router import RoutingTable, load_data
+from smpp.aio import start_server
+
+log = structlog.get_logger("smsgw.gateway")
+
+
+class Gateway:
+    def __init__(self, config: GatewayConfig, ledger: Ledger, receipts: ReceiptMap) -> None:
+        self.config = config
+        self.ledger = ledger
+        self.accounts = {account.id: account for account in config.accounts}
+        self.binds = BindRegistry()
+        self.schedulers = {c.id: Scheduler(c.queue_depth) for c in config.connectors}
+        routing = config.routing or load_data({"currency": "EUR"})
+        self.pipeline = Pipeline(
+            ledger=ledger,
+            table=RoutingTable(routing),
+            schedulers=self.schedulers,
+            receipts=receipts,
+            binds=self.binds,
+            held=HeldDeliveries(config.limits.held_receipts_per_account),
+            accounts=self.accounts,
+            validity=config.limits.validity,
+            new_id=MessageIds(config.shard_number),
+        )
+        self.connectors = {
+            c.id: Connector(c, self.pipeline, scheduler=self.schedulers[c.id])
+            for c in config.connectors
+        }
+        self.sessions = CustomerSessions(self.accounts, self.binds, self.pipeline)
+        self.servers: list[asyncio.Server] = []
+
+    async def start(self) -> None:
+        await self.ledger.start()
+        for account in self.config.accounts:
+            await self.ledger.set_account(
+                account.id,
+                AccountLimits(credit_limit=account.credit_limit, throughput=account.throughput),
+            )
+        await self._recover_outbox()
+        for connector in self.connectors.values():
+            connector.start()
+        for listener in self.config.listeners:
+            self.servers.append(await self._listen(listener))
+        log.info("gateway started", shard=self.config.shard, ports=self.ports)
+
+    @property
+    def ports(self) -> list[int]:
+        return [server.sockets[0].getsockname()[1] for server in self.servers]
+
+    def reload_routing(self, table: RoutingTable) -> None:
+        """Swap the whole table at once; decisions in progress keep the old one."""
+        self.pipeline.table = table
+
+    async def stop(self) -> None:
+        for server in self.servers:
+            server.close()
+        customers = list(self.binds.all())
+        await asyncio.gather(*(c.unbind() for c in customers), return_exceptions=True)
+        await asyncio.gather(
+            *(c.stop(self.config.limits.drain_timeout) for c in self.connectors.values()),
+            return_exceptions=True,
+        )
+        await self.pipeline.drain()
+        for server in self.servers:
+            await server.wait_closed()
+        await self.ledger.aclose()
+        log.info("gateway stopped", shard=self.config.shard)
+
+    async def _recover_outbox(self) -> None:
+        """What this shard accepted and never submitted goes out again (DESIGN: Sharding)."""
+        recovered = 0
+        async for entry in self.ledger.read_outbox():
+            message = unpack_message(entry.payload)
+            self.pipeline.remember_outbox(message.id, entry.entry_id)
+            self.pipeline.enqueue(message)
+            recovered += 1
+        if recovered:
+            log.info("outbox recovered", messages=recovered)
+
+    async def _listen(self, listener: ListenerConfig) -> asyncio.Server:
+        context = None
+        if listener.tls_cert:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(listener.tls_cert, listener.tls_key or None)
+        return await start_server(
+            listener.host, listener.port, self.sessions, self.config.session, ssl=context
+        )

@@ -1,0 +1,132 @@
+"""From a customer's submit_sm to an `MtMessage` priced and routed, or a status.
+
+Everything here is synchronous and pure given its inputs: decode the text to
+count parts and let content filters see it, resolve the validity period, ask
+the routing table. The ledger call (the commit point) happens after, batched.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+
+from engine.accounts import AccountConfig
+from engine.message import MtMessage, Priority
+from router import MessageFacts, MtRouted, NoRoute, Rejected, RoutingTable
+from smpp import pdu as p
+from smpp.constants import CommandStatus as S
+from smpp.constants import EsmClass
+from smpp.smpptime import SmppTimeError, expiry_from_validity
+from smpp.split import SplitError, count_payload_parts
+from smpp.text import Alphabet, NotTextError, alphabet_of, decode_text
+from smpp.tlv import Tag
+
+_PRIORITY_NAMES = {
+    Priority.OTP: "otp",
+    Priority.EXPRESS: "express",
+    Priority.NORMAL: "normal",
+    Priority.BULK: "bulk",
+}
+
+
+class ValidityLimits(msgspec.Struct, frozen=True):
+    default: float = 86_400.0
+    """Seconds a message may wait for an operator when the customer set no validity."""
+    maximum: float = 172_800.0
+
+
+class Refused(msgspec.Struct, frozen=True):
+    status: int
+    reason: str
+
+
+def message_priority(account: AccountConfig, priority_flag: int) -> Priority:
+    """priority_flag 3 (the highest, §5.2.14) is OTP, 2 express; else the account's class."""
+    if priority_flag >= 3:
+        return Priority.OTP
+    if priority_flag == 2:
+        return Priority.EXPRESS
+    return account.priority
+
+
+def prepare_mt(
+    request: p.SubmitSm,
+    account: AccountConfig,
+    table: RoutingTable,
+    message_id: str,
+    now: float,
+    validity: ValidityLimits,
+) -> MtMessage | Refused:
+    """The routed message ready for the ledger, or why it is refused (nothing held)."""
+    if not request.destination_addr:
+        return Refused(S.ESME_RINVDSTADR, "empty destination_addr")
+    if request.schedule_delivery_time:
+        return Refused(S.ESME_RINVSCHED, "scheduled delivery is not supported")
+    user_data = request.short_message
+    payload = request.tlvs.get(Tag.MESSAGE_PAYLOAD)
+    if payload is not None:
+        if user_data:
+            return Refused(S.ESME_RINVOPTPARAMVAL, "short_message and message_payload both set")
+        user_data = payload  # type: ignore[assignment]
+    moment = datetime.fromtimestamp(now, UTC)
+    try:
+        expires = expiry_from_validity(
+            request.validity_period,
+            moment,
+            default=timedelta(seconds=validity.default),
+            maximum=timedelta(seconds=validity.maximum),
+        )
+    except SmppTimeError as exc:
+        return Refused(S.ESME_RINVEXPIRY, str(exc))
+    has_udh = bool(request.esm_class & EsmClass.UDHI)
+    try:
+        alphabet = alphabet_of(request.data_coding)
+    except NotTextError:
+        alphabet = Alphabet.EIGHT_BIT
+    try:
+        text = "" if has_udh else decode_text(user_data, request.data_coding)
+    except NotTextError:
+        text = ""
+    try:
+        parts = 1 if has_udh else count_payload_parts(user_data, alphabet)
+    except SplitError as exc:
+        return Refused(S.ESME_RINVMSGLEN, str(exc))
+    priority = message_priority(account, request.priority_flag)
+    facts = MessageFacts(
+        source=request.source_addr,
+        destination=request.destination_addr,
+        now=moment,
+        account=account.id,
+        groups=account.groups,
+        content=text,
+        data_coding=request.data_coding,
+        priority=_PRIORITY_NAMES[priority],  # type: ignore[arg-type]
+    )
+    decision = table.decide_mt(facts)
+    if isinstance(decision, NoRoute):
+        return Refused(S.ESME_RINVDSTADR, "no route")
+    if isinstance(decision, Rejected):
+        return Refused(decision.command_status, decision.reason)
+    assert isinstance(decision, MtRouted)
+    return MtMessage(
+        id=message_id,
+        account=account.id,
+        priority=priority,
+        source_addr=request.source_addr,
+        source_addr_ton=request.source_addr_ton,
+        source_addr_npi=request.source_addr_npi,
+        destination_addr=decision.destination,
+        dest_addr_ton=1,
+        dest_addr_npi=1,
+        data_coding=request.data_coding,
+        esm_class=request.esm_class & ~0x03,
+        user_data=user_data,
+        parts=parts,
+        registered_delivery=request.registered_delivery,
+        connectors=decision.connectors,
+        price_per_part=decision.sell_per_part,
+        cost_per_part=decision.cost_per_part or 0,
+        accepted_at=now,
+        expires_at=expires.timestamp(),
+    )

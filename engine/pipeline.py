@@ -1,0 +1,310 @@
+"""The message pipeline of one shard: commit, schedule, settle, report.
+
+Customer submits arrive synchronously from the SMPP adapter; they are routed
+at once and committed to the ledger in batches, one `accept_many` per event
+loop iteration (one task per batch, never per message). Connectors report
+back through the listener methods; settlement calls are batched the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+import structlog
+
+from engine.accounts import AccountConfig, BindRegistry, HeldDeliveries
+from engine.intake import Refused, ValidityLimits, prepare_mt
+from engine.message import MtMessage, pack_message
+from engine.receipts import ReceiptMap, SubmittedPart
+from engine.scheduler import Scheduler, SchedulerFull
+from ledger.model import AcceptOutcome, AcceptRequest, OutboxRef
+from ledger.protocol import Ledger
+from router import RoutingTable
+from smpp import pdu as p
+from smpp.constants import CommandStatus as S
+from smpp.constants import EsmClass, RegisteredDelivery
+from smpp.receipt import (
+    STAT_WORDS,
+    DeliveryReceipt,
+    MessageState,
+    format_receipt,
+    receipt_outcome,
+)
+from smpp.tlv import Tag
+
+log = structlog.get_logger("smsgw.pipeline")
+
+Reply = Callable[[int, str], None]
+"""Answers the customer: command_status and our message id."""
+
+_REFUSALS = {
+    AcceptOutcome.NO_CREDIT: S.ESME_RSUBMITFAIL,
+    AcceptOutcome.THROTTLED: S.ESME_RTHROTTLED,
+    AcceptOutcome.QUOTA_EXCEEDED: S.ESME_RTHROTTLED,
+    AcceptOutcome.ACCOUNT_DISABLED: S.ESME_RSUBMITFAIL,
+    AcceptOutcome.UNKNOWN_ACCOUNT: S.ESME_RSUBMITFAIL,
+}
+
+
+class MessageIds:
+    """Unique, roughly time-ordered ids: milliseconds, shard, counter (all hex)."""
+
+    def __init__(self, shard: int) -> None:
+        self._shard = shard
+        self._counter = itertools.count()
+
+    def __call__(self) -> str:
+        return f"{int(time.time() * 1000):x}{self._shard:02x}{next(self._counter) & 0xFFFFFF:06x}"
+
+
+class Pipeline:
+    def __init__(
+        self,
+        *,
+        ledger: Ledger,
+        table: RoutingTable,
+        schedulers: dict[str, Scheduler],
+        receipts: ReceiptMap,
+        binds: BindRegistry,
+        held: HeldDeliveries,
+        accounts: dict[str, AccountConfig],
+        validity: ValidityLimits,
+        new_id: Callable[[], str],
+    ) -> None:
+        self.ledger = ledger
+        self.table = table
+        self.schedulers = schedulers
+        self.receipts = receipts
+        self.binds = binds
+        self.held = held
+        self.accounts = accounts
+        self.validity = validity
+        self._new_id = new_id
+        self._pending: list[tuple[AcceptRequest, MtMessage, Reply]] = []
+        self._outbox: dict[str, str] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.counters = {"accepted": 0, "refused": 0, "submitted": 0, "failed": 0, "receipts": 0}
+
+    # -- accept ---------------------------------------------------------------
+
+    def submit(self, account: AccountConfig, request: p.SubmitSm, reply: Reply) -> None:
+        """Route now, commit in this iteration's batch, then ``reply``."""
+        prepared = prepare_mt(
+            request, account, self.table, self._new_id(), time.time(), self.validity
+        )
+        if isinstance(prepared, Refused):
+            self.counters["refused"] += 1
+            reply(prepared.status, "")
+            return
+        accept = AcceptRequest(
+            message_id=prepared.id,
+            account=account.id,
+            parts=prepared.parts,
+            price=prepared.price_per_part,
+            payload=pack_message(prepared),
+        )
+        if not self._pending:
+            self._spawn(self._commit_batch())
+        self._pending.append((accept, prepared, reply))
+
+    async def _commit_batch(self) -> None:
+        batch, self._pending = self._pending, []
+        try:
+            results = await self.ledger.accept_many([item[0] for item in batch])
+        except Exception:
+            log.exception("ledger accept failed", messages=len(batch))
+            for _, _, reply in batch:
+                reply(S.ESME_RSYSERR, "")
+            return
+        for (_, message, reply), result in zip(batch, results, strict=True):
+            if result.outcome is AcceptOutcome.OK:
+                self.counters["accepted"] += 1
+                self._outbox[message.id] = result.outbox_id or ""
+                self.enqueue(message)
+                reply(S.ESME_ROK, message.id)
+            elif result.outcome is AcceptOutcome.DUPLICATE:
+                reply(S.ESME_ROK, result.original_message_id or "")
+            else:
+                self.counters["refused"] += 1
+                reply(_REFUSALS[result.outcome], "")
+
+    def remember_outbox(self, message_id: str, entry_id: str) -> None:
+        """Recovery: the outbox entry to acknowledge once ``message_id`` is settled."""
+        self._outbox[message_id] = entry_id
+
+    def enqueue(self, message: MtMessage) -> None:
+        """Queue on the first connector still listed; none left fails the message."""
+        for connector in message.connectors:
+            scheduler = self.schedulers.get(connector)
+            if scheduler is None:
+                continue
+            try:
+                scheduler.push(message)
+            except SchedulerFull:
+                continue
+            return
+        self._spawn(self._finish(message, MessageState.UNDELIVERABLE, "069"))
+
+    # -- connector listener ---------------------------------------------------
+
+    def on_submitted(
+        self, connector: str, message: MtMessage, operator_ids: tuple[str, ...]
+    ) -> None:
+        self.counters["submitted"] += 1
+        self._spawn(self._settle_submitted(connector, message, operator_ids))
+
+    def on_failed(
+        self, connector: str, message: MtMessage, status: int | None, permanent: bool
+    ) -> None:
+        remaining = message.connectors[message.connectors.index(connector) + 1 :]
+        if not permanent and remaining and time.time() < message.expires_at:
+            self.enqueue(_with_connectors(message, remaining))
+            return
+        self.counters["failed"] += 1
+        error = f"{(status or 0) & 0xFFF:03x}"
+        self._spawn(self._finish(message, MessageState.UNDELIVERABLE, error))
+
+    def on_expired(self, connector: str, message: MtMessage) -> None:
+        self.counters["failed"] += 1
+        self._spawn(self._finish(message, MessageState.EXPIRED, "000"))
+
+    def on_deliver(self, connector: str, request: p.DeliverSm | p.DataSm) -> int:
+        if isinstance(request, p.DeliverSm) and request.esm_class & EsmClass.DELIVERY_RECEIPT:
+            self._spawn(self._relay_receipt(connector, request))
+        return S.ESME_ROK
+
+    # -- settlement -----------------------------------------------------------
+
+    async def _settle_submitted(
+        self, connector: str, message: MtMessage, operator_ids: tuple[str, ...]
+    ) -> None:
+        await self.ledger.capture(
+            message.id, message.account, message.price_per_part * message.parts
+        )
+        await self._ack_outbox(message)
+        if message.registered_delivery & 0x03:
+            part = SubmittedPart(
+                message.id,
+                message.account,
+                message.registered_delivery,
+                message.source_addr,
+                message.destination_addr,
+                time.time(),
+            )
+            await self.receipts.put_many(connector, [(op_id, part) for op_id in operator_ids])
+
+    async def _finish(self, message: MtMessage, state: MessageState, error: str) -> None:
+        """A message that will never reach an operator: give the hold back, tell the customer."""
+        await self.ledger.release(message.id, message.account)
+        await self._ack_outbox(message)
+        if message.registered_delivery & 0x03:
+            part = SubmittedPart(
+                message.id,
+                message.account,
+                message.registered_delivery,
+                message.source_addr,
+                message.destination_addr,
+                message.accepted_at,
+            )
+            self.deliver_receipt(part, state, error, message.expires_at)
+
+    async def _ack_outbox(self, message: MtMessage) -> None:
+        entry = self._outbox.pop(message.id, None)
+        if entry:
+            await self.ledger.ack_outbox([OutboxRef(message.account, entry)])
+
+    async def _relay_receipt(self, connector: str, request: p.DeliverSm) -> None:
+        rmid = request.tlvs.get(Tag.RECEIPTED_MESSAGE_ID)
+        state = request.tlvs.get(Tag.MESSAGE_STATE)
+        outcome = receipt_outcome(
+            rmid if isinstance(rmid, str) else None,
+            state if isinstance(state, int) else None,
+            request.short_message,
+        )
+        if outcome is None:
+            return
+        part = await self.receipts.get(connector, outcome.message_id)
+        if part is None:
+            log.warning("receipt for unknown message", connector=connector, id=outcome.message_id)
+            return
+        self.counters["receipts"] += 1
+        error = outcome.receipt.err if outcome.receipt and outcome.receipt.err else "000"
+        self.deliver_receipt(part, outcome.state, error[:3], time.time() + self.validity.default)
+
+    def deliver_receipt(
+        self, part: SubmittedPart, state: MessageState, error: str, deadline: float
+    ) -> None:
+        """Send our receipt (carrying OUR id) if the customer asked for it."""
+        failed = state is not MessageState.DELIVERED
+        wanted = part.registered_delivery & 0x03
+        if wanted == RegisteredDelivery.NONE or (
+            wanted == RegisteredDelivery.FAILURE_ONLY and not failed
+        ):
+            return
+        deliver = receipt_pdu(part, state, error)
+        if not self._send_to_customer(part.account, deliver):
+            self.held.hold(part.account, deadline, deliver)
+
+    def bound(self, account: str) -> None:
+        """A receiving bind of ``account`` appeared: send what was held for it."""
+        for deliver in self.held.take(account, time.time()):
+            if not self._send_to_customer(account, deliver):  # type: ignore[arg-type]
+                self.held.hold(account, time.time() + self.validity.default, deliver)
+
+    def _send_to_customer(self, account: str, deliver: p.DeliverSm) -> bool:
+        window = self.accounts[account].window if account in self.accounts else 10
+        connection = self.binds.receiver(account, window)
+        if connection is None:
+            return False
+        connection.request(deliver).add_done_callback(_ignore_outcome)
+        return True
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait for the batches and settlements already started."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+def receipt_pdu(part: SubmittedPart, state: MessageState, error: str) -> p.DeliverSm:
+    """Our receipt to the customer: the standard text and TLVs, with our id."""
+    text = format_receipt(
+        DeliveryReceipt(
+            id=part.message_id,
+            sub=1,
+            dlvrd=1 if state is MessageState.DELIVERED else 0,
+            submit_date=datetime.fromtimestamp(part.submitted_at, UTC),
+            done_date=datetime.now(UTC),
+            stat=STAT_WORDS[state],
+            err=error,
+            text="",
+        )
+    )
+    return p.DeliverSm(
+        source_addr=part.destination_addr,
+        source_addr_ton=1,
+        source_addr_npi=1,
+        destination_addr=part.source_addr,
+        esm_class=EsmClass.DELIVERY_RECEIPT,
+        short_message=text.encode("ascii"),
+        tlvs={Tag.RECEIPTED_MESSAGE_ID: part.message_id, Tag.MESSAGE_STATE: int(state)},
+    )
+
+
+def _with_connectors(message: MtMessage, connectors: tuple[str, ...]) -> MtMessage:
+    return msgspec.structs.replace(message, connectors=connectors, attempts=0)
+
+
+def _ignore_outcome(future: asyncio.Future[p.Pdu]) -> None:
+    if not future.cancelled():
+        future.exception()

@@ -1,0 +1,55 @@
+"""`smsgw serve`: one shard on the real backends.
+
+Redis (``SMSGW_REDIS_URL``) holds balances, holds, outboxes and receipt
+correlation; PostgreSQL (``SMSGW_DATABASE_URL``), when set, receives the
+ledger and message events through a persister running in this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Awaitable, Callable
+
+from redis.asyncio import Redis
+
+from engine.config import GatewayConfig
+from engine.gateway import Gateway
+from engine.receipts import RedisReceiptMap
+from ledger.persister import Persister
+from ledger.pgstore import EventStore
+from ledger.redis_ledger import RedisLedger
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+async def start_production(
+    config: GatewayConfig,
+) -> tuple[Gateway, Callable[[], Awaitable[None]]]:
+    """Start the shard; returns it and the coroutine function that closes the backends."""
+    redis = Redis.from_url(os.environ.get("SMSGW_REDIS_URL", DEFAULT_REDIS_URL))
+    ledger = RedisLedger(redis, config.ledger, shard=config.shard)
+    receipts = RedisReceiptMap(redis, config.ledger.namespace, config.limits.receipt_ttl)
+    gateway = Gateway(config, ledger, receipts)
+    await gateway.start()
+    persister: Persister | None = None
+    persister_task: asyncio.Task[None] | None = None
+    store: EventStore | None = None
+    database_url = os.environ.get("SMSGW_DATABASE_URL")
+    if database_url:
+        store = EventStore(database_url)
+        persister = Persister(redis, store, config.ledger)
+        persister_task = asyncio.get_running_loop().create_task(persister.run())
+
+    async def close() -> None:
+        """Stop the persister after one last drain of what the shard wrote."""
+        if persister is not None and persister_task is not None and store is not None:
+            persister_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await persister_task
+            await persister.drain()
+            await store.close()
+        await redis.aclose()
+
+    return gateway, close

@@ -1,0 +1,124 @@
+"""A whole gateway (either backend) with simulated operators, over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from redis.asyncio import Redis
+
+from bench.smsc_sim import SimulatedSmsc
+from bench.smsc_sim_config import Delay, ReceiptSettings, SimulatorConfig
+from engine.accounts import AccountConfig
+from engine.config import GatewayConfig, ListenerConfig
+from engine.connector_config import ConnectorConfig
+from engine.gateway import Gateway
+from engine.passwords import hash_password
+from engine.receipts import MemoryReceiptMap, RedisReceiptMap
+from ledger.config import LedgerConfig
+from ledger.memory import MemoryLedger
+from ledger.protocol import Ledger
+from ledger.redis_ledger import RedisLedger
+from router import load_data
+from smpp import pdu as p
+from smpp.aio import SmppConnection, open_session
+
+PASSWORD = "secret"
+PRICE = 40_000
+CREDIT = 10 * PRICE
+
+
+def routing(connectors: list[str]) -> dict[str, object]:
+    return {
+        "currency": "EUR",
+        "connectors": {c: {} for c in connectors},
+        "tariffs": {"retail": {"rates": [{"prefix": "33", "price": PRICE}]}},
+        "mt_routes": [
+            {
+                "id": "fr",
+                "sell_tariff": "retail",
+                "filters": {"destination_prefix": ["33"]},
+                "target": {"kind": "failover", "connectors": connectors},
+            }
+        ],
+    }
+
+
+def simulator(**overrides: object) -> SimulatedSmsc:
+    receipts = ReceiptSettings(delay=Delay(fixed_ms=20))
+    return SimulatedSmsc(SimulatorConfig(port=0, receipts=receipts, **overrides))  # type: ignore[arg-type]
+
+
+def connector(name: str, port: int) -> ConnectorConfig:
+    return ConnectorConfig(
+        id=name,
+        host="127.0.0.1",
+        port=port,
+        system_id="smsgw",
+        password="x",
+        throughput=5_000,
+        response_timeout=2.0,
+        reconnect_delay=0.05,
+        reconnect_delay_max=0.2,
+        retry_delay=0.01,
+        retry_delay_max=0.05,
+    )
+
+
+@asynccontextmanager
+async def running_gateway(
+    backend: str,
+    operators: list[SimulatedSmsc],
+    redis: Redis | None = None,
+    namespace: str = "smsgw",
+    credit: int = CREDIT,
+) -> AsyncIterator[Gateway]:
+    for operator in operators:
+        await operator.start()
+    names = [f"op-{i}" for i in range(len(operators))]
+    config = GatewayConfig(
+        listeners=(ListenerConfig(port=0),),
+        accounts=(
+            AccountConfig(id="bank", password_hash=hash_password(PASSWORD, log2_n=10)),
+            AccountConfig(id="shop", password_hash=hash_password(PASSWORD, log2_n=10)),
+        ),
+        connectors=tuple(connector(n, o.port) for n, o in zip(names, operators, strict=True)),
+        routing=load_data(routing(names)),
+    )
+    ledger: Ledger
+    if backend == "redis":
+        assert redis is not None
+        ledger = RedisLedger(redis, LedgerConfig(namespace=namespace), shard="t1")
+        receipts = RedisReceiptMap(redis, namespace, 600)
+    else:
+        ledger = MemoryLedger(shard="t1")
+        receipts = MemoryReceiptMap(600)  # type: ignore[assignment]
+    gateway = Gateway(config, ledger, receipts)
+    await gateway.start()
+    for account in ("bank", "shop"):
+        await ledger.adjust(account, credit, reason="test credit", reference=f"credit-{account}")
+    try:
+        yield gateway
+    finally:
+        await gateway.stop()
+        for operator in operators:
+            await operator.stop()
+
+
+class Customer:
+    """Our own ESME: collects deliver_sm, answers them OK."""
+
+    def __init__(self) -> None:
+        self.delivered: asyncio.Queue[p.Pdu] = asyncio.Queue()
+
+    def request_received(self, connection: SmppConnection, request: p.Pdu) -> None:
+        connection.respond(p.response_to(request))
+        self.delivered.put_nowait(request)
+
+    def connection_closed(self, connection: SmppConnection, lost: list[int]) -> None:
+        pass
+
+    async def bind(self, gateway: Gateway, account: str = "bank") -> SmppConnection:
+        bind = p.BindTransceiver(system_id=account, password=PASSWORD)
+        return await open_session("127.0.0.1", gateway.ports[0], bind, self)

@@ -1,0 +1,87 @@
+"""The gateway end to end over real sockets, with both ledger backends."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from redis.asyncio import Redis
+
+from bench.smsc_sim import SimulatedSmsc
+from smpp import pdu as p
+from smpp.aio import CommandFailed, open_session
+from smpp.constants import CommandStatus as S
+from smpp.receipt import MessageState
+from smpp.tlv import Tag
+from tests.engine.gateway_harness import CREDIT, PRICE, Customer, running_gateway, simulator
+
+pytestmark = pytest.mark.parametrize("backend", ["memory", "redis"])
+
+OTP = p.SubmitSm(
+    source_addr="BANK",
+    source_addr_ton=5,
+    destination_addr="33612345678",
+    short_message=b"Your code is 123456",
+    registered_delivery=1,
+)
+
+
+async def test_submit_gets_a_receipt_with_our_id_and_is_billed(
+    backend: str, redis_client: Redis, namespace: str
+) -> None:
+    async with running_gateway(backend, [simulator()], redis_client, namespace) as gateway:
+        customer = Customer()
+        connection = await customer.bind(gateway)
+        response = await connection.call(OTP)
+        receipt = await asyncio.wait_for(customer.delivered.get(), 10)
+        assert receipt.tlvs[Tag.RECEIPTED_MESSAGE_ID] == response.message_id
+        assert receipt.tlvs[Tag.MESSAGE_STATE] == MessageState.DELIVERED
+        assert f"id:{response.message_id} ".encode() in receipt.short_message
+        state = await gateway.ledger.get_account("bank")
+        assert state is not None and (state.balance, state.held) == (CREDIT - PRICE, 0)
+        await connection.unbind()
+
+
+async def test_no_route_and_no_credit_hold_nothing(
+    backend: str, redis_client: Redis, namespace: str
+) -> None:
+    async with running_gateway(
+        backend, [simulator()], redis_client, namespace, credit=PRICE
+    ) as gateway:
+        connection = await Customer().bind(gateway)
+        with pytest.raises(CommandFailed) as caught:
+            await connection.call(p.SubmitSm(destination_addr="447700900123"))
+        assert caught.value.status == S.ESME_RINVDSTADR
+        await connection.call(OTP)
+        with pytest.raises(CommandFailed) as caught:
+            await connection.call(OTP)
+        assert caught.value.status == S.ESME_RSUBMITFAIL
+        await connection.unbind()
+
+
+async def test_bad_binds_are_refused(backend: str, redis_client: Redis, namespace: str) -> None:
+    async with running_gateway(backend, [simulator()], redis_client, namespace) as gateway:
+        port = gateway.ports[0]
+        for system_id, password, status in [
+            ("bank", "wrong", S.ESME_RINVPASWD),
+            ("nobody", "secret", S.ESME_RINVSYSID),
+        ]:
+            bind = p.BindTransceiver(system_id=system_id, password=password)
+            with pytest.raises(CommandFailed) as caught:
+                await open_session("127.0.0.1", port, bind, Customer())
+            assert caught.value.status == status
+
+
+async def test_temporary_errors_fail_over_to_the_next_operator(
+    backend: str, redis_client: Redis, namespace: str
+) -> None:
+    throttling = simulator(throttle_rate=1.0)
+    healthy: SimulatedSmsc = simulator()
+    async with running_gateway(backend, [throttling, healthy], redis_client, namespace) as gateway:
+        customer = Customer()
+        connection = await customer.bind(gateway)
+        response = await connection.call(OTP)
+        receipt = await asyncio.wait_for(customer.delivered.get(), 10)
+        assert receipt.tlvs[Tag.RECEIPTED_MESSAGE_ID] == response.message_id
+        assert healthy.stats.snapshot()["submits"] == 1
+        await connection.unbind()
