@@ -18,9 +18,7 @@ _LOG2_N, _R, _P = 14, 8, 1
 def hash_password(password: str, *, log2_n: int = _LOG2_N) -> str:
     salt = os.urandom(16)
     digest = _scrypt(password, salt, log2_n, _R, _P)
-    return "$".join(
-        ("scrypt", str(log2_n), str(_R), str(_P), _b64(salt), _b64(digest))
-    )
+    return "$".join(("scrypt", str(log2_n), str(_R), str(_P), _b64(salt), _b64(digest)))
 
 
 def verify_password(password: str, stored: str) -> bool:
