@@ -19,13 +19,15 @@ import msgspec
 import structlog
 
 from engine.accounts import AccountConfig, BindRegistry, HeldDeliveries
+from engine.history import STATE_OF_RECEIPT, MessageHistory
 from engine.intake import Refused, ValidityLimits, prepare_mt
 from engine.message import MtMessage, pack_message
 from engine.receipts import ReceiptMap, SubmittedPart
 from engine.scheduler import Scheduler, SchedulerFull
+from ledger.events import MessageState as Recorded
 from ledger.model import AcceptOutcome, AcceptRequest, OutboxRef
 from ledger.protocol import Ledger
-from router import RoutingTable
+from router import MessageFacts, MoRouted, Rejected, RoutingTable
 from smpp import pdu as p
 from smpp.constants import CommandStatus as S
 from smpp.constants import EsmClass, RegisteredDelivery
@@ -36,6 +38,7 @@ from smpp.receipt import (
     format_receipt,
     receipt_outcome,
 )
+from smpp.text import NotTextError, decode_text
 from smpp.tlv import Tag
 
 log = structlog.get_logger("smsgw.pipeline")
@@ -86,10 +89,18 @@ class Pipeline:
         self.accounts = accounts
         self.validity = validity
         self._new_id = new_id
+        self.history = MessageHistory(ledger)
         self._pending: list[tuple[AcceptRequest, MtMessage, Reply]] = []
         self._outbox: dict[str, str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self.counters = {"accepted": 0, "refused": 0, "submitted": 0, "failed": 0, "receipts": 0}
+        self.counters = {
+            "accepted": 0,
+            "refused": 0,
+            "submitted": 0,
+            "failed": 0,
+            "receipts": 0,
+            "mo": 0,
+        }
 
     # -- accept ---------------------------------------------------------------
 
@@ -126,6 +137,9 @@ class Pipeline:
             if result.outcome is AcceptOutcome.OK:
                 self.counters["accepted"] += 1
                 self._outbox[message.id] = result.outbox_id or ""
+                self.history.record(
+                    message.id, message.account, Recorded.ACCEPTED, parts=message.parts
+                )
                 self.enqueue(message)
                 reply(S.ESME_ROK, message.id)
             elif result.outcome is AcceptOutcome.DUPLICATE:
@@ -157,6 +171,14 @@ class Pipeline:
         self, connector: str, message: MtMessage, operator_ids: tuple[str, ...]
     ) -> None:
         self.counters["submitted"] += 1
+        self.history.record(
+            message.id,
+            message.account,
+            Recorded.SUBMITTED,
+            connector=connector,
+            operator_message_id=operator_ids[0] if operator_ids else "",
+            parts=message.parts,
+        )
         self._spawn(self._settle_submitted(connector, message, operator_ids))
 
     def on_failed(
@@ -167,16 +189,52 @@ class Pipeline:
             self.enqueue(_with_connectors(message, remaining))
             return
         self.counters["failed"] += 1
+        self.history.record(
+            message.id, message.account, Recorded.FAILED, connector=connector, error_code=status
+        )
         error = f"{(status or 0) & 0xFFF:03x}"
         self._spawn(self._finish(message, MessageState.UNDELIVERABLE, error))
 
     def on_expired(self, connector: str, message: MtMessage) -> None:
         self.counters["failed"] += 1
+        self.history.record(message.id, message.account, Recorded.EXPIRED, connector=connector)
         self._spawn(self._finish(message, MessageState.EXPIRED, "000"))
 
     def on_deliver(self, connector: str, request: p.DeliverSm | p.DataSm) -> int:
-        if isinstance(request, p.DeliverSm) and request.esm_class & EsmClass.DELIVERY_RECEIPT:
+        if not isinstance(request, p.DeliverSm):
+            return S.ESME_RINVCMDID
+        if request.esm_class & EsmClass.DELIVERY_RECEIPT:
             self._spawn(self._relay_receipt(connector, request))
+            return S.ESME_ROK
+        return self._route_mo(connector, request)
+
+    def _route_mo(self, connector: str, request: p.DeliverSm) -> int:
+        """An MO message goes to the first account the MO routes name (held
+        until that account binds, within the default validity)."""
+        try:
+            content = decode_text(request.short_message, request.data_coding)
+        except NotTextError:
+            content = ""
+        facts = MessageFacts(
+            source=request.source_addr,
+            destination=request.destination_addr,
+            now=datetime.now(UTC),
+            connector=connector,
+            content=content,
+            data_coding=request.data_coding,
+        )
+        decision = self.table.decide_mo(facts)
+        if isinstance(decision, Rejected):
+            return decision.command_status
+        if not isinstance(decision, MoRouted):
+            return S.ESME_RINVDSTADR
+        account = next((a for a in decision.accounts if a in self.accounts), None)
+        if account is None:
+            return S.ESME_RINVDSTADR
+        deliver = msgspec.structs.replace(request, sequence_number=0)
+        if not self._send_to_customer(account, deliver):
+            self.held.hold(account, time.time() + self.validity.default, deliver)
+        self.counters["mo"] += 1
         return S.ESME_ROK
 
     # -- settlement -----------------------------------------------------------
@@ -234,6 +292,13 @@ class Pipeline:
             log.warning("receipt for unknown message", connector=connector, id=outcome.message_id)
             return
         self.counters["receipts"] += 1
+        self.history.record(
+            part.message_id,
+            part.account,
+            STATE_OF_RECEIPT[outcome.state],
+            connector=connector,
+            operator_message_id=outcome.message_id,
+        )
         error = outcome.receipt.err if outcome.receipt and outcome.receipt.err else "000"
         self.deliver_receipt(part, outcome.state, error[:3], time.time() + self.validity.default)
 
@@ -271,9 +336,10 @@ class Pipeline:
         task.add_done_callback(self._tasks.discard)
 
     async def drain(self) -> None:
-        """Wait for the batches and settlements already started."""
+        """Wait for the batches, settlements and history already started."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.history.drain()
 
 
 def receipt_pdu(part: SubmittedPart, state: MessageState, error: str) -> p.DeliverSm:

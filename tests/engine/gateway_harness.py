@@ -42,6 +42,7 @@ def routing(connectors: list[str]) -> dict[str, object]:
                 "target": {"kind": "failover", "connectors": connectors},
             }
         ],
+        "mo_routes": [{"id": "replies", "target": {"kind": "static", "account": "bank"}}],
     }
 
 

@@ -8,12 +8,15 @@ import pytest
 from redis.asyncio import Redis
 
 from bench.smsc_sim import SimulatedSmsc
+from ledger.events import MessageEvent
+from ledger.events import MessageState as Recorded
 from smpp import pdu as p
 from smpp.aio import CommandFailed, open_session
 from smpp.constants import CommandStatus as S
 from smpp.receipt import MessageState
 from smpp.tlv import Tag
 from tests.engine.gateway_harness import CREDIT, PRICE, Customer, running_gateway, simulator
+from tests.ledger.helpers import redis_events
 
 pytestmark = pytest.mark.parametrize("backend", ["memory", "redis"])
 
@@ -84,4 +87,44 @@ async def test_temporary_errors_fail_over_to_the_next_operator(
         receipt = await asyncio.wait_for(customer.delivered.get(), 10)
         assert receipt.tlvs[Tag.RECEIPTED_MESSAGE_ID] == response.message_id
         assert healthy.stats.snapshot()["submits"] == 1
+        await connection.unbind()
+
+
+async def test_every_state_change_is_a_message_event(
+    backend: str, redis_client: Redis, namespace: str
+) -> None:
+    async with running_gateway(backend, [simulator()], redis_client, namespace) as gateway:
+        customer = Customer()
+        connection = await customer.bind(gateway)
+        response = await connection.call(OTP)
+        await asyncio.wait_for(customer.delivered.get(), 10)
+        await gateway.pipeline.drain()
+        if backend == "redis":
+            events = await redis_events(redis_client, gateway.ledger)  # type: ignore[arg-type]
+        else:
+            events = list(gateway.ledger.events)  # type: ignore[attr-defined]
+        states = [
+            e.state
+            for e in events
+            if isinstance(e, MessageEvent) and e.message_id == response.message_id
+        ]
+        assert states == [Recorded.ACCEPTED, Recorded.SUBMITTED, Recorded.DELIVERED]
+        await connection.unbind()
+
+
+async def test_mo_follows_the_mo_routes_to_the_account(
+    backend: str, redis_client: Redis, namespace: str
+) -> None:
+    operator = simulator()
+    async with running_gateway(backend, [operator], redis_client, namespace) as gateway:
+        customer = Customer()
+        connection = await customer.bind(gateway)
+        operator.inject_mo("STOP", source="33611111111", destination="36000", system_id="smsgw")
+        mo = await asyncio.wait_for(customer.delivered.get(), 10)
+        assert isinstance(mo, p.DeliverSm) and mo.esm_class == 0
+        assert (mo.source_addr, mo.destination_addr, mo.short_message) == (
+            "33611111111",
+            "36000",
+            b"STOP",
+        )
         await connection.unbind()

@@ -1,0 +1,95 @@
+"""Message state changes, batched for the persister.
+
+Every state change of a message becomes a `ledger.events.MessageEvent`; the
+events of one event-loop iteration go to the ledger in one
+`append_message_events` call (DESIGN: Persist), never one round trip each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import structlog
+
+from ledger.events import MessageEvent, MessageState
+from ledger.protocol import Ledger
+from smpp.receipt import MessageState as ReceiptState
+
+log = structlog.get_logger("smsgw.history")
+
+_RETRY_DELAY = 1.0
+"""Seconds before a failed batch is written again (the ledger's backend was down)."""
+
+STATE_OF_RECEIPT = {
+    ReceiptState.SCHEDULED: MessageState.ENROUTE,
+    ReceiptState.ENROUTE: MessageState.ENROUTE,
+    ReceiptState.ACCEPTED: MessageState.ENROUTE,
+    ReceiptState.DELIVERED: MessageState.DELIVERED,
+    ReceiptState.EXPIRED: MessageState.EXPIRED,
+    ReceiptState.DELETED: MessageState.DELETED,
+    ReceiptState.UNDELIVERABLE: MessageState.UNDELIVERABLE,
+    ReceiptState.REJECTED: MessageState.REJECTED,
+    ReceiptState.UNKNOWN: MessageState.UNKNOWN,
+    ReceiptState.SKIPPED: MessageState.FAILED,
+}
+"""An operator's message_state (SMPP §5.2.28) as our message history names it."""
+
+
+class MessageHistory:
+    """Collects message events and writes each loop iteration's batch at once."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+        self._pending: list[MessageEvent] = []
+        self._flushing: set[asyncio.Task[None]] = set()
+
+    def record(
+        self,
+        message_id: str,
+        account: str,
+        state: MessageState,
+        *,
+        connector: str = "",
+        operator_message_id: str = "",
+        error_code: int | None = None,
+        parts: int = 0,
+    ) -> None:
+        if not self._pending:
+            self._schedule_flush()
+        self._pending.append(
+            MessageEvent(
+                message_id=message_id,
+                account=account,
+                state=state,
+                ts_ms=int(time.time() * 1000),
+                connector=connector,
+                operator_message_id=operator_message_id[:65],
+                error_code=error_code,
+                parts=parts,
+            )
+        )
+
+    def _schedule_flush(self, delay: float = 0.0) -> None:
+        task = asyncio.get_running_loop().create_task(self._flush(delay))
+        self._flushing.add(task)
+        task.add_done_callback(self._flushing.discard)
+
+    async def _flush(self, delay: float) -> None:
+        if delay:
+            await asyncio.sleep(delay)
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        try:
+            await self._ledger.append_message_events(batch)
+        except Exception:
+            log.exception("message events not written, retrying", events=len(batch))
+            was_idle = not self._pending
+            self._pending[:0] = batch
+            if was_idle:
+                self._schedule_flush(_RETRY_DELAY)
+
+    async def drain(self) -> None:
+        while self._flushing:
+            await asyncio.gather(*list(self._flushing), return_exceptions=True)
