@@ -12,8 +12,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
+from prometheus_client import start_http_server
 
 from engine.config import ConfigError, load_config_file
+from engine.logs import configure_logging
 from engine.passwords import hash_password
 
 log = structlog.get_logger("smsgw")
@@ -45,6 +47,8 @@ def _hash_password(args: argparse.Namespace) -> int:
 def _dev(args: argparse.Namespace) -> int:
     from engine.dev import banner, start_dev
 
+    configure_logging(json=False)
+
     async def run(stopping: asyncio.Event) -> None:
         gateway, simulator, password = await start_dev(args.host, args.port)
         print(banner(gateway, args.host, password), flush=True)
@@ -66,8 +70,15 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"{args.config}: {exc}", file=sys.stderr)
         return 2
 
+    configure_logging(json=True)
+
     async def run(stopping: asyncio.Event) -> None:
         gateway, close = await start_production(config)
+        if config.metrics_port:
+            start_http_server(config.metrics_port, config.metrics_host, gateway.registry)
+        asyncio.get_running_loop().add_signal_handler(
+            signal.SIGHUP, lambda: reload_config(gateway, args.config)
+        )
         try:
             await stopping.wait()
         finally:
@@ -75,6 +86,18 @@ def _serve(args: argparse.Namespace) -> int:
             await close()
 
     return run_until_signalled(run)
+
+
+def reload_config(gateway: Any, path: str) -> None:
+    """SIGHUP: re-read the file; apply routes and accounts without dropping binds.
+    A file with errors changes nothing (every error is logged)."""
+    try:
+        config = load_config_file(path)
+    except (OSError, ConfigError) as exc:
+        log.error("reload refused", path=path, error=str(exc))
+        return
+    changed = gateway.reload(config)
+    log.info("reloaded", path=path, **changed)
 
 
 def run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> int:

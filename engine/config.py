@@ -8,6 +8,7 @@ router's own loader, which reports its problems the same way.
 ```toml
 shard = "shard-1"
 shard_number = 1
+metrics_port = 9102
 
 [[listeners]]
 host = "0.0.0.0"
@@ -83,6 +84,10 @@ class GatewayLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
 class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True):
     shard: str = "shard-0"
     shard_number: int = 0
+    """0..255, part of every message id this shard makes: unique per shard."""
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0
+    """Prometheus /metrics of `smsgw serve`; 0 turns it off."""
     listeners: tuple[ListenerConfig, ...] = (ListenerConfig(),)
     limits: GatewayLimits = GatewayLimits()
     session: SessionLimits = SessionLimits()
@@ -103,6 +108,8 @@ class ConfigError(ValueError):
 _SECTIONS: dict[str, Any] = {
     "shard": str,
     "shard_number": int,
+    "metrics_host": str,
+    "metrics_port": int,
     "limits": GatewayLimits,
     "session": SessionLimits,
     "ledger": LedgerConfig,
@@ -144,7 +151,9 @@ def config_from_data(data: dict[str, Any]) -> GatewayConfig:
         try:
             fields["routing"] = load_data(data["routing"])
         except RoutingConfigError as exc:
-            issues += [f"routing.{line}" for line in str(exc).splitlines() if line.strip()]
+            issues += [f"routing.{issue}" for issue in exc.issues]
+    if not 0 <= (fields.get("shard_number") or 0) <= 255:
+        issues.append("shard_number: must be in 0..255")
     _check_references(fields, issues)
     if issues:
         raise ConfigError(issues)

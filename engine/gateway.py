@@ -12,11 +12,13 @@ import asyncio
 import ssl
 
 import structlog
+from prometheus_client import CollectorRegistry
 
 from engine.accounts import BindRegistry, HeldDeliveries
 from engine.config import GatewayConfig, ListenerConfig
 from engine.connector import Connector
 from engine.message import unpack_message
+from engine.metrics import GatewayCollector, PipelineMetrics
 from engine.pipeline import MessageIds, Pipeline
 from engine.receipts import ReceiptMap
 from engine.scheduler import Scheduler
@@ -36,6 +38,7 @@ class Gateway:
         self.accounts = {account.id: account for account in config.accounts}
         self.binds = BindRegistry()
         self.schedulers = {c.id: Scheduler(c.queue_depth) for c in config.connectors}
+        self.registry = CollectorRegistry()
         routing = config.routing or load_data({"currency": "EUR"})
         self.pipeline = Pipeline(
             ledger=ledger,
@@ -47,13 +50,16 @@ class Gateway:
             accounts=self.accounts,
             validity=config.limits.validity,
             new_id=MessageIds(config.shard_number),
+            metrics=PipelineMetrics(self.registry),
         )
         self.connectors = {
             c.id: Connector(c, self.pipeline, scheduler=self.schedulers[c.id])
             for c in config.connectors
         }
         self.sessions = CustomerSessions(self.accounts, self.binds, self.pipeline)
+        self.registry.register(GatewayCollector(self))
         self.servers: list[asyncio.Server] = []
+        self._background: set[asyncio.Task[bool]] = set()
 
     async def start(self) -> None:
         await self.ledger.start()
@@ -73,9 +79,25 @@ class Gateway:
     def ports(self) -> list[int]:
         return [server.sockets[0].getsockname()[1] for server in self.servers]
 
-    def reload_routing(self, table: RoutingTable) -> None:
-        """Swap the whole table at once; decisions in progress keep the old one."""
-        self.pipeline.table = table
+    def reload(self, config: GatewayConfig) -> dict[str, object]:
+        """SIGHUP: swap the routing table whole and update accounts in place;
+        binds stay up. Connector and listener changes need a restart."""
+        if config.routing is not None:
+            self.pipeline.table = RoutingTable(config.routing)
+        self.accounts.clear()
+        self.accounts.update({account.id: account for account in config.accounts})
+        for account in config.accounts:
+            limits = AccountLimits(credit_limit=account.credit_limit, throughput=account.throughput)
+            self._spawn_limits(account.id, limits)
+        restart = config.connectors != self.config.connectors or (
+            config.listeners != self.config.listeners
+        )
+        return {"accounts": len(config.accounts), "restart_needed": restart}
+
+    def _spawn_limits(self, account: str, limits: AccountLimits) -> None:
+        task = asyncio.get_running_loop().create_task(self.ledger.set_account(account, limits))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def stop(self) -> None:
         for server in self.servers:

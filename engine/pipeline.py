@@ -22,6 +22,7 @@ from engine.accounts import AccountConfig, BindRegistry, HeldDeliveries
 from engine.history import STATE_OF_RECEIPT, MessageHistory
 from engine.intake import Refused, ValidityLimits, prepare_mt
 from engine.message import MtMessage, pack_message
+from engine.metrics import PipelineMetrics
 from engine.receipts import ReceiptMap, SubmittedPart
 from engine.scheduler import Scheduler, SchedulerFull
 from ledger.events import MessageState as Recorded
@@ -79,6 +80,7 @@ class Pipeline:
         accounts: dict[str, AccountConfig],
         validity: ValidityLimits,
         new_id: Callable[[], str],
+        metrics: PipelineMetrics,
     ) -> None:
         self.ledger = ledger
         self.table = table
@@ -89,6 +91,7 @@ class Pipeline:
         self.accounts = accounts
         self.validity = validity
         self._new_id = new_id
+        self.metrics = metrics
         self.history = MessageHistory(ledger)
         self._pending: list[tuple[AcceptRequest, MtMessage, Reply]] = []
         self._outbox: dict[str, str] = {}
@@ -126,6 +129,7 @@ class Pipeline:
 
     async def _commit_batch(self) -> None:
         batch, self._pending = self._pending, []
+        self.metrics.ledger_batch.observe(len(batch))
         try:
             results = await self.ledger.accept_many([item[0] for item in batch])
         except Exception:
@@ -171,6 +175,7 @@ class Pipeline:
         self, connector: str, message: MtMessage, operator_ids: tuple[str, ...]
     ) -> None:
         self.counters["submitted"] += 1
+        self.metrics.accept_to_submit.observe(time.time() - message.accepted_at)
         self.history.record(
             message.id,
             message.account,
@@ -292,6 +297,7 @@ class Pipeline:
             log.warning("receipt for unknown message", connector=connector, id=outcome.message_id)
             return
         self.counters["receipts"] += 1
+        self.metrics.submit_to_receipt.observe(time.time() - part.submitted_at)
         self.history.record(
             part.message_id,
             part.account,

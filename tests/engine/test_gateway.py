@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
+import msgspec
 import pytest
+from prometheus_client import generate_latest
 from redis.asyncio import Redis
 
 from bench.smsc_sim import SimulatedSmsc
 from ledger.events import MessageEvent
 from ledger.events import MessageState as Recorded
+from router import load_data
 from smpp import pdu as p
 from smpp.aio import CommandFailed, open_session
 from smpp.constants import CommandStatus as S
@@ -127,4 +130,47 @@ async def test_mo_follows_the_mo_routes_to_the_account(
             "36000",
             b"STOP",
         )
+        await connection.unbind()
+
+
+async def test_metrics_describe_the_shard(
+    backend: str, redis_client: Redis, namespace: str
+) -> None:
+    async with running_gateway(backend, [simulator()], redis_client, namespace) as gateway:
+        customer = Customer()
+        connection = await customer.bind(gateway)
+        await connection.call(OTP)
+        await asyncio.wait_for(customer.delivered.get(), 10)
+        text = generate_latest(gateway.registry).decode()
+        assert 'smsgw_messages_total{event="accepted"} 1.0' in text
+        assert 'smsgw_connector_binds{connector="op-0",state="bound"} 1.0' in text
+        assert 'smsgw_customer_binds{account="bank"} 1.0' in text
+        assert "smsgw_accept_to_submit_seconds_count 1.0" in text
+        assert "smsgw_submit_to_receipt_seconds_count 1.0" in text
+        await connection.unbind()
+
+
+async def test_reload_swaps_routes_without_dropping_binds(
+    backend: str, redis_client: Redis, namespace: str
+) -> None:
+    async with running_gateway(backend, [simulator()], redis_client, namespace) as gateway:
+        connection = await Customer().bind(gateway)
+        await connection.call(OTP)
+        rejecting = load_data(
+            {
+                "currency": "EUR",
+                "mt_routes": [
+                    {
+                        "id": "closed",
+                        "target": {"kind": "reject", "command_status": 0x45, "reason": "closed"},
+                    }
+                ],
+            }
+        )
+        changed = gateway.reload(msgspec.structs.replace(gateway.config, routing=rejecting))
+        assert changed["restart_needed"] is False
+        with pytest.raises(CommandFailed) as caught:
+            await connection.call(OTP)
+        assert caught.value.status == S.ESME_RSUBMITFAIL
+        assert connection.is_open
         await connection.unbind()
