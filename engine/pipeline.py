@@ -25,6 +25,7 @@ from engine.message import MtMessage, pack_message
 from engine.metrics import PipelineMetrics
 from engine.receipts import ReceiptMap, SubmittedPart
 from engine.scheduler import Scheduler, SchedulerFull
+from engine.states import KnownState, RecentStates
 from ledger.events import MessageState as Recorded
 from ledger.model import AcceptOutcome, AcceptRequest, OutboxRef
 from ledger.protocol import Ledger
@@ -37,12 +38,16 @@ from smpp.receipt import (
     DeliveryReceipt,
     MessageState,
     format_receipt,
+    is_final,
     receipt_outcome,
 )
 from smpp.text import NotTextError, decode_text
 from smpp.tlv import Tag
 
 log = structlog.get_logger("smsgw.pipeline")
+
+_RECENT_STATES = 1_000_000
+"""Messages whose state query_sm can answer on this shard (about 100 MB at most)."""
 
 Reply = Callable[[int, str], None]
 """Answers the customer: command_status and our message id."""
@@ -93,6 +98,7 @@ class Pipeline:
         self._new_id = new_id
         self.metrics = metrics
         self.history = MessageHistory(ledger)
+        self.states = RecentStates(_RECENT_STATES)
         self._pending: list[tuple[AcceptRequest, MtMessage, Reply]] = []
         self._outbox: dict[str, str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -144,6 +150,7 @@ class Pipeline:
                 self.history.record(
                     message.id, message.account, Recorded.ACCEPTED, parts=message.parts
                 )
+                self.states.set(message.id, KnownState(message.account, MessageState.ENROUTE, 0, 0))
                 self.enqueue(message)
                 reply(S.ESME_ROK, message.id)
             elif result.outcome is AcceptOutcome.DUPLICATE:
@@ -185,6 +192,16 @@ class Pipeline:
             parts=message.parts,
         )
         self._spawn(self._settle_submitted(connector, message, operator_ids))
+        if message.registered_delivery & RegisteredDelivery.INTERMEDIATE:
+            part = SubmittedPart(
+                message.id,
+                message.account,
+                message.registered_delivery,
+                message.source_addr,
+                message.destination_addr,
+                time.time(),
+            )
+            self._deliver(part.account, receipt_pdu(part, MessageState.ENROUTE, "000"), message)
 
     def on_failed(
         self, connector: str, message: MtMessage, status: int | None, permanent: bool
@@ -312,6 +329,8 @@ class Pipeline:
         self, part: SubmittedPart, state: MessageState, error: str, deadline: float
     ) -> None:
         """Send our receipt (carrying OUR id) if the customer asked for it."""
+        error_code = int(error) if error.isdigit() else 0
+        self.states.set(part.message_id, KnownState(part.account, state, time.time(), error_code))
         failed = state is not MessageState.DELIVERED
         wanted = part.registered_delivery & 0x03
         if wanted == RegisteredDelivery.NONE or (
@@ -321,6 +340,10 @@ class Pipeline:
         deliver = receipt_pdu(part, state, error)
         if not self._send_to_customer(part.account, deliver):
             self.held.hold(part.account, deadline, deliver)
+
+    def _deliver(self, account: str, deliver: p.DeliverSm, message: MtMessage) -> None:
+        if not self._send_to_customer(account, deliver):
+            self.held.hold(account, message.expires_at, deliver)
 
     def bound(self, account: str) -> None:
         """A receiving bind of ``account`` appeared: send what was held for it."""
@@ -349,7 +372,8 @@ class Pipeline:
 
 
 def receipt_pdu(part: SubmittedPart, state: MessageState, error: str) -> p.DeliverSm:
-    """Our receipt to the customer: the standard text and TLVs, with our id."""
+    """Our receipt to the customer: the standard text and TLVs, with our id;
+    an intermediate notification (esm_class 0x20, §5.2.12) while not final."""
     text = format_receipt(
         DeliveryReceipt(
             id=part.message_id,
@@ -367,7 +391,9 @@ def receipt_pdu(part: SubmittedPart, state: MessageState, error: str) -> p.Deliv
         source_addr_ton=1,
         source_addr_npi=1,
         destination_addr=part.source_addr,
-        esm_class=EsmClass.DELIVERY_RECEIPT,
+        esm_class=EsmClass.DELIVERY_RECEIPT
+        if is_final(state)
+        else EsmClass.INTERMEDIATE_NOTIFICATION,
         short_message=text.encode("ascii"),
         tlvs={Tag.RECEIPTED_MESSAGE_ID: part.message_id, Tag.MESSAGE_STATE: int(state)},
     )

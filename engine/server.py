@@ -9,27 +9,27 @@ in the wrong state. Operations we do not serve are answered, never dropped.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import structlog
 
 from engine.accounts import AccountConfig, BindRegistry
 from engine.passwords import verify_password
-from engine.pipeline import Pipeline
+from engine.pipeline import Pipeline, Reply
 from engine.throttle import TokenBucket
 from smpp import pdu as p
 from smpp.aio import SmppConnection
 from smpp.constants import CommandId as C
 from smpp.constants import CommandStatus as S
+from smpp.smpptime import format_absolute
 
 log = structlog.get_logger("smsgw.server")
 
 _UNSERVED = {
-    C.QUERY_SM: S.ESME_RQUERYFAIL,
     C.CANCEL_SM: S.ESME_RCANCELFAIL,
     C.REPLACE_SM: S.ESME_RREPLACEFAIL,
-    C.SUBMIT_MULTI: S.ESME_RSUBMITFAIL,
-    C.DATA_SM: S.ESME_RSUBMITFAIL,
 }
+"""Accepted messages go out at once, so there is nothing left to cancel or replace."""
 _RECEIVING = (C.BIND_RECEIVER, C.BIND_TRANSCEIVER)
 
 
@@ -51,27 +51,100 @@ class CustomerSessions:
 
     def request_received(self, connection: SmppConnection, request: p.Pdu) -> None:
         bound = self._bound.get(connection)
-        if isinstance(request, p.SubmitSm) and bound is not None:
-            account, bucket = bound
-            if bucket is not None and not bucket.try_take(1):
-                connection.respond(p.response_to(request, S.ESME_RTHROTTLED))
-                return
-            sequence = request.sequence_number
-
-            def reply(status: int, message_id: str) -> None:
-                if connection.is_open:
-                    connection.respond(
-                        p.SubmitSmResp(
-                            sequence_number=sequence, command_status=status, message_id=message_id
-                        )
-                    )
-
-            self.pipeline.submit(account, request, reply)
-        elif request.command_id in (C.BIND_TRANSMITTER, C.BIND_RECEIVER, C.BIND_TRANSCEIVER):
-            asyncio.get_running_loop().create_task(self._bind(connection, request))
+        if bound is None:
+            if request.command_id in (C.BIND_TRANSMITTER, C.BIND_RECEIVER, C.BIND_TRANSCEIVER):
+                asyncio.get_running_loop().create_task(self._bind(connection, request))
+            else:
+                connection.respond(p.response_to(request, S.ESME_RINVBNDSTS))
+            return
+        account, bucket = bound
+        if isinstance(request, p.SubmitSm | p.DataSm | p.SubmitMulti) and not (
+            bucket is None or bucket.try_take(1)
+        ):
+            connection.respond(p.response_to(request, S.ESME_RTHROTTLED))
+        elif isinstance(request, p.SubmitSm):
+            self.pipeline.submit(account, request, _replier(connection, request, p.SubmitSmResp))
+        elif isinstance(request, p.DataSm):
+            self.pipeline.submit(
+                account, as_submit_sm(request), _replier(connection, request, p.DataSmResp)
+            )
+        elif isinstance(request, p.SubmitMulti):
+            self._submit_multi(connection, account, request)
+        elif isinstance(request, p.QuerySm):
+            connection.respond(self._query(account, request))
         else:
             status = _UNSERVED.get(request.command_id, S.ESME_RINVCMDID)  # type: ignore[call-overload]
             connection.respond(p.response_to(request, status))
+
+    def _query(self, account: AccountConfig, request: p.QuerySm) -> p.Pdu:
+        known = self.pipeline.states.get(request.message_id, account.id)
+        if known is None:
+            return p.response_to(request, S.ESME_RQUERYFAIL)
+        final_date = ""
+        if known.final_at:
+            final_date = format_absolute(datetime.fromtimestamp(known.final_at, UTC))
+        return p.response_to(
+            request,
+            message_id=request.message_id,
+            final_date=final_date,
+            message_state=int(known.state),
+            error_code=min(known.error_code, 255),
+        )
+
+    def _submit_multi(
+        self, connection: SmppConnection, account: AccountConfig, request: p.SubmitMulti
+    ) -> None:
+        """Each SME address becomes its own message (its own id and receipt); the
+        response carries the first accepted id and every refusal (§4.5.2)."""
+        unsuccess: list[p.UnsuccessSme] = []
+        accepted: list[str] = []
+        waiting = len(request.dest_addresses)
+
+        def answer() -> None:
+            if connection.is_open:
+                connection.respond(
+                    p.response_to(
+                        request,
+                        message_id=accepted[0] if accepted else "",
+                        unsuccess_sme=tuple(unsuccess),
+                    )
+                )
+
+        for dest in request.dest_addresses:
+            if isinstance(dest, p.DistributionList):
+                unsuccess.append(p.UnsuccessSme(0, 0, dest.name, S.ESME_RINVDLNAME))
+                waiting -= 1
+                continue
+
+            def reply(status: int, message_id: str, dest: p.SmeAddress = dest) -> None:
+                nonlocal waiting
+                if status == S.ESME_ROK:
+                    accepted.append(message_id)
+                else:
+                    unsuccess.append(p.UnsuccessSme(dest.ton, dest.npi, dest.address, status))
+                waiting -= 1
+                if waiting == 0:
+                    answer()
+
+            single = p.SubmitSm(
+                service_type=request.service_type,
+                source_addr_ton=request.source_addr_ton,
+                source_addr_npi=request.source_addr_npi,
+                source_addr=request.source_addr,
+                dest_addr_ton=dest.ton,
+                dest_addr_npi=dest.npi,
+                destination_addr=dest.address,
+                esm_class=request.esm_class,
+                priority_flag=request.priority_flag,
+                validity_period=request.validity_period,
+                registered_delivery=request.registered_delivery,
+                data_coding=request.data_coding,
+                short_message=request.short_message,
+                tlvs=request.tlvs,
+            )
+            self.pipeline.submit(account, single, reply)
+        if waiting == 0:
+            answer()
 
     async def _bind(self, connection: SmppConnection, request: p.Pdu) -> None:
         assert isinstance(request, p.BindTransmitter | p.BindReceiver | p.BindTransceiver)
@@ -101,3 +174,38 @@ class CustomerSessions:
         bound = self._bound.pop(connection, None)
         if bound is not None:
             self.binds.remove(bound[0].id, connection)
+
+
+def as_submit_sm(request: p.DataSm) -> p.SubmitSm:
+    """A data_sm (§4.7) carries its text in message_payload; route and bill it
+    as the submit_sm it is."""
+    return p.SubmitSm(
+        sequence_number=request.sequence_number,
+        service_type=request.service_type,
+        source_addr_ton=request.source_addr_ton,
+        source_addr_npi=request.source_addr_npi,
+        source_addr=request.source_addr,
+        dest_addr_ton=request.dest_addr_ton,
+        dest_addr_npi=request.dest_addr_npi,
+        destination_addr=request.destination_addr,
+        esm_class=request.esm_class,
+        registered_delivery=request.registered_delivery,
+        data_coding=request.data_coding,
+        tlvs=request.tlvs,
+    )
+
+
+def _replier(
+    connection: SmppConnection, request: p.Pdu, response_class: type[p.SubmitSmResp | p.DataSmResp]
+) -> Reply:
+    sequence = request.sequence_number
+
+    def reply(status: int, message_id: str) -> None:
+        if connection.is_open:
+            connection.respond(
+                response_class(
+                    sequence_number=sequence, command_status=status, message_id=message_id
+                )
+            )
+
+    return reply

@@ -174,3 +174,45 @@ async def test_reload_swaps_routes_without_dropping_binds(
         assert caught.value.status == S.ESME_RSUBMITFAIL
         assert connection.is_open
         await connection.unbind()
+
+
+async def test_query_data_sm_submit_multi_and_intermediate_receipts(
+    backend: str, redis_client: Redis, namespace: str
+) -> None:
+    async with running_gateway(backend, [simulator()], redis_client, namespace) as gateway:
+        customer = Customer()
+        connection = await customer.bind(gateway)
+        data = await connection.call(
+            p.DataSm(
+                destination_addr="33612345678",
+                registered_delivery=0x11,
+                tlvs={Tag.MESSAGE_PAYLOAD: b"data_sm text"},
+            )
+        )
+        assert isinstance(data, p.DataSmResp) and data.message_id
+        intermediate = await asyncio.wait_for(customer.delivered.get(), 10)
+        assert intermediate.esm_class == 0x20
+        assert intermediate.tlvs[Tag.MESSAGE_STATE] == MessageState.ENROUTE
+        final = await asyncio.wait_for(customer.delivered.get(), 10)
+        assert final.esm_class == 0x04 and final.tlvs[Tag.RECEIPTED_MESSAGE_ID] == data.message_id
+        query = await connection.call(p.QuerySm(message_id=data.message_id))
+        assert query.message_state == MessageState.DELIVERED and len(query.final_date) == 16
+        with pytest.raises(CommandFailed) as caught:
+            await connection.call(p.QuerySm(message_id="not-ours"))
+        assert caught.value.status == S.ESME_RQUERYFAIL
+        multi = await connection.call(
+            p.SubmitMulti(
+                dest_addresses=(
+                    p.SmeAddress(1, 1, "33611111111"),
+                    p.SmeAddress(1, 1, "447700900123"),
+                    p.DistributionList("staff"),
+                ),
+                short_message=b"to many",
+            )
+        )
+        assert multi.message_id
+        assert sorted((u.address, u.error_status_code) for u in multi.unsuccess_sme) == [
+            ("447700900123", S.ESME_RINVDSTADR),
+            ("staff", S.ESME_RINVDLNAME),
+        ]
+        await connection.unbind()

@@ -1,0 +1,39 @@
+"""The latest state of recent messages on this shard, for query_sm (§4.8).
+
+Bounded: the oldest entries are forgotten first. A query for a message this
+shard no longer remembers (or never accepted) fails with ESME_RQUERYFAIL; the
+full history is in PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import msgspec
+
+from smpp.receipt import MessageState
+
+
+class KnownState(msgspec.Struct, frozen=True, array_like=True):
+    account: str
+    state: MessageState
+    final_at: float
+    """Unix time the state became final; 0 while it is not."""
+    error_code: int
+
+
+class RecentStates:
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._states: OrderedDict[str, KnownState] = OrderedDict()
+
+    def set(self, message_id: str, state: KnownState) -> None:
+        self._states[message_id] = state
+        self._states.move_to_end(message_id)
+        if len(self._states) > self.capacity:
+            self._states.popitem(last=False)
+
+    def get(self, message_id: str, account: str) -> KnownState | None:
+        """The state, if ``account`` owns ``message_id`` (never another's)."""
+        known = self._states.get(message_id)
+        return known if known is not None and known.account == account else None
