@@ -91,13 +91,14 @@ class HeldDeliveries:
         queue.append((deadline, item))
         return True
 
-    def take(self, account: str, now: float) -> Iterator[object]:
-        """Every unexpired held item of ``account``, oldest first, removing them."""
-        queue = self._held.pop(account, None)
-        while queue:
-            deadline, item = queue.popleft()
-            if deadline > now:
-                yield item
+    def has(self, account: str) -> bool:
+        return bool(self._held.get(account))
+
+    def take(self, account: str, now: float) -> list[tuple[float, object]]:
+        """Every unexpired held item of ``account`` with its deadline, oldest
+        first, removing them all."""
+        queue = self._held.pop(account, None) or ()
+        return [(deadline, item) for deadline, item in queue if deadline > now]
 
     def __len__(self) -> int:
         return sum(len(q) for q in self._held.values())

@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry
 from engine.accounts import BindRegistry, HeldDeliveries
 from engine.config import GatewayConfig, ListenerConfig
 from engine.connector import Connector
+from engine.delivery import CustomerDelivery
 from engine.message import unpack_message
 from engine.metrics import GatewayCollector, PipelineMetrics
 from engine.pipeline import MessageIds, Pipeline
@@ -39,14 +40,15 @@ class Gateway:
         self.binds = BindRegistry()
         self.schedulers = {c.id: Scheduler(c.queue_depth) for c in config.connectors}
         self.registry = CollectorRegistry()
+        self.held = HeldDeliveries(config.limits.held_receipts_per_account)
+        self.delivery = CustomerDelivery(self.binds, self.held, self.accounts)
         routing = config.routing or load_data({"currency": "EUR"})
         self.pipeline = Pipeline(
             ledger=ledger,
             table=RoutingTable(routing),
             schedulers=self.schedulers,
             receipts=receipts,
-            binds=self.binds,
-            held=HeldDeliveries(config.limits.held_receipts_per_account),
+            delivery=self.delivery,
             accounts=self.accounts,
             validity=config.limits.validity,
             new_id=MessageIds(config.shard_number),

@@ -89,5 +89,5 @@ class GatewayCollector:
         yield GaugeMetricFamily(
             "smsgw_held_deliveries",
             "Receipts and MO waiting for a receiving bind of their account.",
-            value=len(gateway.pipeline.held),
+            value=len(gateway.held),
         )

@@ -3,7 +3,8 @@
 Customer submits arrive synchronously from the SMPP adapter; they are routed
 at once and committed to the ledger in batches, one `accept_many` per event
 loop iteration (one task per batch, never per message). Connectors report
-back through the listener methods; settlement calls are batched the same way.
+back through the listener methods; settlements and incoming receipts are
+batched the same way, so Redis sees a few calls per iteration, not per message.
 """
 
 from __future__ import annotations
@@ -11,14 +12,15 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 import msgspec
 import structlog
 
-from engine.accounts import AccountConfig, BindRegistry, HeldDeliveries
+from engine.accounts import AccountConfig
+from engine.batching import BackgroundTasks, TickBatcher
+from engine.delivery import CustomerDelivery, receipt_pdu
 from engine.history import STATE_OF_RECEIPT, MessageHistory
 from engine.intake import Refused, ValidityLimits, prepare_mt
 from engine.message import MtMessage, pack_message
@@ -33,14 +35,7 @@ from router import MessageFacts, MoRouted, Rejected, RoutingTable
 from smpp import pdu as p
 from smpp.constants import CommandStatus as S
 from smpp.constants import EsmClass, RegisteredDelivery
-from smpp.receipt import (
-    STAT_WORDS,
-    DeliveryReceipt,
-    MessageState,
-    format_receipt,
-    is_final,
-    receipt_outcome,
-)
+from smpp.receipt import MessageState, ReceiptOutcome, receipt_outcome
 from smpp.text import NotTextError, decode_text
 from smpp.tlv import Tag
 
@@ -48,6 +43,9 @@ log = structlog.get_logger("smsgw.pipeline")
 
 _RECENT_STATES = 1_000_000
 """Messages whose state query_sm can answer on this shard (about 100 MB at most)."""
+_RECEIPT_RETRIES = (0.5, 2.0, 8.0)
+"""Seconds to wait before looking a receipt's message up again: another shard
+may still be writing the correlation when an operator answers very fast."""
 
 Reply = Callable[[int, str], None]
 """Answers the customer: command_status and our message id."""
@@ -59,6 +57,7 @@ _REFUSALS = {
     AcceptOutcome.ACCOUNT_DISABLED: S.ESME_RSUBMITFAIL,
     AcceptOutcome.UNKNOWN_ACCOUNT: S.ESME_RSUBMITFAIL,
 }
+_WANTS_FINAL = RegisteredDelivery.FINAL | RegisteredDelivery.FAILURE_ONLY
 
 
 class MessageIds:
@@ -72,6 +71,12 @@ class MessageIds:
         return f"{int(time.time() * 1000):x}{self._shard:02x}{next(self._counter) & 0xFFFFFF:06x}"
 
 
+class _Incoming(msgspec.Struct, frozen=True):
+    connector: str
+    outcome: ReceiptOutcome
+    attempt: int = 0
+
+
 class Pipeline:
     def __init__(
         self,
@@ -80,8 +85,7 @@ class Pipeline:
         table: RoutingTable,
         schedulers: dict[str, Scheduler],
         receipts: ReceiptMap,
-        binds: BindRegistry,
-        held: HeldDeliveries,
+        delivery: CustomerDelivery,
         accounts: dict[str, AccountConfig],
         validity: ValidityLimits,
         new_id: Callable[[], str],
@@ -91,25 +95,30 @@ class Pipeline:
         self.table = table
         self.schedulers = schedulers
         self.receipts = receipts
-        self.binds = binds
-        self.held = held
+        self.delivery = delivery
         self.accounts = accounts
         self.validity = validity
         self._new_id = new_id
         self.metrics = metrics
         self.history = MessageHistory(ledger)
         self.states = RecentStates(_RECENT_STATES)
-        self._pending: list[tuple[AcceptRequest, MtMessage, Reply]] = []
+        self.tasks = BackgroundTasks()
+        self._commits: TickBatcher[tuple[AcceptRequest, MtMessage, Reply]] = TickBatcher(
+            self._commit, self.tasks
+        )
+        self._settlements: TickBatcher[tuple[str, MtMessage, tuple[str, ...]]] = TickBatcher(
+            self._settle, self.tasks
+        )
+        self._releases: TickBatcher[tuple[MtMessage, MessageState, str]] = TickBatcher(
+            self._release, self.tasks
+        )
+        self._incoming: TickBatcher[_Incoming] = TickBatcher(self._relay, self.tasks)
         self._outbox: dict[str, str] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self.counters = {
-            "accepted": 0,
-            "refused": 0,
-            "submitted": 0,
-            "failed": 0,
-            "receipts": 0,
-            "mo": 0,
-        }
+        self._unsaved: dict[tuple[str, str], SubmittedPart] = {}
+        """Correlations on their way to the receipt map: a receipt may beat them."""
+        self.counters = dict.fromkeys(
+            ("accepted", "refused", "submitted", "failed", "receipts", "mo"), 0
+        )
 
     # -- accept ---------------------------------------------------------------
 
@@ -129,17 +138,15 @@ class Pipeline:
             price=prepared.price_per_part,
             payload=pack_message(prepared),
         )
-        if not self._pending:
-            self._spawn(self._commit_batch())
-        self._pending.append((accept, prepared, reply))
+        self._commits.add((accept, prepared, reply))
 
-    async def _commit_batch(self) -> None:
-        batch, self._pending = self._pending, []
+    async def _commit(self, batch: list[tuple[AcceptRequest, MtMessage, Reply]]) -> None:
         self.metrics.ledger_batch.observe(len(batch))
         try:
             results = await self.ledger.accept_many([item[0] for item in batch])
         except Exception:
             log.exception("ledger accept failed", messages=len(batch))
+            self.counters["refused"] += len(batch)
             for _, _, reply in batch:
                 reply(S.ESME_RSYSERR, "")
             return
@@ -174,15 +181,16 @@ class Pipeline:
             except SchedulerFull:
                 continue
             return
-        self._spawn(self._finish(message, MessageState.UNDELIVERABLE, "069"))
+        self._releases.add((message, MessageState.UNDELIVERABLE, "069"))
 
     # -- connector listener ---------------------------------------------------
 
     def on_submitted(
         self, connector: str, message: MtMessage, operator_ids: tuple[str, ...]
     ) -> None:
+        now = time.time()
         self.counters["submitted"] += 1
-        self.metrics.accept_to_submit.observe(time.time() - message.accepted_at)
+        self.metrics.accept_to_submit.observe(now - message.accepted_at)
         self.history.record(
             message.id,
             message.account,
@@ -191,44 +199,49 @@ class Pipeline:
             operator_message_id=operator_ids[0] if operator_ids else "",
             parts=message.parts,
         )
-        self._spawn(self._settle_submitted(connector, message, operator_ids))
+        part = _submitted_part(message, now)
+        if message.registered_delivery & _WANTS_FINAL:
+            for operator_id in operator_ids:
+                self._unsaved[(connector, operator_id)] = part
+        self._settlements.add((connector, message, operator_ids))
         if message.registered_delivery & RegisteredDelivery.INTERMEDIATE:
-            part = SubmittedPart(
-                message.id,
-                message.account,
-                message.registered_delivery,
-                message.source_addr,
-                message.destination_addr,
-                time.time(),
-            )
-            self._deliver(part.account, receipt_pdu(part, MessageState.ENROUTE, "000"), message)
+            deliver = receipt_pdu(part, MessageState.ENROUTE, "000")
+            self.delivery.send(message.account, deliver, message.expires_at)
 
     def on_failed(
         self, connector: str, message: MtMessage, status: int | None, permanent: bool
     ) -> None:
         remaining = message.connectors[message.connectors.index(connector) + 1 :]
         if not permanent and remaining and time.time() < message.expires_at:
-            self.enqueue(_with_connectors(message, remaining))
+            self.enqueue(msgspec.structs.replace(message, connectors=remaining, attempts=0))
             return
         self.counters["failed"] += 1
         self.history.record(
             message.id, message.account, Recorded.FAILED, connector=connector, error_code=status
         )
         error = f"{(status or 0) & 0xFFF:03x}"
-        self._spawn(self._finish(message, MessageState.UNDELIVERABLE, error))
+        self._releases.add((message, MessageState.UNDELIVERABLE, error))
 
     def on_expired(self, connector: str, message: MtMessage) -> None:
         self.counters["failed"] += 1
         self.history.record(message.id, message.account, Recorded.EXPIRED, connector=connector)
-        self._spawn(self._finish(message, MessageState.EXPIRED, "000"))
+        self._releases.add((message, MessageState.EXPIRED, "000"))
 
     def on_deliver(self, connector: str, request: p.DeliverSm | p.DataSm) -> int:
         if not isinstance(request, p.DeliverSm):
             return S.ESME_RINVCMDID
-        if request.esm_class & EsmClass.DELIVERY_RECEIPT:
-            self._spawn(self._relay_receipt(connector, request))
-            return S.ESME_ROK
-        return self._route_mo(connector, request)
+        if not request.esm_class & EsmClass.DELIVERY_RECEIPT:
+            return self._route_mo(connector, request)
+        rmid = request.tlvs.get(Tag.RECEIPTED_MESSAGE_ID)
+        state = request.tlvs.get(Tag.MESSAGE_STATE)
+        outcome = receipt_outcome(
+            rmid if isinstance(rmid, str) else None,
+            state if isinstance(state, int) else None,
+            request.short_message,
+        )
+        if outcome is not None:
+            self._incoming.add(_Incoming(connector, outcome))
+        return S.ESME_ROK
 
     def _route_mo(self, connector: str, request: p.DeliverSm) -> int:
         """An MO message goes to the first account the MO routes name (held
@@ -254,76 +267,88 @@ class Pipeline:
         if account is None:
             return S.ESME_RINVDSTADR
         deliver = msgspec.structs.replace(request, sequence_number=0)
-        if not self._send_to_customer(account, deliver):
-            self.held.hold(account, time.time() + self.validity.default, deliver)
+        self.delivery.send(account, deliver, time.time() + self.validity.default)
         self.counters["mo"] += 1
         return S.ESME_ROK
 
-    # -- settlement -----------------------------------------------------------
+    # -- settlement (batched) -------------------------------------------------
 
-    async def _settle_submitted(
-        self, connector: str, message: MtMessage, operator_ids: tuple[str, ...]
-    ) -> None:
-        await self.ledger.capture(
-            message.id, message.account, message.price_per_part * message.parts
+    async def _settle(self, batch: list[tuple[str, MtMessage, tuple[str, ...]]]) -> None:
+        """Correlations first (receipts may follow within milliseconds), then
+        the captures (the ledger coalesces them) and one outbox acknowledgement."""
+        by_connector: dict[str, list[tuple[str, SubmittedPart]]] = {}
+        for connector, _, operator_ids in batch:
+            for operator_id in operator_ids:
+                part = self._unsaved.get((connector, operator_id))
+                if part is not None:
+                    by_connector.setdefault(connector, []).append((operator_id, part))
+        try:
+            await asyncio.gather(
+                *(self.receipts.put_many(c, entries) for c, entries in by_connector.items())
+            )
+        finally:
+            for connector, entries in by_connector.items():
+                for operator_id, _ in entries:
+                    self._unsaved.pop((connector, operator_id), None)
+        await asyncio.gather(
+            *(self.ledger.capture(m.id, m.account, m.price_per_part * m.parts) for _, m, _ in batch)
         )
-        await self._ack_outbox(message)
-        if message.registered_delivery & 0x03:
-            part = SubmittedPart(
-                message.id,
-                message.account,
-                message.registered_delivery,
-                message.source_addr,
-                message.destination_addr,
-                time.time(),
-            )
-            await self.receipts.put_many(connector, [(op_id, part) for op_id in operator_ids])
+        await self._ack_outbox([m for _, m, _ in batch])
 
-    async def _finish(self, message: MtMessage, state: MessageState, error: str) -> None:
-        """A message that will never reach an operator: give the hold back, tell the customer."""
-        await self.ledger.release(message.id, message.account)
-        await self._ack_outbox(message)
-        if message.registered_delivery & 0x03:
-            part = SubmittedPart(
-                message.id,
-                message.account,
-                message.registered_delivery,
-                message.source_addr,
-                message.destination_addr,
-                message.accepted_at,
-            )
+    async def _release(self, batch: list[tuple[MtMessage, MessageState, str]]) -> None:
+        """Messages that will never reach an operator: holds back, customers told."""
+        await asyncio.gather(*(self.ledger.release(m.id, m.account) for m, _, _ in batch))
+        await self._ack_outbox([m for m, _, _ in batch])
+        for message, state, error in batch:
+            part = _submitted_part(message, message.accepted_at)
             self.deliver_receipt(part, state, error, message.expires_at)
 
-    async def _ack_outbox(self, message: MtMessage) -> None:
-        entry = self._outbox.pop(message.id, None)
-        if entry:
-            await self.ledger.ack_outbox([OutboxRef(message.account, entry)])
+    async def _ack_outbox(self, messages: list[MtMessage]) -> None:
+        refs = [
+            OutboxRef(m.account, entry) for m in messages if (entry := self._outbox.pop(m.id, None))
+        ]
+        if refs:
+            await self.ledger.ack_outbox(refs)
 
-    async def _relay_receipt(self, connector: str, request: p.DeliverSm) -> None:
-        rmid = request.tlvs.get(Tag.RECEIPTED_MESSAGE_ID)
-        state = request.tlvs.get(Tag.MESSAGE_STATE)
-        outcome = receipt_outcome(
-            rmid if isinstance(rmid, str) else None,
-            state if isinstance(state, int) else None,
-            request.short_message,
-        )
-        if outcome is None:
+    async def _relay(self, batch: list[_Incoming]) -> None:
+        """Match receipts to our messages (one lookup call per batch) and relay them."""
+        parts: list[SubmittedPart | None] = [
+            self._unsaved.get((item.connector, item.outcome.message_id)) for item in batch
+        ]
+        missing = [i for i, part in enumerate(parts) if part is None]
+        if missing:
+            keys = [(batch[i].connector, batch[i].outcome.message_id) for i in missing]
+            for i, found in zip(missing, await self.receipts.get_many(keys), strict=True):
+                parts[i] = found
+        now = time.time()
+        for item, part in zip(batch, parts, strict=True):
+            if part is None:
+                self._retry_later(item)
+                continue
+            outcome = item.outcome
+            self.counters["receipts"] += 1
+            self.metrics.submit_to_receipt.observe(now - part.submitted_at)
+            self.history.record(
+                part.message_id,
+                part.account,
+                STATE_OF_RECEIPT[outcome.state],
+                connector=item.connector,
+                operator_message_id=outcome.message_id,
+            )
+            receipt = outcome.receipt
+            error = receipt.err if receipt is not None and receipt.err else "000"
+            self.deliver_receipt(part, outcome.state, error[:3], now + self.validity.default)
+
+    def _retry_later(self, item: _Incoming) -> None:
+        if item.attempt >= len(_RECEIPT_RETRIES):
+            log.warning(
+                "receipt for unknown message", connector=item.connector, id=item.outcome.message_id
+            )
             return
-        part = await self.receipts.get(connector, outcome.message_id)
-        if part is None:
-            log.warning("receipt for unknown message", connector=connector, id=outcome.message_id)
-            return
-        self.counters["receipts"] += 1
-        self.metrics.submit_to_receipt.observe(time.time() - part.submitted_at)
-        self.history.record(
-            part.message_id,
-            part.account,
-            STATE_OF_RECEIPT[outcome.state],
-            connector=connector,
-            operator_message_id=outcome.message_id,
+        retry = msgspec.structs.replace(item, attempt=item.attempt + 1)
+        asyncio.get_running_loop().call_later(
+            _RECEIPT_RETRIES[item.attempt], self._incoming.add, retry
         )
-        error = outcome.receipt.err if outcome.receipt and outcome.receipt.err else "000"
-        self.deliver_receipt(part, outcome.state, error[:3], time.time() + self.validity.default)
 
     def deliver_receipt(
         self, part: SubmittedPart, state: MessageState, error: str, deadline: float
@@ -331,78 +356,25 @@ class Pipeline:
         """Send our receipt (carrying OUR id) if the customer asked for it."""
         error_code = int(error) if error.isdigit() else 0
         self.states.set(part.message_id, KnownState(part.account, state, time.time(), error_code))
-        failed = state is not MessageState.DELIVERED
-        wanted = part.registered_delivery & 0x03
-        if wanted == RegisteredDelivery.NONE or (
-            wanted == RegisteredDelivery.FAILURE_ONLY and not failed
+        wanted = part.registered_delivery & _WANTS_FINAL
+        if not wanted or (
+            wanted == RegisteredDelivery.FAILURE_ONLY and state is MessageState.DELIVERED
         ):
             return
-        deliver = receipt_pdu(part, state, error)
-        if not self._send_to_customer(part.account, deliver):
-            self.held.hold(part.account, deadline, deliver)
-
-    def _deliver(self, account: str, deliver: p.DeliverSm, message: MtMessage) -> None:
-        if not self._send_to_customer(account, deliver):
-            self.held.hold(account, message.expires_at, deliver)
-
-    def bound(self, account: str) -> None:
-        """A receiving bind of ``account`` appeared: send what was held for it."""
-        for deliver in self.held.take(account, time.time()):
-            if not self._send_to_customer(account, deliver):  # type: ignore[arg-type]
-                self.held.hold(account, time.time() + self.validity.default, deliver)
-
-    def _send_to_customer(self, account: str, deliver: p.DeliverSm) -> bool:
-        window = self.accounts[account].window if account in self.accounts else 10
-        connection = self.binds.receiver(account, window)
-        if connection is None:
-            return False
-        connection.request(deliver).add_done_callback(_ignore_outcome)
-        return True
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self.delivery.send(part.account, receipt_pdu(part, state, error), deadline)
 
     async def drain(self) -> None:
         """Wait for the batches, settlements and history already started."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.tasks.drain()
         await self.history.drain()
 
 
-def receipt_pdu(part: SubmittedPart, state: MessageState, error: str) -> p.DeliverSm:
-    """Our receipt to the customer: the standard text and TLVs, with our id;
-    an intermediate notification (esm_class 0x20, §5.2.12) while not final."""
-    text = format_receipt(
-        DeliveryReceipt(
-            id=part.message_id,
-            sub=1,
-            dlvrd=1 if state is MessageState.DELIVERED else 0,
-            submit_date=datetime.fromtimestamp(part.submitted_at, UTC),
-            done_date=datetime.now(UTC),
-            stat=STAT_WORDS[state],
-            err=error,
-            text="",
-        )
+def _submitted_part(message: MtMessage, submitted_at: float) -> SubmittedPart:
+    return SubmittedPart(
+        message.id,
+        message.account,
+        message.registered_delivery,
+        message.source_addr,
+        message.destination_addr,
+        submitted_at,
     )
-    return p.DeliverSm(
-        source_addr=part.destination_addr,
-        source_addr_ton=1,
-        source_addr_npi=1,
-        destination_addr=part.source_addr,
-        esm_class=EsmClass.DELIVERY_RECEIPT
-        if is_final(state)
-        else EsmClass.INTERMEDIATE_NOTIFICATION,
-        short_message=text.encode("ascii"),
-        tlvs={Tag.RECEIPTED_MESSAGE_ID: part.message_id, Tag.MESSAGE_STATE: int(state)},
-    )
-
-
-def _with_connectors(message: MtMessage, connectors: tuple[str, ...]) -> MtMessage:
-    return msgspec.structs.replace(message, connectors=connectors, attempts=0)
-
-
-def _ignore_outcome(future: asyncio.Future[p.Pdu]) -> None:
-    if not future.cancelled():
-        future.exception()

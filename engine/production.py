@@ -12,7 +12,7 @@ import contextlib
 import os
 from collections.abc import Awaitable, Callable
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from engine.config import GatewayConfig
 from engine.gateway import Gateway
@@ -22,13 +22,22 @@ from ledger.pgstore import EventStore
 from ledger.redis_ledger import RedisLedger
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_CONNECTIONS = 64
+"""Connections per shard; callers wait for a free one rather than fail (the
+plain pool of redis-py raises once it has handed out its maximum)."""
+REDIS_POOL_WAIT = 10.0
 
 
 async def start_production(
     config: GatewayConfig,
 ) -> tuple[Gateway, Callable[[], Awaitable[None]]]:
     """Start the shard; returns it and the coroutine function that closes the backends."""
-    redis = Redis.from_url(os.environ.get("SMSGW_REDIS_URL", DEFAULT_REDIS_URL))
+    pool = BlockingConnectionPool.from_url(
+        os.environ.get("SMSGW_REDIS_URL", DEFAULT_REDIS_URL),
+        max_connections=REDIS_CONNECTIONS,
+        timeout=REDIS_POOL_WAIT,
+    )
+    redis = Redis(connection_pool=pool)
     ledger = RedisLedger(redis, config.ledger, shard=config.shard)
     receipts = RedisReceiptMap(redis, config.ledger.namespace, config.limits.receipt_ttl)
     gateway = Gateway(config, ledger, receipts)

@@ -32,11 +32,13 @@ class ReceiptMap(Protocol):
         self, connector: str, entries: Sequence[tuple[str, SubmittedPart]]
     ) -> None: ...
 
-    async def get(self, connector: str, operator_id: str) -> SubmittedPart | None: ...
+    async def get_many(self, keys: Sequence[tuple[str, str]]) -> list[SubmittedPart | None]:
+        """The parts of (connector, operator id) pairs; None where unknown or expired."""
+        ...
 
 
 class MemoryReceiptMap:
-    """Embedded mode: a dict with expiry checked on read and swept on write."""
+    """Embedded mode: a dict, with entries expiring in insertion order."""
 
     def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
@@ -44,18 +46,28 @@ class MemoryReceiptMap:
         self._entries: dict[tuple[str, str], tuple[float, SubmittedPart]] = {}
 
     async def put_many(self, connector: str, entries: Sequence[tuple[str, SubmittedPart]]) -> None:
-        expires = self._clock() + self.ttl
+        now = self._clock()
+        self._expire(now)
         for operator_id, part in entries:
-            self._entries[(connector, operator_id)] = (expires, part)
-        if len(self._entries) > 100_000:
-            now = self._clock()
-            self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+            key = (connector, operator_id)
+            self._entries.pop(key, None)
+            self._entries[key] = (now + self.ttl, part)
 
-    async def get(self, connector: str, operator_id: str) -> SubmittedPart | None:
-        found = self._entries.get((connector, operator_id))
-        if found is None or found[0] <= self._clock():
-            return None
-        return found[1]
+    async def get_many(self, keys: Sequence[tuple[str, str]]) -> list[SubmittedPart | None]:
+        now = self._clock()
+        found = [self._entries.get(key) for key in keys]
+        return [entry[1] if entry and entry[0] > now else None for entry in found]
+
+    def _expire(self, now: float) -> None:
+        """Dicts keep insertion order and every entry has the same TTL: the
+        oldest entries are first, so expiry stops at the first live one."""
+        expired = []
+        for key, (expires, _) in self._entries.items():
+            if expires > now:
+                break
+            expired.append(key)
+        for key in expired:
+            del self._entries[key]
 
 
 _encode = msgspec.msgpack.Encoder().encode
@@ -63,7 +75,8 @@ _decode = msgspec.msgpack.Decoder(SubmittedPart).decode
 
 
 class RedisReceiptMap:
-    """Production: one key per operator id, written in one pipeline per batch."""
+    """Production: one key per operator id; one pipeline per batch to write,
+    one MGET per batch to read."""
 
     def __init__(self, redis: Redis, namespace: str, ttl: int) -> None:
         self._redis = redis
@@ -76,6 +89,8 @@ class RedisReceiptMap:
                 pipe.set(f"{self._prefix}{connector}:{operator_id}", _encode(part), ex=self.ttl)
             await pipe.execute()
 
-    async def get(self, connector: str, operator_id: str) -> SubmittedPart | None:
-        raw = await self._redis.get(f"{self._prefix}{connector}:{operator_id}")
-        return None if raw is None else _decode(raw)
+    async def get_many(self, keys: Sequence[tuple[str, str]]) -> list[SubmittedPart | None]:
+        if not keys:
+            return []
+        raw = await self._redis.mget([f"{self._prefix}{c}:{o}" for c, o in keys])
+        return [None if value is None else _decode(value) for value in raw]

@@ -1,0 +1,85 @@
+"""deliver_sm to customers: our receipts (with OUR message id) and MO.
+
+A deliver_sm goes on a receiving bind of its account with a free window slot;
+when there is none it is held (bounded, until its deadline) and sent when a
+bind appears or a window slot frees up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+
+from engine.accounts import AccountConfig, BindRegistry, HeldDeliveries
+from engine.receipts import SubmittedPart
+from smpp import pdu as p
+from smpp.constants import EsmClass
+from smpp.receipt import STAT_WORDS, DeliveryReceipt, MessageState, format_receipt, is_final
+from smpp.tlv import Tag
+
+DEFAULT_WINDOW = 10
+
+
+class CustomerDelivery:
+    def __init__(
+        self, binds: BindRegistry, held: HeldDeliveries, accounts: dict[str, AccountConfig]
+    ) -> None:
+        self.binds = binds
+        self.held = held
+        self.accounts = accounts
+
+    def send(self, account: str, deliver: p.DeliverSm, deadline: float) -> None:
+        """Send now, or hold until ``deadline`` (unix time)."""
+        if not self._send_now(account, deliver):
+            self.held.hold(account, deadline, deliver)
+
+    def flush_held(self, account: str) -> None:
+        """A bind appeared or a window slot freed: send what waits, oldest first."""
+        if not self.held.has(account):
+            return
+        for deadline, deliver in self.held.take(account, time.time()):
+            self.send(account, deliver, deadline)  # type: ignore[arg-type]
+
+    def _send_now(self, account: str, deliver: p.DeliverSm) -> bool:
+        config = self.accounts.get(account)
+        window = config.window if config is not None else DEFAULT_WINDOW
+        connection = self.binds.receiver(account, window)
+        if connection is None:
+            return False
+        future = connection.request(deliver)
+        future.add_done_callback(lambda f: self._answered(account, f))
+        return True
+
+    def _answered(self, account: str, future: asyncio.Future[p.Pdu]) -> None:
+        if not future.cancelled():
+            future.exception()
+        self.flush_held(account)
+
+
+def receipt_pdu(part: SubmittedPart, state: MessageState, error: str) -> p.DeliverSm:
+    """Our receipt to the customer: the standard text and TLVs, with our id;
+    an intermediate notification (esm_class 0x20, §5.2.12) while not final."""
+    text = format_receipt(
+        DeliveryReceipt(
+            id=part.message_id,
+            sub=1,
+            dlvrd=1 if state is MessageState.DELIVERED else 0,
+            submit_date=datetime.fromtimestamp(part.submitted_at, UTC),
+            done_date=datetime.now(UTC),
+            stat=STAT_WORDS[state],
+            err=error,
+            text="",
+        )
+    )
+    return p.DeliverSm(
+        source_addr=part.destination_addr,
+        source_addr_ton=1,
+        source_addr_npi=1,
+        destination_addr=part.source_addr,
+        esm_class=EsmClass.DELIVERY_RECEIPT
+        if is_final(state)
+        else EsmClass.INTERMEDIATE_NOTIFICATION,
+        short_message=text.encode("ascii"),
+        tlvs={Tag.RECEIPTED_MESSAGE_ID: part.message_id, Tag.MESSAGE_STATE: int(state)},
+    )
