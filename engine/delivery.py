@@ -19,6 +19,8 @@ from smpp.receipt import STAT_WORDS, DeliveryReceipt, MessageState, format_recei
 from smpp.tlv import Tag
 
 DEFAULT_WINDOW = 10
+_RECEIPT = int(EsmClass.DELIVERY_RECEIPT)
+_INTERMEDIATE = int(EsmClass.INTERMEDIATE_NOTIFICATION)
 
 
 class CustomerDelivery:
@@ -77,9 +79,7 @@ def receipt_pdu(part: SubmittedPart, state: MessageState, error: str) -> p.Deliv
         source_addr_ton=1,
         source_addr_npi=1,
         destination_addr=part.source_addr,
-        esm_class=EsmClass.DELIVERY_RECEIPT
-        if is_final(state)
-        else EsmClass.INTERMEDIATE_NOTIFICATION,
+        esm_class=_RECEIPT if is_final(state) else _INTERMEDIATE,
         short_message=text.encode("ascii"),
         tlvs={Tag.RECEIPTED_MESSAGE_ID: part.message_id, Tag.MESSAGE_STATE: int(state)},
     )

@@ -30,6 +30,10 @@ _PRIORITY_NAMES = {
 }
 
 
+_UDHI = int(EsmClass.UDHI)
+"""A plain int: an IntFlag operand makes `&` go through enum's Python code."""
+
+
 class ValidityLimits(msgspec.Struct, frozen=True):
     default: float = 86_400.0
     """Seconds a message may wait for an operator when the customer set no validity."""
@@ -79,7 +83,7 @@ def prepare_mt(
         )
     except SmppTimeError as exc:
         return Refused(S.ESME_RINVEXPIRY, str(exc))
-    has_udh = bool(request.esm_class & EsmClass.UDHI)
+    has_udh = bool(request.esm_class & _UDHI)
     try:
         alphabet = alphabet_of(request.data_coding)
     except NotTextError:

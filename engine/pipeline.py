@@ -57,18 +57,23 @@ _REFUSALS = {
     AcceptOutcome.ACCOUNT_DISABLED: S.ESME_RSUBMITFAIL,
     AcceptOutcome.UNKNOWN_ACCOUNT: S.ESME_RSUBMITFAIL,
 }
-_WANTS_FINAL = RegisteredDelivery.FINAL | RegisteredDelivery.FAILURE_ONLY
+# Plain ints: IntFlag operands send every `&` through enum's slow Python methods.
+_WANTS_FINAL = int(RegisteredDelivery.FINAL | RegisteredDelivery.FAILURE_ONLY)
+_FAILURE_ONLY = int(RegisteredDelivery.FAILURE_ONLY)
+_INTERMEDIATE = int(RegisteredDelivery.INTERMEDIATE)
+_RECEIPT = int(EsmClass.DELIVERY_RECEIPT)
 
 
 class MessageIds:
-    """Unique, roughly time-ordered ids: milliseconds, shard, counter (all hex)."""
+    """Unique ids: the process's start in milliseconds and the shard, then a
+    counter (all hex). Restarts take a later start, so ids never repeat."""
 
     def __init__(self, shard: int) -> None:
-        self._shard = shard
+        self._prefix = f"{int(time.time() * 1000):x}{shard:02x}"
         self._counter = itertools.count()
 
     def __call__(self) -> str:
-        return f"{int(time.time() * 1000):x}{self._shard:02x}{next(self._counter) & 0xFFFFFF:06x}"
+        return f"{self._prefix}{next(self._counter):07x}"
 
 
 class _Incoming(msgspec.Struct, frozen=True):
@@ -204,7 +209,7 @@ class Pipeline:
             for operator_id in operator_ids:
                 self._unsaved[(connector, operator_id)] = part
         self._settlements.add((connector, message, operator_ids))
-        if message.registered_delivery & RegisteredDelivery.INTERMEDIATE:
+        if message.registered_delivery & _INTERMEDIATE:
             deliver = receipt_pdu(part, MessageState.ENROUTE, "000")
             self.delivery.send(message.account, deliver, message.expires_at)
 
@@ -230,7 +235,7 @@ class Pipeline:
     def on_deliver(self, connector: str, request: p.DeliverSm | p.DataSm) -> int:
         if not isinstance(request, p.DeliverSm):
             return S.ESME_RINVCMDID
-        if not request.esm_class & EsmClass.DELIVERY_RECEIPT:
+        if not request.esm_class & _RECEIPT:
             return self._route_mo(connector, request)
         rmid = request.tlvs.get(Tag.RECEIPTED_MESSAGE_ID)
         state = request.tlvs.get(Tag.MESSAGE_STATE)
@@ -357,9 +362,7 @@ class Pipeline:
         error_code = int(error) if error.isdigit() else 0
         self.states.set(part.message_id, KnownState(part.account, state, time.time(), error_code))
         wanted = part.registered_delivery & _WANTS_FINAL
-        if not wanted or (
-            wanted == RegisteredDelivery.FAILURE_ONLY and state is MessageState.DELIVERED
-        ):
+        if not wanted or (wanted == _FAILURE_ONLY and state is MessageState.DELIVERED):
             return
         self.delivery.send(part.account, receipt_pdu(part, state, error), deadline)
 

@@ -32,8 +32,6 @@ MAX_ERR_LENGTH = 3
 """err is three characters (Table B-1)."""
 
 _MAX_COUNTER_DIGITS = 9
-_DATE_FORMAT = "%y%m%d%H%M"
-_DATE_FORMAT_SECONDS = "%y%m%d%H%M%S"
 _KEY = re.compile(
     r"(?<!\S)(id|sub|dlvrd|submit[ _-]*date|done[ _-]*date|stat|err|text)[ \t]*:",
     re.ASCII | re.IGNORECASE,
@@ -229,11 +227,12 @@ def _format_counter(name: str, value: int) -> str:
     return f"{value:03d}"
 
 
-def _format_date(name: str, value: datetime, pattern: str) -> str:
+def _format_date(name: str, value: datetime, seconds: bool) -> str:
     utc = as_utc(value)
     if not CENTURY <= utc.year < CENTURY + 100:
         raise ReceiptError(f"receipt {name} {utc.isoformat()} is outside 2000-2099")
-    return utc.strftime(pattern)
+    minutes = f"{utc.year % 100:02d}{utc.month:02d}{utc.day:02d}{utc.hour:02d}{utc.minute:02d}"
+    return f"{minutes}{utc.second:02d}" if seconds else minutes
 
 
 def format_receipt(receipt: DeliveryReceipt, *, seconds: bool = False) -> str:
@@ -250,16 +249,15 @@ def format_receipt(receipt: DeliveryReceipt, *, seconds: bool = False) -> str:
     _check_word("stat", receipt.stat)
     if receipt.stat != receipt.stat.upper():
         raise ReceiptError(f"receipt stat must be upper-case, got {receipt.stat!r}")
-    pattern = _DATE_FORMAT_SECONDS if seconds else _DATE_FORMAT
     parts = [f"id:{receipt.id}"]
     if receipt.sub is not None:
         parts.append(f"sub:{_format_counter('sub', receipt.sub)}")
     if receipt.dlvrd is not None:
         parts.append(f"dlvrd:{_format_counter('dlvrd', receipt.dlvrd)}")
     if receipt.submit_date is not None:
-        parts.append(f"submit date:{_format_date('submit date', receipt.submit_date, pattern)}")
+        parts.append(f"submit date:{_format_date('submit date', receipt.submit_date, seconds)}")
     if receipt.done_date is not None:
-        parts.append(f"done date:{_format_date('done date', receipt.done_date, pattern)}")
+        parts.append(f"done date:{_format_date('done date', receipt.done_date, seconds)}")
     parts.append(f"stat:{receipt.stat}")
     if receipt.err is not None:
         _check_word("err", receipt.err)

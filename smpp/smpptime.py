@@ -165,7 +165,11 @@ def format_absolute(moment: datetime, quarter_hours: int = 0) -> str:
         raise SmppTimeError(f"{local.isoformat()} is outside the years SMPP can write")
     sign = "-" if quarter_hours < 0 else "+"
     tenths = local.microsecond // _TENTH_US
-    return f"{local:%y%m%d%H%M%S}{tenths}{abs(quarter_hours):02d}{sign}"
+    return (
+        f"{local.year % 100:02d}{local.month:02d}{local.day:02d}"
+        f"{local.hour:02d}{local.minute:02d}{local.second:02d}"
+        f"{tenths}{abs(quarter_hours):02d}{sign}"
+    )
 
 
 def relative_from_timedelta(period: timedelta) -> RelativeTime:
