@@ -8,7 +8,6 @@ ledger and message events through a persister running in this process.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 from collections.abc import Awaitable, Callable
 
@@ -54,9 +53,8 @@ async def start_production(
     async def close() -> None:
         """Stop the persister after one last drain of what the shard wrote."""
         if persister is not None and persister_task is not None and store is not None:
-            persister_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await persister_task
+            persister.stop()  # returns within one blocking read (block_ms)
+            await persister_task
             await persister.drain()
             await store.close()
         await redis.aclose()

@@ -1,0 +1,87 @@
+"""The ledger's commands of `smsgw`: `migrate` and `ledger reconcile`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+import asyncpg
+from redis.asyncio import Redis
+
+from ledger.config import LedgerConfig
+from ledger.migrations import MigrationError, migrate
+from ledger.reconcile import reconcile
+
+
+def _database_url(args: argparse.Namespace) -> str:
+    url = args.database_url or os.environ.get("SMSGW_DATABASE_URL")
+    if not url:
+        raise SystemExit("smsgw: no database: pass --database-url or set SMSGW_DATABASE_URL")
+    return url
+
+
+async def _migrate(database_url: str) -> int:
+    connection = await asyncpg.connect(database_url)
+    try:
+        applied = await migrate(connection)
+    except MigrationError as error:
+        print(f"smsgw migrate: {error}", file=sys.stderr)
+        return 1
+    finally:
+        await connection.close()
+    for migration in applied:
+        print(f"applied {migration.version:04d}_{migration.name}")
+    if not applied:
+        print("database is up to date")
+    return 0
+
+
+def migrate_command(args: argparse.Namespace) -> int:
+    return asyncio.run(_migrate(_database_url(args)))
+
+
+async def _reconcile(redis_url: str, database_url: str, config: LedgerConfig) -> int:
+    redis = Redis.from_url(redis_url)
+    connection = await asyncpg.connect(database_url)
+    try:
+        differences = await reconcile(redis, connection, config)
+    finally:
+        await connection.close()
+        await redis.aclose()
+    for difference in differences:
+        print(difference)
+    if differences:
+        print(f"{len(differences)} account(s) differ", file=sys.stderr)
+        return 1
+    print("redis and postgresql agree")
+    return 0
+
+
+def reconcile_command(args: argparse.Namespace) -> int:
+    redis_url = args.redis_url or os.environ.get("SMSGW_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        config = LedgerConfig(namespace=args.namespace, buckets=args.buckets)
+    except ValueError as error:
+        raise SystemExit(f"smsgw ledger reconcile: {error}") from error
+    return asyncio.run(_reconcile(redis_url, _database_url(args), config))
+
+
+def register_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Adds `migrate` and `ledger reconcile` to the `smsgw` command line."""
+    migrate_parser = subparsers.add_parser("migrate", help="apply the PostgreSQL migrations")
+    migrate_parser.add_argument("--database-url", help="default: $SMSGW_DATABASE_URL")
+    migrate_parser.set_defaults(handler=migrate_command)
+
+    ledger_parser = subparsers.add_parser("ledger", help="credit ledger tools")
+    ledger_commands = ledger_parser.add_subparsers(dest="ledger_command", metavar="COMMAND")
+    reconcile_parser = ledger_commands.add_parser(
+        "reconcile",
+        help="compare live Redis balances with PostgreSQL; exit 1 on any difference",
+    )
+    reconcile_parser.add_argument("--redis-url", help="default: $SMSGW_REDIS_URL")
+    reconcile_parser.add_argument("--database-url", help="default: $SMSGW_DATABASE_URL")
+    reconcile_parser.add_argument("--namespace", default=LedgerConfig().namespace)
+    reconcile_parser.add_argument("--buckets", type=int, default=LedgerConfig().buckets)
+    reconcile_parser.set_defaults(handler=reconcile_command)

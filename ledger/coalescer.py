@@ -1,0 +1,93 @@
+"""Coalesces concurrent single-item calls into batched calls, per key, per event-loop tick.
+
+The hot path (DESIGN.md, "Commit point") must not make one round trip per
+message. Callers submit one item and await its own result; everything submitted
+for a key before the loop turns goes out as one call of at most `max_batch`
+items. While `max_in_flight` calls are outstanding, new items wait and join
+the next batch, so a busy ledger makes fewer, larger calls instead of more.
+
+Cancelling a caller does not withdraw an item already sent: the call may have
+committed it, exactly as with any network call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+T = TypeVar("T")
+R = TypeVar("R")
+
+BatchCall = Callable[[K, list[T]], Awaitable[list[R]]]
+
+
+class BatchCoalescer(Generic[K, T, R]):
+    """Runs `call(key, items) -> results` (one result per item, same order) for batches."""
+
+    def __init__(self, call: BatchCall[K, T, R], *, max_batch: int, max_in_flight: int) -> None:
+        if max_batch < 1 or max_in_flight < 1:
+            raise ValueError("max_batch and max_in_flight must be >= 1")
+        self._call = call
+        self._max_batch = max_batch
+        self._max_in_flight = max_in_flight
+        self._pending: dict[K, list[tuple[T, asyncio.Future[R]]]] = {}
+        self._in_flight = 0
+        self._flush_scheduled = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def submit(self, key: K, item: T) -> asyncio.Future[R]:
+        """Queues one item; the future resolves to its result or to the batch's error."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[R] = loop.create_future()
+        self._pending.setdefault(key, []).append((item, future))
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            loop.call_soon(self._flush)
+        return future
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        while self._pending and self._in_flight < self._max_in_flight:
+            key, waiting = next(iter(self._pending.items()))
+            batch = waiting[: self._max_batch]
+            del self._pending[key]
+            if len(waiting) > self._max_batch:
+                self._pending[key] = waiting[self._max_batch :]  # to the back: keys take turns
+            self._in_flight += 1
+            task = asyncio.get_running_loop().create_task(self._run(key, batch))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, key: K, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+        try:
+            results = await self._call(key, [item for item, _ in batch])
+            if len(results) != len(batch):
+                raise RuntimeError(f"batch call returned {len(results)} results for {len(batch)}")
+        except asyncio.CancelledError:
+            for _, future in batch:
+                future.cancel()
+            raise
+        except Exception as error:
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(error)
+        else:
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+        finally:
+            self._in_flight -= 1
+            if self._pending and not self._flush_scheduled:
+                self._flush_scheduled = True
+                asyncio.get_running_loop().call_soon(self._flush)
+
+    async def aclose(self) -> None:
+        """Waits for the calls already sent; items not yet sent fail with CancelledError."""
+        for waiting in self._pending.values():
+            for _, future in waiting:
+                future.cancel()
+        self._pending.clear()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,74 @@
+"""Typed settings of the ledger and of its persister (embedded in the engine's TOML config)."""
+
+from __future__ import annotations
+
+import re
+
+import msgspec
+
+_NAMESPACE = re.compile(r"[A-Za-z0-9_.-]{1,32}")
+_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+_MAX_BUCKETS = 16_384  # one bucket per Redis Cluster slot at most
+
+
+def _positive(errors: list[str], name: str, value: int | float) -> None:
+    if value <= 0:
+        errors.append(f"{name}: must be > 0, got {value!r}")
+
+
+class LedgerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Where ledger keys live and how callers are batched.
+
+    `buckets` fixes which Redis Cluster slot each account lives in, so it must
+    never change for a running deployment: the ledger records it in Redis and
+    refuses to start with another value.
+    """
+
+    namespace: str = "smsgw"
+    buckets: int = 64
+    idempotency_ttl: int = 86_400
+    """Seconds an idempotency key remembers the message it accepted."""
+    settled_hold_ttl: int = 86_400
+    """Seconds a captured/released hold is remembered, so a late second settle says so."""
+    max_batch: int = 512
+    """Messages per script call at most."""
+    max_in_flight: int = 8
+    """Script calls in flight per operation at once; more callers wait and batch up."""
+
+    def __post_init__(self) -> None:
+        errors: list[str] = []
+        if not _NAMESPACE.fullmatch(self.namespace):
+            errors.append(f"namespace: 1-32 of [A-Za-z0-9_.-], got {self.namespace!r}")
+        if not 1 <= self.buckets <= _MAX_BUCKETS:
+            errors.append(f"buckets: must be in 1..{_MAX_BUCKETS}, got {self.buckets!r}")
+        for name in ("idempotency_ttl", "settled_hold_ttl", "max_batch", "max_in_flight"):
+            _positive(errors, name, getattr(self, name))
+        if errors:
+            raise ValueError("; ".join(errors))
+
+
+class PersisterConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """How the persister reads the bucket event streams.
+
+    `consumer` must be stable across restarts of the same persister: on start it
+    re-reads its own pending entries (delivered, never acknowledged) first.
+    """
+
+    group: str = "persister"
+    consumer: str = "persister-1"
+    batch_size: int = 2_000
+    """Entries read per stream per round."""
+    block_ms: int = 1_000
+    """How long one read waits for new entries before it loops."""
+    retry_base: float = 0.05
+    retry_cap: float = 5.0
+
+    def __post_init__(self) -> None:
+        errors: list[str] = []
+        for name in ("group", "consumer"):
+            if not _NAME.fullmatch(getattr(self, name)):
+                errors.append(f"{name}: 1-64 of [A-Za-z0-9_.:-], got {getattr(self, name)!r}")
+        for name in ("batch_size", "block_ms", "retry_base", "retry_cap"):
+            _positive(errors, name, getattr(self, name))
+        if errors:
+            raise ValueError("; ".join(errors))

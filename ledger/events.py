@@ -1,0 +1,250 @@
+"""The schema of the bucket event streams `{bN}:events`, shared by Lua and the persister.
+
+The Lua scripts get these field names and kinds from a generated prelude
+(`ledger.scripts`), so the writer and the reader cannot drift apart. An event's
+id is its bucket and stream entry id (`17-1712345678901-0`): unique, because
+stream ids only grow within a stream, and stable across re-deliveries, which is
+what makes applying an event twice a no-op in PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+import msgspec
+
+from ledger.model import AccountLimits, QuotaPeriod, check_account, check_message_id
+
+_CONNECTOR = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+_OPERATOR_ID = re.compile(r"[!-~]{1,65}")  # SMPP message_id is a C-octet string of <= 65 (5.2.23)
+
+
+class EventSchemaError(ValueError):
+    """A stream entry that does not follow this schema: a writer bug, never skipped silently."""
+
+
+class EventKind(StrEnum):
+    ACCOUNT = "account"
+    HOLD = "hold"
+    CAPTURE = "capture"
+    RELEASE = "release"
+    ADJUST = "adjust"
+    MESSAGE = "message"
+
+
+class EventField(StrEnum):
+    KIND = "kind"
+    TS = "ts"
+    ACCOUNT = "account"
+    AMOUNT = "amount"
+    BALANCE = "balance"
+    HELD = "held"
+    MESSAGE_ID = "message_id"
+    PARTS = "parts"
+    REFERENCE = "reference"
+    REASON = "reason"
+    ENABLED = "enabled"
+    CREDIT_LIMIT = "credit_limit"
+    THROUGHPUT = "throughput"
+    QUOTA = "quota"
+    QUOTA_PERIOD = "quota_period"
+    STATE = "state"
+    CONNECTOR = "connector"
+    OPERATOR_MESSAGE_ID = "operator_message_id"
+    ERROR_CODE = "error_code"
+
+
+class MessageState(StrEnum):
+    """Where a message is; operator states follow SMPP 3.4 5.2.28 (message_state)."""
+
+    ACCEPTED = "accepted"
+    SUBMITTED = "submitted"
+    ENROUTE = "enroute"
+    DELIVERED = "delivered"
+    EXPIRED = "expired"
+    DELETED = "deleted"
+    UNDELIVERABLE = "undeliverable"
+    REJECTED = "rejected"
+    UNKNOWN = "unknown"
+    FAILED = "failed"
+
+
+MONEY_KINDS = frozenset({EventKind.HOLD, EventKind.CAPTURE, EventKind.RELEASE, EventKind.ADJUST})
+
+# (balance, held) change per unit of amount, by kind: a hold reserves, a capture
+# spends what it reserved, a release frees it, an adjustment moves the balance.
+_DELTAS = {
+    EventKind.HOLD: (0, 1),
+    EventKind.CAPTURE: (-1, -1),
+    EventKind.RELEASE: (0, -1),
+    EventKind.ADJUST: (1, 0),
+}
+
+
+class Position(msgspec.Struct, frozen=True, order=True):
+    """Where an event sits in its bucket stream; orders the events of one account."""
+
+    bucket: int
+    ms: int
+    seq: int
+
+    @classmethod
+    def parse(cls, bucket: int, entry_id: str) -> Position:
+        ms, _, seq = entry_id.partition("-")
+        return cls(bucket, int(ms), int(seq))
+
+    @property
+    def event_id(self) -> str:
+        return f"{self.bucket}-{self.ms}-{self.seq}"
+
+
+class LedgerEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """A change of money: hold, capture, release or adjust, with the account's state after it."""
+
+    kind: EventKind
+    account: str
+    amount: int
+    balance: int
+    held: int
+    ts_ms: int
+    message_id: str = ""
+    parts: int = 0
+    reference: str = ""
+    reason: str = ""
+    position: Position | None = None
+
+    @property
+    def balance_delta(self) -> int:
+        return _DELTAS[self.kind][0] * self.amount
+
+    @property
+    def held_delta(self) -> int:
+        return _DELTAS[self.kind][1] * self.amount
+
+
+class AccountEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """An account created or its limits changed."""
+
+    account: str
+    limits: AccountLimits
+    balance: int
+    held: int
+    ts_ms: int
+    position: Position | None = None
+
+
+class MessageEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """A message changed state; appended by the engine, persisted as history."""
+
+    message_id: str
+    account: str
+    state: MessageState
+    ts_ms: int
+    connector: str = ""
+    operator_message_id: str = ""
+    error_code: int | None = None
+    parts: int = 0
+    position: Position | None = None
+
+    def __post_init__(self) -> None:
+        check_message_id(self.message_id)
+        check_account(self.account)
+        MessageState(self.state)
+        if type(self.ts_ms) is not int or self.ts_ms < 0:
+            raise ValueError(f"ts_ms must be a non-negative int, got {self.ts_ms!r}")
+        if self.connector and not _CONNECTOR.fullmatch(self.connector):
+            raise ValueError(f"connector must be 1-64 of [A-Za-z0-9_.:-], got {self.connector!r}")
+        if self.operator_message_id and not _OPERATOR_ID.fullmatch(self.operator_message_id):
+            raise ValueError(
+                "operator message id must be 1-65 printable ASCII characters, "
+                f"got {self.operator_message_id!r}"
+            )
+        if self.error_code is not None and (
+            type(self.error_code) is not int or not 0 <= self.error_code < 2**31
+        ):
+            raise ValueError(f"error_code must be an int in 0..2**31-1, got {self.error_code!r}")
+        if type(self.parts) is not int or not 0 <= self.parts <= 255:
+            raise ValueError(f"parts must be an int in 0..255, got {self.parts!r}")
+
+
+Event = LedgerEvent | AccountEvent | MessageEvent
+
+
+def message_event_fields(event: MessageEvent) -> dict[str, str | int]:
+    """The stream fields of a message event; empty optional fields are left out."""
+    fields: dict[str, str | int] = {
+        EventField.KIND: EventKind.MESSAGE,
+        EventField.TS: event.ts_ms,
+        EventField.MESSAGE_ID: event.message_id,
+        EventField.ACCOUNT: event.account,
+        EventField.STATE: event.state,
+        EventField.PARTS: event.parts,
+    }
+    if event.connector:
+        fields[EventField.CONNECTOR] = event.connector
+    if event.operator_message_id:
+        fields[EventField.OPERATOR_MESSAGE_ID] = event.operator_message_id
+    if event.error_code is not None:
+        fields[EventField.ERROR_CODE] = event.error_code
+    return fields
+
+
+def decode_event(bucket: int, entry_id: str, raw: dict[bytes, bytes]) -> Event:
+    """Turns one stream entry into its event, or raises EventSchemaError."""
+    fields = {key.decode(): value.decode() for key, value in raw.items()}
+    try:
+        position = Position.parse(bucket, entry_id)
+        kind = EventKind(fields[EventField.KIND])
+        if kind is EventKind.MESSAGE:
+            return _message_event(fields, position)
+        if kind is EventKind.ACCOUNT:
+            return _account_event(fields, position)
+        return LedgerEvent(
+            kind=kind,
+            account=fields[EventField.ACCOUNT],
+            amount=int(fields[EventField.AMOUNT]),
+            balance=int(fields[EventField.BALANCE]),
+            held=int(fields[EventField.HELD]),
+            ts_ms=int(fields[EventField.TS]),
+            message_id=fields.get(EventField.MESSAGE_ID, ""),
+            parts=int(fields.get(EventField.PARTS, 0)),
+            reference=fields.get(EventField.REFERENCE, ""),
+            reason=fields.get(EventField.REASON, ""),
+            position=position,
+        )
+    except (KeyError, ValueError) as error:
+        raise EventSchemaError(f"bad event {bucket}-{entry_id} {fields!r}: {error!r}") from error
+
+
+def _account_event(fields: dict[str, str], position: Position) -> AccountEvent:
+    limits = AccountLimits(
+        enabled=fields[EventField.ENABLED] == "1",
+        credit_limit=int(fields[EventField.CREDIT_LIMIT]),
+        throughput=int(fields[EventField.THROUGHPUT]),
+        quota=int(fields[EventField.QUOTA]),
+        quota_period=QuotaPeriod(fields[EventField.QUOTA_PERIOD]),
+    )
+    return AccountEvent(
+        account=fields[EventField.ACCOUNT],
+        limits=limits,
+        balance=int(fields[EventField.BALANCE]),
+        held=int(fields[EventField.HELD]),
+        ts_ms=int(fields[EventField.TS]),
+        position=position,
+    )
+
+
+def _message_event(fields: dict[str, str], position: Position) -> MessageEvent:
+    error_code = fields.get(EventField.ERROR_CODE)
+    return MessageEvent(
+        message_id=fields[EventField.MESSAGE_ID],
+        account=fields[EventField.ACCOUNT],
+        state=MessageState(fields[EventField.STATE]),
+        ts_ms=int(fields[EventField.TS]),
+        connector=fields.get(EventField.CONNECTOR, ""),
+        operator_message_id=fields.get(EventField.OPERATOR_MESSAGE_ID, ""),
+        error_code=None if error_code is None else int(error_code),
+        parts=int(fields.get(EventField.PARTS, 0)),
+        position=position,
+    )

@@ -1,0 +1,58 @@
+-- Shared by the scripts that change ledger state.
+-- KEYS[1] is the bucket's event stream. Every other key a script touches is
+-- declared in KEYS as well, and all carry the bucket's hash tag, so the call
+-- lives in one Redis Cluster slot. ARGV[1] is the time in ms, or "" for the
+-- server clock (Redis 7 replicates effects, so TIME is safe).
+
+local function clock_ms()
+  if ARGV[1] ~= '' then
+    return tonumber(ARGV[1])
+  end
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local NOW = clock_ms()
+
+-- Accounts read in this call; the script is the only writer while it runs,
+-- so a cached copy stays true as long as every change is applied to it too.
+local accounts = {}
+
+local function load_account(id, k)
+  local cached = accounts[id]
+  if cached ~= nil then
+    return cached
+  end
+  local v = redis.call('HMGET', k, AF.enabled, AF.balance, AF.held, AF.credit_limit,
+    AF.throughput, AF.quota, AF.quota_period, AF.window_second, AF.window_used,
+    AF.quota_window, AF.quota_used)
+  if not v[2] then
+    accounts[id] = false
+    return false
+  end
+  local a = {
+    id = id, key = k, enabled = v[1] == '1',
+    balance = tonumber(v[2]), held = tonumber(v[3]), credit_limit = tonumber(v[4]),
+    throughput = tonumber(v[5]), quota = tonumber(v[6]), quota_period = v[7],
+    window_second = tonumber(v[8]), window_used = tonumber(v[9]),
+    quota_window = tonumber(v[10]), quota_used = tonumber(v[11]),
+  }
+  accounts[id] = a
+  return a
+end
+
+-- Appends one money event with the account's balance and holds after it and
+-- returns its stream id; `extra` is a flat list of further fields.
+local function emit(kind, a, amount, extra)
+  local args = {KEYS[1], '*', EF.kind, kind, EF.ts, NOW, EF.account, a.id,
+    EF.amount, amount, EF.balance, a.balance, EF.held, a.held}
+  for i = 1, #extra do
+    args[#args + 1] = extra[i]
+  end
+  return redis.call('XADD', unpack(args))
+end
+
+-- Writes the account's balance and holds with the id of the event that set them.
+local function store_money(a, event_id)
+  redis.call('HSET', a.key, AF.balance, a.balance, AF.held, a.held, AF.last_event, event_id)
+end

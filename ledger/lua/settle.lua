@@ -1,0 +1,56 @@
+-- settle: capture or release the holds of a batch of messages of one bucket.
+-- ARGV[2] is how long a settled hold is remembered (seconds), ARGV[3] a
+-- msgpack list of {op, message_id, account, account key, hold key, amount}
+-- (keys as indexes into KEYS): op "c" captures `amount` (at most what is
+-- held; the rest is released), op "r" releases the hold.
+-- Returns {code, captured, released} per item. A settled hold says how it
+-- ended, so a second capture or a release after a capture changes nothing.
+
+local settled_ttl = ARGV[2]
+local batch = cmsgpack.unpack(ARGV[3])
+
+local function settle(op, message_id, account, account_key, hold_key, amount)
+  local h = redis.call('HMGET', hold_key, HF.account, HF.amount, HF.state, HF.captured)
+  if h[1] ~= account then
+    return SETTLE.unknown_hold, 0, 0
+  end
+  if h[3] == HS.captured then
+    return SETTLE.already_captured, tonumber(h[4]), 0
+  end
+  if h[3] == HS.released then
+    return SETTLE.already_released, 0, 0
+  end
+  local held = tonumber(h[2])
+  if op == 'r' then
+    amount = 0
+  end
+  if amount > held then
+    return SETTLE.exceeds_hold, 0, 0
+  end
+  local a = load_account(account, account_key)
+  local event_id
+  if op == 'c' then
+    a.balance, a.held = a.balance - amount, a.held - amount
+    event_id = emit(KIND.capture, a, amount, {EF.message_id, message_id})
+  end
+  local rest = held - amount
+  if op == 'r' or rest > 0 then
+    a.held = a.held - rest
+    event_id = emit(KIND.release, a, rest, {EF.message_id, message_id})
+  end
+  store_money(a, event_id)
+  local state = op == 'c' and HS.captured or HS.released
+  redis.call('HSET', hold_key, HF.state, state, HF.captured, amount)
+  redis.call('EXPIRE', hold_key, settled_ttl)
+  return SETTLE.ok, amount, rest
+end
+
+local results = {}
+for i, item in ipairs(batch) do
+  local code, captured, released = settle(item[1], item[2], item[3], KEYS[item[4]],
+    KEYS[item[5]], item[6])
+  results[3 * i - 2] = code
+  results[3 * i - 1] = captured
+  results[3 * i] = released
+end
+return results

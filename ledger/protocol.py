@@ -1,0 +1,60 @@
+"""The interface both ledger backends implement: Redis for production, the twin for `smsgw dev`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Protocol
+
+from ledger.events import MessageEvent
+from ledger.model import (
+    AcceptRequest,
+    AcceptResult,
+    AccountLimits,
+    AccountState,
+    AdjustResult,
+    OutboxEntry,
+    OutboxRef,
+    SettleResult,
+)
+
+
+class Ledger(Protocol):
+    """Balances, holds and the outbox of one shard, with the same results on every backend."""
+
+    async def start(self) -> None:
+        """Prepares the backend; call once before anything else."""
+
+    async def aclose(self) -> None:
+        """Waits for the calls already sent."""
+
+    async def set_account(self, account: str, limits: AccountLimits) -> bool:
+        """Creates the account with balance 0, or changes its limits; True when created."""
+
+    async def get_account(self, account: str) -> AccountState | None:
+        """The live balance, holds and limits, or None for an unknown account."""
+
+    async def accept(self, request: AcceptRequest) -> AcceptResult:
+        """The commit point for one message: checks, holds price x parts, queues it."""
+
+    async def accept_many(self, requests: Sequence[AcceptRequest]) -> list[AcceptResult]:
+        """`accept` for several messages; one result per request, in order."""
+
+    async def capture(self, message_id: str, account: str, amount: int) -> SettleResult:
+        """Spends `amount` of the message's hold and releases the rest."""
+
+    async def release(self, message_id: str, account: str) -> SettleResult:
+        """Gives the message's whole hold back."""
+
+    async def adjust(
+        self, account: str, amount: int, *, reason: str, reference: str
+    ) -> AdjustResult:
+        """Credits (or with a negative amount debits) the balance, once per reference."""
+
+    def read_outbox(self, shard: str | None = None) -> AsyncIterator[OutboxEntry]:
+        """Every entry of the shard's outbox (this shard by default) in every bucket."""
+
+    async def ack_outbox(self, refs: Sequence[OutboxRef], shard: str | None = None) -> int:
+        """Removes submitted entries from the shard's outbox; returns how many were there."""
+
+    async def append_message_events(self, events: Sequence[MessageEvent]) -> None:
+        """Records message state changes for the persister, in their account's bucket."""
