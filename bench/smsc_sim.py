@@ -41,7 +41,8 @@ from bench.smsc_sim_pdus import (
     receipt_pdu,
     receipt_wanted,
 )
-from bench.smsc_sim_timing import DelayQueue, TokenBucket
+from bench.smsc_sim_timing import DelayQueue
+from engine.throttle import TokenBucket
 from smpp import pdu as p
 from smpp.aio import SessionHandler, SmppConnection
 from smpp.constants import CommandId as C
@@ -255,7 +256,8 @@ class SimulatedSmsc(SessionHandler):
         connection.system_id = request.system_id
         if self.config.max_submits_per_second > 0:
             rate = self.config.max_submits_per_second
-            self._buckets[connection] = TokenBucket(rate, self._clock())
+            # Bursts of one second's worth: how operators enforce a bind's rate.
+            self._buckets[connection] = TokenBucket(rate, max(rate, 1.0), self._clock)
         if connection.state in _RECEIVING:
             self._outbox.add_receiver(connection)
 
@@ -284,7 +286,7 @@ class SimulatedSmsc(SessionHandler):
     def _submit_status(self, connection: SmppConnection) -> S:
         """Rate limit first, as an operator's front end does, then the random answers."""
         bucket = self._buckets.get(connection)
-        if bucket is not None and not bucket.take(self._clock()):
+        if bucket is not None and not bucket.try_take():
             return S.ESME_RTHROTTLED
         config = self.config
         if config.throttle_rate and self._rng.random() < config.throttle_rate:

@@ -1,4 +1,4 @@
-"""Time-keeping of the simulated SMSC: delayed callbacks and per-bind rate limits.
+"""Time-keeping of the simulated SMSC: delayed callbacks batched per time slot.
 
 At 10,000 submit_sm a second, one loop timer (or worse, one task) per delayed
 response or receipt would be most of the simulator's work. `DelayQueue` keeps
@@ -47,28 +47,3 @@ class DelayQueue:
         _, due = self._slots.pop(slot)
         for callback, argument in due:
             callback(argument)
-
-
-class TokenBucket:
-    """At most ``rate`` events a second on average, with bursts of one second's
-    worth (at least one event): how operators enforce a bind's submit rate."""
-
-    __slots__ = ("_capacity", "_rate", "_tokens", "_updated")
-
-    def __init__(self, rate: float, now: float) -> None:
-        if rate <= 0:
-            raise ValueError(f"rate must be positive, got {rate!r}")
-        self._rate = rate
-        self._capacity = max(rate, 1.0)
-        self._tokens = self._capacity
-        self._updated = now
-
-    def take(self, now: float) -> bool:
-        """Spend one token if there is one; ``now`` is monotonic seconds."""
-        tokens = min(self._capacity, self._tokens + (now - self._updated) * self._rate)
-        self._updated = now
-        if tokens >= 1.0:
-            self._tokens = tokens - 1.0
-            return True
-        self._tokens = tokens
-        return False

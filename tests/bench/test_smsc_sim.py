@@ -37,7 +37,6 @@ from bench.smsc_sim_pdus import (
     receipt_wanted,
     text_preview,
 )
-from bench.smsc_sim_timing import TokenBucket
 from smpp import pdu as p
 from smpp.aio import CommandFailed, SessionClosed, SmppConnection, open_session
 from smpp.constants import CommandStatus as S
@@ -609,23 +608,6 @@ def test_outcome_draw_follows_the_weights() -> None:
     drawn = [draw.draw(rng) for _ in range(10_000)]
     assert 8_800 <= drawn.count(MessageState.DELIVERED) <= 9_200
     assert 500 <= drawn.count(MessageState.UNDELIVERABLE) <= 700
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    rate=st.floats(0.5, 1000),
-    steps=st.lists(st.floats(0, 2), max_size=60),
-)
-def test_token_bucket_never_allows_more_than_burst_plus_rate(
-    rate: float, steps: list[float]
-) -> None:
-    bucket = TokenBucket(rate, 0.0)
-    now = 0.0
-    taken = 0
-    for step in steps:
-        now += step
-        taken += bucket.take(now)
-        assert taken <= max(rate, 1.0) + rate * now + 1e-6
 
 
 @settings(max_examples=200, deadline=None)
