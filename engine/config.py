@@ -75,6 +75,10 @@ class GatewayLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     """Seconds an operator message id stays matchable to ours."""
     drain_timeout: float = 10.0
     """Seconds SIGTERM waits for in-flight windows before unbinding."""
+    failover_after: float = 5.0
+    """Seconds a connector may have no live bind before its queue moves on."""
+    health_interval: float = 0.5
+    """How often connector health is checked."""
 
     @property
     def validity(self) -> ValidityLimits:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 
 import structlog
 from prometheus_client import CollectorRegistry
@@ -20,6 +21,7 @@ from engine.connector import Connector
 from engine.delivery import CustomerDelivery
 from engine.message import unpack_message
 from engine.metrics import GatewayCollector, PipelineMetrics
+from engine.operator_bind import BindState
 from engine.pipeline import MessageIds, Pipeline
 from engine.receipts import ReceiptMap
 from engine.scheduler import Scheduler
@@ -62,6 +64,7 @@ class Gateway:
         self.registry.register(GatewayCollector(self))
         self.servers: list[asyncio.Server] = []
         self._background: set[asyncio.Task[bool]] = set()
+        self._watch: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.ledger.start()
@@ -75,6 +78,7 @@ class Gateway:
             connector.start()
         for listener in self.config.listeners:
             self.servers.append(await self._listen(listener))
+        self._watch = asyncio.get_running_loop().create_task(self._watch_connectors())
         log.info("gateway started", shard=self.config.shard, ports=self.ports)
 
     @property
@@ -101,7 +105,30 @@ class Gateway:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    async def _watch_connectors(self) -> None:
+        """Keep the router's view of live connectors fresh, and move the queue
+        of a connector down for longer than ``failover_after`` to the next one."""
+        down_since: dict[str, float] = {}
+        limits = self.config.limits
+        while True:
+            now = time.monotonic()
+            live = frozenset(
+                name
+                for name, connector in self.connectors.items()
+                if BindState.BOUND in connector.state().binds
+            )
+            self.pipeline.usable = live
+            for name in self.connectors:
+                if name in live:
+                    down_since.pop(name, None)
+                elif now - down_since.setdefault(name, now) >= limits.failover_after:
+                    for message in self.schedulers[name].drain():
+                        self.pipeline.reroute(name, message)
+            await asyncio.sleep(limits.health_interval)
+
     async def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
         for server in self.servers:
             server.close()
         customers = list(self.binds.all())

@@ -61,8 +61,12 @@ def prepare_mt(
     message_id: str,
     now: float,
     validity: ValidityLimits,
+    usable: frozenset[str] | None = None,
 ) -> MtMessage | Refused:
-    """The routed message ready for the ledger, or why it is refused (nothing held)."""
+    """The routed message ready for the ledger, or why it is refused (nothing held).
+
+    ``usable`` are the connectors with a live bind: routes prefer them.
+    """
     if not request.destination_addr:
         return Refused(S.ESME_RINVDSTADR, "empty destination_addr")
     if request.schedule_delivery_time:
@@ -107,7 +111,11 @@ def prepare_mt(
         data_coding=request.data_coding,
         priority=_PRIORITY_NAMES[priority],  # type: ignore[arg-type]
     )
-    decision = table.decide_mt(facts)
+    decision = table.decide_mt(facts, usable)
+    if isinstance(decision, NoRoute) and usable is not None:
+        # Every connector of the route is down: accept and queue rather than
+        # refuse; the message goes out when one comes back (or expires).
+        decision = table.decide_mt(facts)
     if isinstance(decision, NoRoute):
         return Refused(S.ESME_RINVDSTADR, "no route")
     if isinstance(decision, Rejected):

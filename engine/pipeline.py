@@ -35,7 +35,7 @@ from router import MessageFacts, MoRouted, Rejected, RoutingTable
 from smpp import pdu as p
 from smpp.constants import CommandStatus as S
 from smpp.constants import EsmClass, RegisteredDelivery
-from smpp.receipt import MessageState, ReceiptOutcome, receipt_outcome
+from smpp.receipt import MessageState, ReceiptOutcome, is_final, receipt_outcome
 from smpp.text import NotTextError, decode_text
 from smpp.tlv import Tag
 
@@ -118,6 +118,8 @@ class Pipeline:
             self._release, self.tasks
         )
         self._incoming: TickBatcher[_Incoming] = TickBatcher(self._relay, self.tasks)
+        self.usable: frozenset[str] | None = None
+        """Connectors with a live bind, refreshed by the gateway; None: all."""
         self._outbox: dict[str, str] = {}
         self._unsaved: dict[tuple[str, str], SubmittedPart] = {}
         """Correlations on their way to the receipt map: a receipt may beat them."""
@@ -130,7 +132,7 @@ class Pipeline:
     def submit(self, account: AccountConfig, request: p.SubmitSm, reply: Reply) -> None:
         """Route now, commit in this iteration's batch, then ``reply``."""
         prepared = prepare_mt(
-            request, account, self.table, self._new_id(), time.time(), self.validity
+            request, account, self.table, self._new_id(), time.time(), self.validity, self.usable
         )
         if isinstance(prepared, Refused):
             self.counters["refused"] += 1
@@ -206,12 +208,25 @@ class Pipeline:
         )
         part = _submitted_part(message, now)
         if message.registered_delivery & _WANTS_FINAL:
+            earlier = msgspec.structs.replace(part, last=False)
             for operator_id in operator_ids:
-                self._unsaved[(connector, operator_id)] = part
+                self._unsaved[(connector, operator_id)] = earlier
+            if operator_ids:
+                self._unsaved[(connector, operator_ids[-1])] = part
         self._settlements.add((connector, message, operator_ids))
         if message.registered_delivery & _INTERMEDIATE:
             deliver = receipt_pdu(part, MessageState.ENROUTE, "000")
             self.delivery.send(message.account, deliver, message.expires_at)
+
+    def reroute(self, connector: str, message: MtMessage) -> None:
+        """A message waiting on a connector that has been down too long moves
+        to the next usable connector of its list; with none, it keeps waiting."""
+        remaining = message.connectors[message.connectors.index(connector) + 1 :]
+        usable = [c for c in remaining if self.usable is None or c in self.usable]
+        if usable and time.time() < message.expires_at:
+            self.enqueue(msgspec.structs.replace(message, connectors=tuple(usable), attempts=0))
+        else:
+            self.schedulers[connector].push_front(message)
 
     def on_failed(
         self, connector: str, message: MtMessage, status: int | None, permanent: bool
@@ -340,9 +355,19 @@ class Pipeline:
                 connector=item.connector,
                 operator_message_id=outcome.message_id,
             )
+            if self._reported(part, outcome.state):
+                continue
             receipt = outcome.receipt
             error = receipt.err if receipt is not None and receipt.err else "000"
             self.deliver_receipt(part, outcome.state, error[:3], now + self.validity.default)
+
+    def _reported(self, part: SubmittedPart, state: MessageState) -> bool:
+        """One receipt per message, not per part: the last part's, unless an
+        earlier part failed first (then that failure, once)."""
+        known = self.states.get(part.message_id, part.account)
+        if known is not None and known.final_at:
+            return True
+        return not part.last and state is MessageState.DELIVERED
 
     def _retry_later(self, item: _Incoming) -> None:
         if item.attempt >= len(_RECEIPT_RETRIES):
@@ -360,7 +385,8 @@ class Pipeline:
     ) -> None:
         """Send our receipt (carrying OUR id) if the customer asked for it."""
         error_code = int(error) if error.isdigit() else 0
-        self.states.set(part.message_id, KnownState(part.account, state, time.time(), error_code))
+        final_at = time.time() if is_final(state) else 0.0
+        self.states.set(part.message_id, KnownState(part.account, state, final_at, error_code))
         wanted = part.registered_delivery & _WANTS_FINAL
         if not wanted or (wanted == _FAILURE_ONLY and state is MessageState.DELIVERED):
             return

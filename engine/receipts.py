@@ -25,6 +25,9 @@ class SubmittedPart(msgspec.Struct, frozen=True, array_like=True):
     source_addr: str
     destination_addr: str
     submitted_at: float
+    last: bool = True
+    """The last part of its message: the one whose receipt speaks for the
+    message (an earlier part's receipt is relayed only when it is a failure)."""
 
 
 class ReceiptMap(Protocol):

@@ -30,8 +30,7 @@ from redis.asyncio import Redis
 from bench.smsc_sim import SimulatedSmsc
 from bench.smsc_sim_config import Delay, ReceiptSettings, SimulatorConfig
 from engine.accounts import AccountConfig
-from engine.config import GatewayConfig, ListenerConfig
-from engine.connector_config import ConnectorConfig
+from engine.config import GatewayConfig, GatewayLimits, ListenerConfig
 from engine.gateway import Gateway
 from engine.passwords import hash_password
 from engine.receipts import MemoryReceiptMap, RedisReceiptMap
@@ -77,6 +76,7 @@ async def gateway_with(
     accounts: tuple[AccountConfig, ...] = (),
     connector_settings: dict[str, Any] | None = None,
     credit: int,
+    limits: GatewayLimits | None = None,
 ) -> AsyncIterator[Gateway]:
     """`gateway_harness.running_gateway` with the accounts and connector
     settings a test chooses; every account starts with ``credit``."""
@@ -93,6 +93,7 @@ async def gateway_with(
         accounts=accounts,
         connectors=connectors,
         routing=load_data(routing(names)),
+        limits=limits or GatewayLimits(),
     )
     ledger: Ledger
     if backend == "redis":
@@ -113,7 +114,17 @@ async def gateway_with(
             await operator.stop()
 
 
+async def until(condition: Callable[[], bool]) -> None:
+    """Poll ``condition`` (every 10 ms, at most WAIT seconds) where nothing
+    can be awaited, such as a counter inside the gateway."""
+    async with asyncio.timeout(WAIT):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
 async def balance_and_held(gateway: Gateway, account_id: str) -> tuple[int, int]:
+    """After the settlements already started: a receipt can overtake its capture."""
+    await gateway.pipeline.drain()
     state = await gateway.ledger.get_account(account_id)
     assert state is not None
     return state.balance, state.held
@@ -128,11 +139,20 @@ class RecordingSmsc(SimulatedSmsc):
     def __init__(self, config: SimulatorConfig) -> None:
         super().__init__(config)
         self.submitted: list[p.SubmitSm] = []
+        self._arrived = asyncio.Event()
 
     def request_received(self, connection: SmppConnection, request: p.Pdu) -> None:
         if isinstance(request, p.SubmitSm):
             self.submitted.append(request)
+            self._arrived.set()
         super().request_received(connection, request)
+
+    async def wait_until(self, condition: Callable[[], bool]) -> None:
+        """Until ``condition`` holds, checked whenever a submit_sm arrives."""
+        async with asyncio.timeout(WAIT):
+            while not condition():
+                self._arrived.clear()
+                await self._arrived.wait()
 
 
 def recording_operator(**settings: Any) -> RecordingSmsc:
@@ -176,7 +196,9 @@ def _message_id(responses: dict[int, p.Pdu], submit: p.SubmitSm) -> str:
 
 def smpplib_parts(text: str, ucs2: bool) -> tuple[list[bytes], int, int]:
     """smpplib's own split: (parts, data_coding, esm_class), UDH when long."""
-    encoding = smpplib.consts.SMPP_ENCODING_ISO10646 if ucs2 else smpplib.consts.SMPP_ENCODING_DEFAULT
+    encoding = (
+        smpplib.consts.SMPP_ENCODING_ISO10646 if ucs2 else smpplib.consts.SMPP_ENCODING_DEFAULT
+    )
     parts, data_coding, esm_class = smpplib.gsm.make_parts(text, encoding)
     return parts, data_coding, esm_class
 
@@ -263,20 +285,20 @@ class WireLog(AbstractHook):
         raise AssertionError(f"aiosmpplib could not send {smpp_message!r}: {error!r}")
 
 
-def aiosmpplib_message(text: str, ucs2: bool, long: bool) -> AioSubmitSm:
-    """A submit_sm that aiosmpplib splits itself with UDH when ``long``.
-
-    A short one keeps ``auto_message_payload``: aiosmpplib 0.7.4 raises
-    UnboundLocalError splitting text without UDHI when it is off.
+def aiosmpplib_message(text: str, ucs2: bool, udh_split: bool) -> AioSubmitSm:
+    """A submit_sm of ``text`` that aiosmpplib splits into UDH parts itself
+    when ``udh_split``; else it sends short_message when the text fits and
+    message_payload when not (its ``auto_message_payload``). aiosmpplib 0.7.4
+    cannot split without UDH: it raises UnboundLocalError.
     """
     return AioSubmitSm(
         short_message=text,
         source=PhoneNumber(SENDER, TON.ALPHANUMERIC, NPI.UNKNOWN),
         destination=PhoneNumber(HANDSET, TON.INTERNATIONAL, NPI.ISDN),
-        esm_class=0x40 if long else 0,
+        esm_class=0x40 if udh_split else 0,
         encoding="ucs2" if ucs2 else "gsm0338",
         registered_delivery=1,
-        auto_message_payload=not long,
+        auto_message_payload=not udh_split,
     )
 
 
@@ -386,7 +408,9 @@ class RawCustomer:
             await self.writer.wait_closed()
 
 
-def submit(destination: str = HANDSET, text: bytes = b"Your code is 123456", **fields: Any) -> p.SubmitSm:
+def submit(
+    destination: str = HANDSET, text: bytes = b"Your code is 123456", **fields: Any
+) -> p.SubmitSm:
     return p.SubmitSm(
         source_addr=SENDER,
         source_addr_ton=5,

@@ -2,7 +2,7 @@
 
 smpplib (blocking, in a thread) and aiosmpplib (asyncio) bind to the gateway,
 split their messages themselves (a long message goes as UDH parts, each part
-its own message with its own id, price and receipt, as Jasmin does), and read
+its own submit_sm, so its own message with its own id, price and receipt), and read
 back receipts whose receipted_message_id and ``id:`` are the message_id of our
 submit_sm_resp. The operator must see each part exactly as the customer built
 it, so the handset can join them again.
@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from aiosmpplib import DeliverSm as AioDeliverSm
+from aiosmpplib import EnquireLink
 from redis.asyncio import Redis
 
 from engine.gateway import Gateway
@@ -25,15 +27,16 @@ from smpp.text import decode_text
 from smpp.tlv import Tag
 from tests.engine.customers import (
     WAIT,
+    AiosmpplibCustomer,
     Exchange,
     RecordingSmsc,
-    AiosmpplibCustomer,
     aiosmpplib_message,
     balance_and_held,
     gateway_with,
     receipt_ids,
     recording_operator,
     smpplib_session,
+    until,
 )
 from tests.engine.gateway_harness import PRICE
 
@@ -49,8 +52,8 @@ LONG_GSM = (
     "24 hours a day, 7 days a week. Thank you for banking with us!"
 )
 LONG_UCS2 = (
-    "Ваш код подтверждения 482913 🔐. Никому не сообщайте этот код: сотрудники банка "
-    "никогда его не спрашивают. Если это были не вы, позвоните в банк 🏦."
+    "Ваш код подтверждения 482913 🔐. Никому не сообщайте этот код, сотрудники банка"
+    " никогда не спрашивают этот код. Если это были не вы, позвоните в банк 🏦."
 )
 MESSAGES = {
     "short-gsm": (SHORT_GSM, False, 1),
@@ -106,9 +109,7 @@ async def test_smpplib_customer_gets_receipts_with_our_ids(
 ) -> None:
     text, ucs2, parts = MESSAGES[message]
     operator = recording_operator()
-    async with gateway_with(
-        backend, [operator], redis_client, namespace, credit=CREDIT
-    ) as gateway:
+    async with gateway_with(backend, [operator], redis_client, namespace, credit=CREDIT) as gateway:
         session = asyncio.to_thread(smpplib_session, gateway.ports[0], "bank", text, ucs2)
         exchange = await asyncio.wait_for(session, 3 * WAIT)
         await check_exchange(gateway, operator, exchange, text, parts)
@@ -124,7 +125,7 @@ async def test_aiosmpplib_customer_gets_receipts_with_our_ids(
         gateway_with(backend, [operator], redis_client, namespace, credit=CREDIT) as gateway,
         AiosmpplibCustomer(gateway.ports[0], "bank") as customer,
     ):
-        outgoing = aiosmpplib_message(text, ucs2, long=parts > 1)
+        outgoing = aiosmpplib_message(text, ucs2, udh_split=parts > 1)
         outgoing.log_id = f"order-{message}"
         await customer.esme.broker.enqueue(outgoing)
 
@@ -135,5 +136,37 @@ async def test_aiosmpplib_customer_gets_receipts_with_our_ids(
         await customer.wait_until(answered)
         await check_exchange(gateway, operator, customer.exchange(), text, parts)
         # aiosmpplib itself matched our receipt to its submit through our id.
-        receipts = [m for m in customer.log.understood if getattr(m, "is_receipt", bool)()]
+        receipts = [
+            m for m in customer.log.understood if isinstance(m, AioDeliverSm) and m.is_receipt()
+        ]
         assert receipts and {r.log_id for r in receipts} == {outgoing.log_id}
+
+
+async def test_aiosmpplib_long_text_in_message_payload_gets_one_receipt(
+    backend: str, redis_client: Redis, namespace: str
+) -> None:
+    """aiosmpplib's default for a long text is message_payload (§5.3.2.32): one
+    message, one id, split and billed per part by us, and one final receipt."""
+    parts = MESSAGES["long-ucs2-emoji"][2]
+    operator = recording_operator()
+    async with (
+        gateway_with(backend, [operator], redis_client, namespace, credit=CREDIT) as gateway,
+        AiosmpplibCustomer(gateway.ports[0], "bank") as customer,
+    ):
+        outgoing = aiosmpplib_message(LONG_UCS2, ucs2=True, udh_split=False)
+        await customer.esme.broker.enqueue(outgoing)
+        await customer.wait_until(lambda: len(customer.exchange().receipts) >= 1)
+        [sent] = customer.exchange().sent
+        assert Tag.MESSAGE_PAYLOAD in sent.submit.tlvs and sent.status == S.ESME_ROK
+        assert len(operator.submitted) == parts
+        assert handset_text(operator.submitted) == LONG_UCS2
+        assert await balance_and_held(gateway, "bank") == (CREDIT - PRICE * parts, 0)
+        # Every operator receipt matched; an enquire_link answered after them
+        # comes behind anything they made us send on this bind.
+        await until(lambda: gateway.pipeline.counters["receipts"] == parts)
+        await gateway.pipeline.drain()
+        await customer.esme.broker.enqueue(EnquireLink())
+        await customer.wait_until(
+            lambda: any(isinstance(r, p.EnquireLinkResp) for r in customer.log.incoming)
+        )
+        assert receipt_ids(customer.exchange().receipts) == [sent.message_id]

@@ -43,6 +43,7 @@ async def test_submit_gets_a_receipt_with_our_id_and_is_billed(
         assert receipt.tlvs[Tag.RECEIPTED_MESSAGE_ID] == response.message_id
         assert receipt.tlvs[Tag.MESSAGE_STATE] == MessageState.DELIVERED
         assert f"id:{response.message_id} ".encode() in receipt.short_message
+        await gateway.pipeline.drain()
         state = await gateway.ledger.get_account("bank")
         assert state is not None and (state.balance, state.held) == (CREDIT - PRICE, 0)
         await connection.unbind()
