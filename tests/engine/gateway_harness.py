@@ -74,12 +74,13 @@ async def running_gateway(
     redis: Redis | None = None,
     namespace: str = "smsgw",
     credit: int = CREDIT,
+    listeners: tuple[ListenerConfig, ...] = (ListenerConfig(port=0),),
 ) -> AsyncIterator[Gateway]:
     for operator in operators:
         await operator.start()
     names = [f"op-{i}" for i in range(len(operators))]
     config = GatewayConfig(
-        listeners=(ListenerConfig(port=0),),
+        listeners=listeners,
         accounts=(
             AccountConfig(id="bank", password_hash=hash_password(PASSWORD, log2_n=10)),
             AccountConfig(id="shop", password_hash=hash_password(PASSWORD, log2_n=10)),
