@@ -218,6 +218,20 @@ class Pipeline:
             deliver = receipt_pdu(part, MessageState.ENROUTE, "000")
             self.delivery.send(message.account, deliver, message.expires_at)
 
+    def cancel(self, account: str, message_id: str) -> bool:
+        """cancel_sm (§4.9): a message still queued is taken out, its hold
+        released; one already handed to an operator cannot be cancelled."""
+        for scheduler in self.schedulers.values():
+            message = scheduler.remove(account, message_id)
+            if message is not None:
+                self.history.record(message.id, account, Recorded.DELETED)
+                self.states.set(
+                    message.id, KnownState(account, MessageState.DELETED, time.time(), 0)
+                )
+                self._releases.add((message, MessageState.DELETED, "000"))
+                return True
+        return False
+
     def reroute(self, connector: str, message: MtMessage) -> None:
         """A message waiting on a connector that has been down too long moves
         to the next usable connector of its list; with none, it keeps waiting."""

@@ -59,6 +59,21 @@ class _PriorityClass:
             queue.append(message)
         self.depth += 1
 
+    def remove(self, account: str, message_id: str) -> MtMessage | None:
+        """Take one queued message out (cancel_sm): a scan of one account's queue."""
+        queue = self.queues.get(account)
+        if queue is None:
+            return None
+        for message in queue:
+            if message.id == message_id:
+                queue.remove(message)
+                if not queue:
+                    del self.queues[account]
+                    self.ring.remove(account)
+                self.depth -= 1
+                return message
+        return None
+
     def take(self) -> MtMessage:
         account = self.ring.popleft()
         queue = self.queues[account]
@@ -120,6 +135,21 @@ class Scheduler:
                     del self._account_depth[message.account]
                 return message
         raise AssertionError("depth counts a message no class holds")
+
+    def remove(self, account: str, message_id: str) -> MtMessage | None:
+        """The queued message ``message_id`` of ``account``, taken out; None
+        when it is not waiting here (already sent, or never queued here)."""
+        for priority_class in self._classes:
+            message = priority_class.remove(account, message_id)
+            if message is not None:
+                self._depth -= 1
+                remaining = self._account_depth[account] - 1
+                if remaining:
+                    self._account_depth[account] = remaining
+                else:
+                    del self._account_depth[account]
+                return message
+        return None
 
     async def get(self) -> MtMessage:
         """The next message to send, waiting (without polling) for one."""

@@ -25,11 +25,8 @@ from smpp.smpptime import format_absolute
 
 log = structlog.get_logger("smsgw.server")
 
-_UNSERVED = {
-    C.CANCEL_SM: S.ESME_RCANCELFAIL,
-    C.REPLACE_SM: S.ESME_RREPLACEFAIL,
-}
-"""Accepted messages go out at once, so there is nothing left to cancel or replace."""
+_UNSERVED = {C.REPLACE_SM: S.ESME_RREPLACEFAIL}
+"""replace_sm would change a message the ledger already priced and held."""
 _RECEIVING = (C.BIND_RECEIVER, C.BIND_TRANSCEIVER)
 
 
@@ -72,6 +69,11 @@ class CustomerSessions:
             self._submit_multi(connection, account, request)
         elif isinstance(request, p.QuerySm):
             connection.respond(self._query(account, request))
+        elif isinstance(request, p.CancelSm):
+            cancelled = bool(request.message_id) and self.pipeline.cancel(
+                account.id, request.message_id
+            )
+            connection.respond(p.response_to(request, 0 if cancelled else S.ESME_RCANCELFAIL))
         else:
             status = _UNSERVED.get(request.command_id, S.ESME_RINVCMDID)  # type: ignore[call-overload]
             connection.respond(p.response_to(request, status))

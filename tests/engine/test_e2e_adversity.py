@@ -24,9 +24,10 @@ from engine.config import GatewayLimits
 from engine.message import Priority
 from smpp import codec
 from smpp import pdu as p
-from smpp.aio import SmppConnection
+from smpp.aio import CommandFailed, SmppConnection
 from smpp.constants import CommandId as C
 from smpp.constants import CommandStatus as S
+from smpp.receipt import MessageState
 from tests.engine.customers import (
     WAIT,
     RawCustomer,
@@ -36,6 +37,7 @@ from tests.engine.customers import (
     receipt_ids,
     recording_operator,
     submit,
+    until,
 )
 from tests.engine.gateway_harness import PASSWORD, PRICE, Customer
 
@@ -480,3 +482,23 @@ async def test_one_accounts_flood_does_not_hold_up_anothers_message(
         assert receipt_ids([receipt]) == [answer.message_id]  # type: ignore[attr-defined]
         await bank.unbind()
         await shop.unbind()
+
+
+async def test_cancel_sm_takes_a_queued_message_back_and_releases_its_hold(
+    backend: str, redis_client: Redis, namespace: str
+) -> None:
+    slow = recording_operator(response_latency=SLOW)
+    async with gateway_with(backend, [slow], redis_client, namespace, credit=CREDIT) as gateway:
+        connection = await Customer().bind(gateway)
+        ids = accepted_ids(await submit_all(connection, 2 * WINDOW))
+        await slow.wait_until(lambda: len(slow.submitted) >= WINDOW)
+        queued = ids[-1]
+        assert (await connection.call(p.CancelSm(message_id=queued))).command_status == 0
+        with pytest.raises(CommandFailed) as caught:
+            await connection.call(p.CancelSm(message_id=ids[0]))  # already with the operator
+        assert caught.value.status == S.ESME_RCANCELFAIL
+        query = await connection.call(p.QuerySm(message_id=queued))
+        assert query.message_state == MessageState.DELETED
+        await until(lambda: gateway.pipeline.counters["submitted"] == len(ids) - 1)
+        assert await balance_and_held(gateway, "bank") == (CREDIT - PRICE * (len(ids) - 1), 0)
+        await connection.unbind()

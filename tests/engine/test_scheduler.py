@@ -223,3 +223,16 @@ def test_priority_fifo_and_round_robin_hold(ops: list[tuple], max_depth: int) ->
         )
     remaining = scheduler.drain()
     assert len(remaining) == sum(len(queue) for queue in model.values())
+
+
+def test_remove_takes_one_queued_message_out() -> None:
+    scheduler = Scheduler(10)
+    first, second = mt("a", Priority.BULK), mt("a", Priority.BULK)
+    scheduler.push(first)
+    scheduler.push(second)
+    assert scheduler.remove("a", first.id) == first
+    assert scheduler.remove("a", first.id) is None
+    assert scheduler.remove("b", second.id) is None
+    assert len(scheduler) == 1 and scheduler.depth_by_account() == {"a": 1}
+    assert scheduler.remove("a", second.id) == second
+    assert len(scheduler) == 0 and scheduler.pop() is None
