@@ -15,8 +15,8 @@ from engine.accounts import AccountConfig
 from engine.message import MtMessage, Priority
 from router import MessageFacts, MtRouted, NoRoute, Rejected, RoutingTable
 from smpp import pdu as p
+from smpp.constants import MESSAGE_MODE_MASK, EsmClass
 from smpp.constants import CommandStatus as S
-from smpp.constants import EsmClass
 from smpp.smpptime import SmppTimeError, expiry_from_validity
 from smpp.split import SplitError, count_payload_parts
 from smpp.text import Alphabet, NotTextError, alphabet_of, decode_text
@@ -132,7 +132,7 @@ def prepare_mt(
         dest_addr_ton=1,
         dest_addr_npi=1,
         data_coding=request.data_coding,
-        esm_class=request.esm_class & ~0x03,
+        esm_class=request.esm_class & ~MESSAGE_MODE_MASK,
         user_data=user_data,
         parts=parts,
         registered_delivery=request.registered_delivery,

@@ -103,13 +103,11 @@ class OperatorBind:
         log.info("connector %s bind %d bound to %s", config.id, self.index, connection.peer)
         self.connection = connection
         self.state = BindState.BOUND
-        assert connection.closed is not None
         try:
             if config.transmits and self._sending:
                 self._sender = asyncio.create_task(self._send_loop(connection))
                 self._sender.add_done_callback(partial(self._sender_ended, connection))
-            # wait() rather than await: cancelling us must not cancel ``closed``.
-            await asyncio.wait((connection.closed,))
+            await connection.wait_closed()
         finally:
             await self._cancel_sender()
             self.connection = None
@@ -148,8 +146,7 @@ class OperatorBind:
             await asyncio.wait((runner,))
         if connection is not None:
             await connection.unbind()
-            assert connection.closed is not None
-            await asyncio.wait((connection.closed,))
+            await connection.wait_closed()
 
     # -- sending ----------------------------------------------------------
 

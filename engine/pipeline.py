@@ -33,8 +33,8 @@ from ledger.model import AcceptOutcome, AcceptRequest, OutboxRef
 from ledger.protocol import Ledger
 from router import MessageFacts, MoRouted, Rejected, RoutingTable
 from smpp import pdu as p
+from smpp.constants import SMSC_RECEIPT_MASK, EsmClass, RegisteredDelivery
 from smpp.constants import CommandStatus as S
-from smpp.constants import EsmClass, RegisteredDelivery
 from smpp.receipt import MessageState, ReceiptOutcome, is_final, receipt_outcome
 from smpp.text import NotTextError, decode_text
 from smpp.tlv import Tag
@@ -58,7 +58,7 @@ _REFUSALS = {
     AcceptOutcome.UNKNOWN_ACCOUNT: S.ESME_RSUBMITFAIL,
 }
 # Plain ints: IntFlag operands send every `&` through enum's slow Python methods.
-_WANTS_FINAL = int(RegisteredDelivery.FINAL | RegisteredDelivery.FAILURE_ONLY)
+_WANTS_FINAL = SMSC_RECEIPT_MASK
 _FAILURE_ONLY = int(RegisteredDelivery.FAILURE_ONLY)
 _INTERMEDIATE = int(RegisteredDelivery.INTERMEDIATE)
 _RECEIPT = int(EsmClass.DELIVERY_RECEIPT)

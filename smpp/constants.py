@@ -158,7 +158,7 @@ class EsmClass(IntFlag):
 
 
 MESSAGE_MODE_MASK = 0x03
-MESSAGE_TYPE_MASK = 0x3C
+"""esm_class bits 1-0: how the SMSC stores the message (§5.2.12)."""
 
 
 class RegisteredDelivery(IntFlag):
@@ -173,6 +173,7 @@ class RegisteredDelivery(IntFlag):
 
 
 SMSC_RECEIPT_MASK = 0x03
+"""registered_delivery bits 1-0: which final receipts are wanted (§5.2.17)."""
 
 INTERFACE_VERSION_34 = 0x34
 """interface_version of SMPP 3.4 (§5.2.4)."""

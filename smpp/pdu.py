@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import msgspec
 
-from smpp.constants import CommandId
+from smpp.constants import INTERFACE_VERSION_34, CommandId
 from smpp.tlv import TlvValue
 
 
@@ -41,7 +41,7 @@ class _Bind(Pdu, frozen=True, gc=False):
     system_id: str = ""
     password: str = ""
     system_type: str = ""
-    interface_version: int = 0x34
+    interface_version: int = INTERFACE_VERSION_34
     addr_ton: int = 0
     addr_npi: int = 0
     address_range: str = ""
