@@ -268,11 +268,15 @@ class Pipeline:
             return self._route_mo(connector, request)
         rmid = request.tlvs.get(Tag.RECEIPTED_MESSAGE_ID)
         state = request.tlvs.get(Tag.MESSAGE_STATE)
-        outcome = receipt_outcome(
-            rmid if isinstance(rmid, str) else None,
-            state if isinstance(state, int) else None,
-            request.short_message,
-        )
+        if rmid and state == MessageState.DELIVERED and isinstance(rmid, str):
+            # The common case needs nothing from the text (no error to report).
+            outcome = ReceiptOutcome(rmid, MessageState.DELIVERED, None)
+        else:
+            outcome = receipt_outcome(
+                rmid if isinstance(rmid, str) else None,
+                state if isinstance(state, int) else None,
+                request.short_message,
+            )
         if outcome is not None:
             self._incoming.add(_Incoming(connector, outcome))
         return S.ESME_ROK
