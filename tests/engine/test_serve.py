@@ -1,0 +1,104 @@
+"""`smsgw serve` and `smsgw hash-password` as an operator runs them: real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from redis.asyncio import Redis
+
+from engine.passwords import verify_password
+from smpp import pdu as p
+from smpp.aio import open_session
+from tests.engine.gateway_harness import Customer
+from tests.services import REDIS_URL, delete_namespace, random_namespace
+
+CONFIG = """
+shard = "serve-test"
+
+[[listeners]]
+port = {port}
+
+[ledger]
+namespace = "{namespace}"
+
+[[accounts]]
+id = "bank"
+password_hash = "{password_hash}"
+
+[[connectors]]
+id = "nowhere"
+host = "127.0.0.1"
+port = 9
+system_id = "x"
+
+[routing]
+currency = "EUR"
+connectors = {{ nowhere = {{}} }}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_hash_password_reads_stdin_and_refuses_long_ones() -> None:
+    smsgw = [sys.executable, "-m", "engine.cli", "hash-password"]
+    out = subprocess.run(smsgw, input="s3cret\n", capture_output=True, text=True, check=True)
+    assert verify_password("s3cret", out.stdout.strip())
+    refused = subprocess.run(smsgw, input="far-too-long\n", capture_output=True, text=True)
+    assert refused.returncode == 2 and "1 to 8" in refused.stderr
+
+
+def test_serve_rejects_a_broken_config_with_its_places(tmp_path: Path) -> None:
+    config = tmp_path / "smsgw.toml"
+    config.write_text('shard_number = "one"\n[[accounts]]\nid = 5\n')
+    run = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "serve", "--config", str(config)],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 2
+    assert "shard_number" in run.stderr and "accounts[0]" in run.stderr
+
+
+async def test_serve_binds_customers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    from engine.passwords import hash_password
+
+    port, namespace = free_port(), random_namespace()
+    config = tmp_path / "smsgw.toml"
+    config.write_text(
+        CONFIG.format(
+            port=port, namespace=namespace, password_hash=hash_password("secret", log2_n=10)
+        )
+    )
+    env = {**os.environ, "SMSGW_REDIS_URL": REDIS_URL}
+    env.pop("SMSGW_DATABASE_URL", None)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "engine.cli", "serve", "--config", str(config),
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        async with asyncio.timeout(20):
+            while b"gateway started" not in await process.stdout.readline():
+                pass
+        bind = p.BindTransceiver(system_id="bank", password="secret")
+        connection = await open_session("127.0.0.1", port, bind, Customer())
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(connection.wait_closed(), 20)
+        assert await asyncio.wait_for(process.wait(), 20) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        redis = Redis.from_url(REDIS_URL)
+        await delete_namespace(redis, namespace)
+        await redis.aclose()
