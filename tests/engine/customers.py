@@ -11,10 +11,9 @@ responses and receipts of a split message into one for its own user.
 from __future__ import annotations
 
 import asyncio
-import functools
 import itertools
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, suppress
 from typing import Any, NamedTuple
 
 import msgspec
@@ -30,22 +29,15 @@ from redis.asyncio import Redis
 from bench.smsc_sim import SimulatedSmsc
 from bench.smsc_sim_config import Delay, ReceiptSettings, SimulatorConfig
 from engine.accounts import AccountConfig
-from engine.config import GatewayConfig, GatewayLimits, ListenerConfig
+from engine.config import GatewayLimits
 from engine.gateway import Gateway
-from engine.passwords import hash_password
-from engine.receipts import MemoryReceiptMap, RedisReceiptMap
-from ledger.config import LedgerConfig
-from ledger.memory import MemoryLedger
-from ledger.protocol import Ledger
-from ledger.redis_ledger import RedisLedger
-from router import load_data
 from smpp import codec
 from smpp import pdu as p
 from smpp.aio import SmppConnection
 from smpp.constants import HEADER_LENGTH
 from smpp.constants import CommandStatus as S
 from smpp.tlv import Tag
-from tests.engine.gateway_harness import PASSWORD, connector, routing
+from tests.engine.gateway_harness import PASSWORD, running_gateway
 
 WAIT = 5.0
 """Seconds before any wait gives up: a hang guard, never a timing assert."""
@@ -56,18 +48,7 @@ HANDSET = "33612345678"
 # -- the gateway -----------------------------------------------------------------
 
 
-@functools.cache
-def _password_hash() -> str:
-    return hash_password(PASSWORD, log2_n=10)
-
-
-def account(account_id: str, **settings: Any) -> AccountConfig:
-    """A customer account whose password is the harness's PASSWORD."""
-    return AccountConfig(id=account_id, password_hash=_password_hash(), **settings)
-
-
-@asynccontextmanager
-async def gateway_with(
+def gateway_with(
     backend: str,
     operators: list[SimulatedSmsc],
     redis: Redis,
@@ -77,41 +58,19 @@ async def gateway_with(
     connector_settings: dict[str, Any] | None = None,
     credit: int,
     limits: GatewayLimits | None = None,
-) -> AsyncIterator[Gateway]:
-    """`gateway_harness.running_gateway` with the accounts and connector
-    settings a test chooses; every account starts with ``credit``."""
-    accounts = accounts or (account("bank"), account("shop"))
-    for operator in operators:
-        await operator.start()
-    names = [f"op-{i}" for i in range(len(operators))]
-    connectors = tuple(
-        msgspec.structs.replace(connector(name, operator.port), **(connector_settings or {}))
-        for name, operator in zip(names, operators, strict=True)
-    )
-    config = GatewayConfig(
-        listeners=(ListenerConfig(port=0),),
+) -> AbstractAsyncContextManager[Gateway]:
+    """`gateway_harness.running_gateway` with the accounts, connector settings
+    and limits a test chooses."""
+    return running_gateway(
+        backend,
+        operators,
+        redis,
+        namespace,
+        credit,
         accounts=accounts,
-        connectors=connectors,
-        routing=load_data(routing(names)),
-        limits=limits or GatewayLimits(),
+        connector_settings=connector_settings,
+        limits=limits,
     )
-    ledger: Ledger
-    if backend == "redis":
-        ledger = RedisLedger(redis, LedgerConfig(namespace=namespace), shard="t1")
-        receipts = RedisReceiptMap(redis, namespace, 600)
-    else:
-        ledger = MemoryLedger(shard="t1")
-        receipts = MemoryReceiptMap(600)  # type: ignore[assignment]
-    gateway = Gateway(config, ledger, receipts)
-    await gateway.start()
-    for item in accounts:
-        await ledger.adjust(item.id, credit, reason="test credit", reference=f"credit-{item.id}")
-    try:
-        yield gateway
-    finally:
-        await gateway.stop()
-        for operator in operators:
-            await operator.stop()
 
 
 async def until(condition: Callable[[], bool]) -> None:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+import msgspec
 from redis.asyncio import Redis
 
 from bench.smsc_sim import SimulatedSmsc
 from bench.smsc_sim_config import Delay, ReceiptSettings, SimulatorConfig
 from engine.accounts import AccountConfig
-from engine.config import GatewayConfig, ListenerConfig
+from engine.config import GatewayConfig, GatewayLimits, ListenerConfig
 from engine.connector_config import ConnectorConfig
 from engine.gateway import Gateway
 from engine.passwords import hash_password
@@ -67,6 +70,16 @@ def connector(name: str, port: int) -> ConnectorConfig:
     )
 
 
+@functools.cache
+def password_hash() -> str:
+    return hash_password(PASSWORD, log2_n=10)
+
+
+def account(account_id: str, **settings: Any) -> AccountConfig:
+    """A customer account whose password is PASSWORD."""
+    return AccountConfig(id=account_id, password_hash=password_hash(), **settings)
+
+
 @asynccontextmanager
 async def running_gateway(
     backend: str,
@@ -75,18 +88,27 @@ async def running_gateway(
     namespace: str = "smsgw",
     credit: int = CREDIT,
     listeners: tuple[ListenerConfig, ...] = (ListenerConfig(port=0),),
+    *,
+    accounts: tuple[AccountConfig, ...] = (),
+    connector_settings: dict[str, Any] | None = None,
+    limits: GatewayLimits | None = None,
 ) -> AsyncIterator[Gateway]:
+    """A started gateway on ``backend`` ("memory" or "redis") bound to the
+    ``operators``; every account starts with ``credit``."""
+    accounts = accounts or (account("bank"), account("shop"))
     for operator in operators:
         await operator.start()
     names = [f"op-{i}" for i in range(len(operators))]
+    connectors = tuple(
+        msgspec.structs.replace(connector(name, operator.port), **(connector_settings or {}))
+        for name, operator in zip(names, operators, strict=True)
+    )
     config = GatewayConfig(
         listeners=listeners,
-        accounts=(
-            AccountConfig(id="bank", password_hash=hash_password(PASSWORD, log2_n=10)),
-            AccountConfig(id="shop", password_hash=hash_password(PASSWORD, log2_n=10)),
-        ),
-        connectors=tuple(connector(n, o.port) for n, o in zip(names, operators, strict=True)),
+        accounts=accounts,
+        connectors=connectors,
         routing=load_data(routing(names)),
+        limits=limits or GatewayLimits(),
     )
     ledger: Ledger
     if backend == "redis":
@@ -98,8 +120,8 @@ async def running_gateway(
         receipts = MemoryReceiptMap(600)  # type: ignore[assignment]
     gateway = Gateway(config, ledger, receipts)
     await gateway.start()
-    for account in ("bank", "shop"):
-        await ledger.adjust(account, credit, reason="test credit", reference=f"credit-{account}")
+    for item in accounts:
+        await ledger.adjust(item.id, credit, reason="test credit", reference=f"credit-{item.id}")
     try:
         yield gateway
     finally:

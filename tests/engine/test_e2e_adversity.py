@@ -31,7 +31,6 @@ from smpp.receipt import MessageState
 from tests.engine.customers import (
     WAIT,
     RawCustomer,
-    account,
     balance_and_held,
     gateway_with,
     receipt_ids,
@@ -39,7 +38,7 @@ from tests.engine.customers import (
     submit,
     until,
 )
-from tests.engine.gateway_harness import PASSWORD, PRICE, Customer
+from tests.engine.gateway_harness import PASSWORD, PRICE, Customer, account
 
 pytestmark = pytest.mark.parametrize("backend", ["memory", "redis"])
 
