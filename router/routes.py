@@ -52,7 +52,8 @@ class Route:
     """A route ready for decisions.
 
     ``unindexed`` and ``unindexed_unless`` are the filters the route index does
-    not answer; a candidate route tests only these itself.
+    not answer; a candidate route tests only these itself, and only when
+    ``tests_itself`` says it has any.
     """
 
     route_id: str
@@ -62,6 +63,7 @@ class Route:
     unindexed_unless: tuple[Filter, ...]
     target: targets.Target | Rejected
     sell_tariff: Tariff | None
+    tests_itself: bool
 
     @property
     def index_view(self) -> RouteFilters:
@@ -71,7 +73,8 @@ class Route:
         for item in self.unindexed:
             if not item.matches(message):
                 return False
-        return not any(item.matches(message) for item in self.unindexed_unless)
+        unless = self.unindexed_unless
+        return not unless or not any(item.matches(message) for item in unless)
 
     def mismatch(self, message: PreparedMessage) -> str | None:
         """Why this route's filters do not match ``message``, or None when they do."""
@@ -148,14 +151,17 @@ def _route(
     target: targets.Target | Rejected,
     sell_tariff: Tariff | None,
 ) -> Route:
+    unindexed = tuple(item for item in filters if not is_indexed(item))
+    unindexed_unless = tuple(item for item in unless if not is_indexed(item))
     return Route(
         route_id=route_id,
         filters=filters,
         unless=unless,
-        unindexed=tuple(item for item in filters if not is_indexed(item)),
-        unindexed_unless=tuple(item for item in unless if not is_indexed(item)),
+        unindexed=unindexed,
+        unindexed_unless=unindexed_unless,
         target=target,
         sell_tariff=sell_tariff,
+        tests_itself=bool(unindexed or unindexed_unless),
     )
 
 

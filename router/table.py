@@ -6,7 +6,9 @@ assigning it to the one reference it reads; a decision in flight keeps the table
 it started with, and no decision ever waits on a lock.
 """
 
+import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,15 +21,23 @@ from router.numbers import CountryRule, without_plus
 from router.routes import Route, compile_mo_route, compile_mt_route
 from router.schema import RoutingConfig, TariffConfig
 from router.targets import LeastCostTarget, Target, Usable
-from router.tariffs import Rate, Tariff, price_in
+from router.tariffs import OPEN_START, Rate, Tariff, price_in
 
 
 @dataclass(frozen=True, slots=True)
 class AccountRouting:
-    """What the table knows of an account: how its numbers are written, its own tariff."""
+    """What the table knows of an account: how its numbers are written, its own tariff.
 
-    country: CountryRule | None
+    ``international`` is its country's ``to_international`` (or ``without_plus``),
+    bound once so a decision does not branch on the country.
+    """
+
+    international: Callable[[str], str]
     sell_tariff: Tariff | None
+
+
+_NO_ACCOUNT = AccountRouting(without_plus, None)
+"""An account the table does not know: numbers are already international, no own tariff."""
 
 
 class RoutingTable:
@@ -55,7 +65,9 @@ class RoutingTable:
         }
         self._accounts = {
             name: AccountRouting(
-                country=countries[account.default_country] if account.default_country else None,
+                international=countries[account.default_country].to_international
+                if account.default_country
+                else without_plus,
                 sell_tariff=tariffs[account.sell_tariff] if account.sell_tariff else None,
             )
             for name, account in config.accounts.items()
@@ -69,6 +81,10 @@ class RoutingTable:
             compile_mt_route(route, tariffs, source) for route in config.mt_routes
         )
         self.mo_routes = tuple(compile_mo_route(route, source) for route in config.mo_routes)
+        sell_tariffs = {route.sell_tariff for route in self.mt_routes if route.sell_tariff}
+        sell_tariffs.update(
+            account.sell_tariff for account in self._accounts.values() if account.sell_tariff
+        )
         self._mt_index = RouteIndex([route.index_view for route in self.mt_routes])
         self._mo_index = RouteIndex([route.index_view for route in self.mo_routes])
         self._destinations = destination_map(
@@ -76,6 +92,7 @@ class RoutingTable:
             self._mt_index.prefix_masks,
             self._mo_index.prefix_masks,
             {name: tariff.chains() for name, tariff in cost_tariffs.items()},
+            {tariff.tariff_id: tariff.chains() for tariff in sell_tariffs},
         )
         self.sizes: dict[str, int] = {
             "mt_routes": len(self.mt_routes),
@@ -91,14 +108,15 @@ class RoutingTable:
         """Where an MT message goes and at what price, or why it does not go."""
         message = self.prepare(facts)
         routes = self.mt_routes
+        apply = self.apply_mt
         candidates = self._mt_index.candidates(message, message.info.mt_masks)
         while candidates:
             lowest = candidates & -candidates
             candidates ^= lowest
             route = routes[lowest.bit_length() - 1]
-            if (route.unindexed or route.unindexed_unless) and not route.passes_unindexed(message):
+            if route.tests_itself and not route.passes_unindexed(message):
                 continue
-            outcome = self.apply_mt(route, message, usable)
+            outcome = apply(route, message, usable)
             if not isinstance(outcome, str):
                 return outcome
         return NO_ROUTE
@@ -112,7 +130,7 @@ class RoutingTable:
             lowest = candidates & -candidates
             candidates ^= lowest
             route = routes[lowest.bit_length() - 1]
-            if (route.unindexed or route.unindexed_unless) and not route.passes_unindexed(message):
+            if route.tests_itself and not route.passes_unindexed(message):
                 continue
             outcome = self.apply_mo(route, message, usable)
             if not isinstance(outcome, str):
@@ -130,42 +148,39 @@ class RoutingTable:
 
     def prepare(self, facts: MessageFacts) -> PreparedMessage:
         """The facts with the destination in international form and its network."""
-        account = self._accounts.get(facts.account)
-        if account is not None and account.country is not None:
-            destination = account.country.to_international(facts.destination)
-        else:
-            destination = without_plus(facts.destination)
+        account = self._accounts.get(facts.account, _NO_ACCOUNT)
+        destination = account.international(facts.destination)
         info = self._destinations.longest(destination) or UNKNOWN_DESTINATION
-        tariff = account.sell_tariff if account is not None else None
-        return PreparedMessage(facts, destination, info, tariff)
+        return PreparedMessage(facts, destination, info, facts.now.timestamp(), account.sell_tariff)
 
     def apply_mt(self, route: Route, message: PreparedMessage, usable: Usable) -> MtDecision | str:
         """The decision of a route whose filters matched, or why it cannot deliver."""
         target = route.target
         if isinstance(target, Rejected):
             return target
-        destination, now = message.destination, message.now
+        info, now = message.info, message.now
         price = None
         if message.account_tariff is not None:
-            price = message.account_tariff.price_at(destination, now)
+            windows = info.prices.get(message.account_tariff.tariff_id)
+            price = price_in(windows, now) if windows else None
         if price is None and route.sell_tariff is not None:
-            price = route.sell_tariff.price_at(destination, now)
+            windows = info.prices.get(route.sell_tariff.tariff_id)
+            price = price_in(windows, now) if windows else None
         if price is None:
-            return f"no sell price for {destination!r}"
-        costs = message.info.costs
+            return f"no sell price for {message.destination!r}"
         if isinstance(target, LeastCostTarget):
-            connectors, cost = target.choose_priced(usable, costs, now)
+            connectors, cost = target.choose_priced(usable, info.costs, now)
         else:
             connectors = target.choose(usable)
-            windows = costs.get(connectors[0]) if connectors else None
+            windows = info.costs.get(connectors[0]) if connectors else None
             cost = price_in(windows, now) if windows else None
         if not connectors:
-            return _unusable(target, destination)
+            return _unusable(target, message.destination)
         return MtRouted(
             route_id=route.route_id,
             connectors=connectors,
-            destination=destination,
-            network=message.info.network,
+            destination=message.destination,
+            network=info.network,
             sell_per_part=price,
             cost_per_part=cost,
             currency=self.currency,
@@ -195,8 +210,8 @@ def _compile_tariff(name: str, config: TariffConfig) -> Tariff:
         Rate(
             prefix=rate.prefix,
             price=rate.price,
-            valid_from=rate.valid_from.timestamp() if rate.valid_from else float("-inf"),
-            valid_until=rate.valid_until.timestamp() if rate.valid_until else float("inf"),
+            valid_from=rate.valid_from.timestamp() if rate.valid_from else OPEN_START,
+            valid_until=rate.valid_until.timestamp() if rate.valid_until else math.inf,
         )
         for rate in config.rates
     ]

@@ -85,28 +85,37 @@ class WeightedTarget:
     injected so tests can fix it.
     """
 
-    __slots__ = ("_cumulative", "_random", "endpoints", "weights")
+    __slots__ = ("_cumulative", "_orders", "_random", "endpoints", "weights")
 
     def __init__(self, weights: dict[str, int], source: random.Random) -> None:
         self.endpoints = tuple(weights)
         self.weights = tuple(weights.values())
         self._cumulative = tuple(itertools.accumulate(self.weights))
+        self._orders = _orders(self.endpoints)
         self._random = source
 
     def choose(self, usable: Usable) -> tuple[str, ...]:
         if usable is None:
-            endpoints, cumulative = self.endpoints, self._cumulative
-        else:
-            pairs = [
-                (e, w) for e, w in zip(self.endpoints, self.weights, strict=True) if e in usable
-            ]
-            if not pairs:
-                return ()
-            endpoints = tuple(endpoint for endpoint, _ in pairs)
-            cumulative = tuple(itertools.accumulate(weight for _, weight in pairs))
-        drawn = bisect_right(cumulative, self._random.random() * cumulative[-1])
-        drawn = min(drawn, len(endpoints) - 1)
+            return self._orders[self._draw(self._cumulative)]
+        pairs = [(e, w) for e, w in zip(self.endpoints, self.weights, strict=True) if e in usable]
+        if not pairs:
+            return ()
+        endpoints = tuple(endpoint for endpoint, _ in pairs)
+        drawn = self._draw(tuple(itertools.accumulate(weight for _, weight in pairs)))
         return (endpoints[drawn], *endpoints[:drawn], *endpoints[drawn + 1 :])
+
+    def _draw(self, cumulative: tuple[int, ...]) -> int:
+        """The position drawn, each with probability proportional to its weight."""
+        drawn = bisect_right(cumulative, self._random.random() * cumulative[-1])
+        return min(drawn, len(cumulative) - 1)
+
+
+def _orders(endpoints: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """Per endpoint drawn first, the order to try: it, then the others as configured."""
+    return tuple(
+        (endpoint, *endpoints[:drawn], *endpoints[drawn + 1 :])
+        for drawn, endpoint in enumerate(endpoints)
+    )
 
 
 class LeastCostTarget:
@@ -137,7 +146,7 @@ class LeastCostTarget:
         if not priced:
             return (), None
         priced.sort()
-        return tuple(connector for _, _, connector in priced), priced[0][0]
+        return tuple([connector for _, _, connector in priced]), priced[0][0]
 
 
 Target = StaticTarget | FailoverTarget | RoundRobinTarget | WeightedTarget | LeastCostTarget

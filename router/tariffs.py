@@ -17,6 +17,11 @@ from router.prefixes import PrefixMap, ancestor
 MICRO_UNITS = 1_000_000
 """Micro-units in one major unit of a currency: prices are integers in these."""
 
+OPEN_START = -math.inf
+"""The start of a window open in the past: one shared float object, as ``math.inf`` is
+for the end, so the windows of a large tariff do not each hold their own copies in
+memory that every decision reads."""
+
 Window = tuple[float, float, int]
 """(start timestamp, end timestamp, price) of one rate; -inf/+inf when open."""
 
@@ -27,7 +32,7 @@ class Rate:
 
     prefix: str
     price: int
-    valid_from: float = -math.inf
+    valid_from: float = OPEN_START
     valid_until: float = math.inf
 
 
