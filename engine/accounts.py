@@ -34,6 +34,10 @@ class AccountConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     """submit_sm per second on one bind; 0 is unlimited."""
     window: int = 10
     """deliver_sm we may have unanswered on one of the account's binds."""
+    webhook_url: str = ""
+    """Where receipts of HTTP messages go when a request names no webhook."""
+    webhook_secret: str = ""
+    """HMAC key signing this account's webhooks."""
 
 
 class BindRegistry:

@@ -85,6 +85,23 @@ class GatewayLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
         return ValidityLimits(self.validity_default, self.validity_max)
 
 
+class ApiConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The HTTP front (api/) served by the same process."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    """0 turns the HTTP front off (``smsgw dev`` picks 8080)."""
+    admin_key_hash: str = ""
+    """SHA-256 hex of the admin key (or set SMSGW_ADMIN_KEY); empty: no admin API."""
+    max_body_bytes: int = 1_048_576
+    max_recipients: int = 1_000
+    """Recipients in one POST /v1/messages."""
+    max_wait: float = 60.0
+    """Longest OTP wait (seconds) a caller may ask for."""
+    idempotency_ttl: int = 86_400
+    """Seconds an Idempotency-Key is remembered."""
+
+
 class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True):
     shard: str = "shard-0"
     shard_number: int = 0
@@ -99,6 +116,7 @@ class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True):
     accounts: tuple[AccountConfig, ...] = ()
     connectors: tuple[ConnectorConfig, ...] = ()
     routing: RoutingConfig | None = None
+    api: ApiConfig = ApiConfig()
 
 
 class ConfigError(ValueError):
@@ -117,6 +135,7 @@ _SECTIONS: dict[str, Any] = {
     "limits": GatewayLimits,
     "session": SessionLimits,
     "ledger": LedgerConfig,
+    "api": ApiConfig,
 }
 _LISTS: dict[str, Any] = {
     "listeners": ListenerConfig,

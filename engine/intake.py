@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 
 from engine.accounts import AccountConfig
-from engine.message import MtMessage, Priority
+from engine.message import Callback, MtMessage, Priority
 from router import MessageFacts, MtRouted, NoRoute, Rejected, RoutingTable
 from smpp import pdu as p
 from smpp.constants import MESSAGE_MODE_MASK, EsmClass
 from smpp.constants import CommandStatus as S
-from smpp.smpptime import SmppTimeError, expiry_from_validity
+from smpp.smpptime import SmppTimeError, expiry_from_validity, resolve_smpp_time
 from smpp.split import SplitError, count_payload_parts
 from smpp.text import Alphabet, NotTextError, alphabet_of, decode_text
 from smpp.tlv import Tag
@@ -45,6 +45,20 @@ class Refused(msgspec.Struct, frozen=True):
     reason: str
 
 
+class SubmitOptions(msgspec.Struct, frozen=True, kw_only=True):
+    """What an HTTP submit can say that a submit_sm cannot (or says otherwise)."""
+
+    priority: Priority | None = None
+    reference: str = ""
+    callback: Callback | None = None
+    not_before: float = 0.0
+    expires_at: float | None = None
+    """Unix time: overrides the validity period (an OTP wait's deadline)."""
+
+
+NO_OPTIONS = SubmitOptions()
+
+
 def message_priority(account: AccountConfig, priority_flag: int) -> Priority:
     """priority_flag 3 (the highest, §5.2.14) is OTP, 2 express; else the account's class."""
     if priority_flag >= 3:
@@ -62,6 +76,7 @@ def prepare_mt(
     now: float,
     validity: ValidityLimits,
     usable: frozenset[str] | None = None,
+    options: SubmitOptions = NO_OPTIONS,
 ) -> MtMessage | Refused:
     """The routed message ready for the ledger, or why it is refused (nothing held).
 
@@ -69,8 +84,6 @@ def prepare_mt(
     """
     if not request.destination_addr:
         return Refused(S.ESME_RINVDSTADR, "empty destination_addr")
-    if request.schedule_delivery_time:
-        return Refused(S.ESME_RINVSCHED, "scheduled delivery is not supported")
     user_data = request.short_message
     payload = request.tlvs.get(Tag.MESSAGE_PAYLOAD)
     if payload is not None:
@@ -87,6 +100,16 @@ def prepare_mt(
         )
     except SmppTimeError as exc:
         return Refused(S.ESME_RINVEXPIRY, str(exc))
+    expires_at = expires.timestamp() if options.expires_at is None else options.expires_at
+    not_before = options.not_before
+    if request.schedule_delivery_time:
+        try:
+            scheduled = resolve_smpp_time(request.schedule_delivery_time, moment)
+        except SmppTimeError as exc:
+            return Refused(S.ESME_RINVSCHED, str(exc))
+        not_before = scheduled.timestamp() if scheduled is not None else 0.0
+    if not_before >= expires_at:
+        return Refused(S.ESME_RINVSCHED, "scheduled after the message expires")
     has_udh = bool(request.esm_class & _UDHI)
     try:
         alphabet = alphabet_of(request.data_coding)
@@ -100,7 +123,9 @@ def prepare_mt(
         parts = 1 if has_udh else count_payload_parts(user_data, alphabet)
     except SplitError as exc:
         return Refused(S.ESME_RINVMSGLEN, str(exc))
-    priority = message_priority(account, request.priority_flag)
+    priority = options.priority
+    if priority is None:
+        priority = message_priority(account, request.priority_flag)
     facts = MessageFacts(
         source=request.source_addr,
         destination=request.destination_addr,
@@ -140,5 +165,8 @@ def prepare_mt(
         price_per_part=decision.sell_per_part,
         cost_per_part=decision.cost_per_part or 0,
         accepted_at=now,
-        expires_at=expires.timestamp(),
+        expires_at=expires_at,
+        reference=options.reference,
+        callback=options.callback,
+        not_before=not_before if not_before > now else 0.0,
     )

@@ -22,6 +22,20 @@ class Priority(IntEnum):
     BULK = 3
 
 
+class Callback(msgspec.Struct, frozen=True, array_like=True):
+    """Where an HTTP customer wants to hear about a message (webhooks).
+
+    ``form`` is ``json`` (our signed v1 webhook) or ``jasmin`` (Jasmin's
+    dlr-url form); ``level`` is Jasmin's dlr-level: 1 the operator's answer to
+    the submit, 2 the final receipt, 3 both.
+    """
+
+    url: str
+    form: str = "json"
+    method: str = "POST"
+    level: int = 2
+
+
 class MtMessage(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     id: str
     """Our message id, returned to the customer in submit_sm_resp / HTTP 202."""
@@ -51,6 +65,11 @@ class MtMessage(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     expires_at: float = 0.0
     """Unix time after which the message is never sent (validity period)."""
     attempts: int = 0
+    reference: str = ""
+    """The customer's own reference (HTTP ``reference``), echoed in history and webhooks."""
+    callback: Callback | None = None
+    not_before: float = 0.0
+    """Unix time before which the message waits (HTTP scheduled send); 0: now."""
 
 
 _encoder = msgspec.msgpack.Encoder()

@@ -14,6 +14,7 @@ import itertools
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Protocol
 
 import msgspec
 import structlog
@@ -22,12 +23,13 @@ from engine.accounts import AccountConfig
 from engine.batching import BackgroundTasks, TickBatcher
 from engine.delivery import CustomerDelivery, receipt_pdu
 from engine.history import STATE_OF_RECEIPT, MessageHistory
-from engine.intake import Refused, ValidityLimits, prepare_mt
+from engine.intake import NO_OPTIONS, Refused, SubmitOptions, ValidityLimits, prepare_mt
 from engine.message import MtMessage, pack_message
 from engine.metrics import PipelineMetrics
 from engine.receipts import ReceiptMap, SubmittedPart
 from engine.scheduler import Scheduler, SchedulerFull
 from engine.states import KnownState, RecentStates
+from engine.waiters import MessageWaiters
 from ledger.events import MessageState as Recorded
 from ledger.model import AcceptOutcome, AcceptRequest, OutboxRef
 from ledger.protocol import Ledger
@@ -47,15 +49,36 @@ _RECEIPT_RETRIES = (0.5, 2.0, 8.0)
 """Seconds to wait before looking a receipt's message up again: another shard
 may still be writing the correlation when an operator answers very fast."""
 
-Reply = Callable[[int, str], None]
-"""Answers the customer: command_status and our message id."""
+Reply = Callable[[int, str, str], None]
+"""Answers the customer: command_status, our message id, and on a refusal a
+stable reason (`Refusal`) the HTTP front turns into its own status."""
+
+
+class CallbackSink(Protocol):
+    """Where receipts of HTTP messages go instead of an SMPP bind (webhooks)."""
+
+    def submitted(self, part: SubmittedPart, connector: str, operator_id: str) -> None: ...
+
+    def settled(self, part: SubmittedPart, state: MessageState, error: str) -> None: ...
+
+
+class Refusal:
+    """Why the commit point refused a message (stable codes for the HTTP API)."""
+
+    NO_CREDIT = "no_credit"
+    THROTTLED = "throttled"
+    QUOTA_EXCEEDED = "quota_exceeded"
+    ACCOUNT_DISABLED = "account_disabled"
+    UNKNOWN_ACCOUNT = "unknown_account"
+    LEDGER_DOWN = "ledger_unavailable"
+
 
 _REFUSALS = {
-    AcceptOutcome.NO_CREDIT: S.ESME_RSUBMITFAIL,
-    AcceptOutcome.THROTTLED: S.ESME_RTHROTTLED,
-    AcceptOutcome.QUOTA_EXCEEDED: S.ESME_RTHROTTLED,
-    AcceptOutcome.ACCOUNT_DISABLED: S.ESME_RSUBMITFAIL,
-    AcceptOutcome.UNKNOWN_ACCOUNT: S.ESME_RSUBMITFAIL,
+    AcceptOutcome.NO_CREDIT: (S.ESME_RSUBMITFAIL, Refusal.NO_CREDIT),
+    AcceptOutcome.THROTTLED: (S.ESME_RTHROTTLED, Refusal.THROTTLED),
+    AcceptOutcome.QUOTA_EXCEEDED: (S.ESME_RTHROTTLED, Refusal.QUOTA_EXCEEDED),
+    AcceptOutcome.ACCOUNT_DISABLED: (S.ESME_RSUBMITFAIL, Refusal.ACCOUNT_DISABLED),
+    AcceptOutcome.UNKNOWN_ACCOUNT: (S.ESME_RSUBMITFAIL, Refusal.UNKNOWN_ACCOUNT),
 }
 # Plain ints: IntFlag operands send every `&` through enum's slow Python methods.
 _WANTS_FINAL = SMSC_RECEIPT_MASK
@@ -120,6 +143,11 @@ class Pipeline:
         self._incoming: TickBatcher[_Incoming] = TickBatcher(self._relay, self.tasks)
         self.usable: frozenset[str] | None = None
         """Connectors with a live bind, refreshed by the gateway; None: all."""
+        self.waiters = MessageWaiters()
+        self.callbacks: CallbackSink | None = None
+        """Sends HTTP customers' webhooks; set by the HTTP front."""
+        self._scheduled: dict[str, tuple[asyncio.TimerHandle, MtMessage]] = {}
+        """Accepted messages waiting for their scheduled time (they are in the outbox)."""
         self._outbox: dict[str, str] = {}
         self._unsaved: dict[tuple[str, str], SubmittedPart] = {}
         """Correlations on their way to the receipt map: a receipt may beat them."""
@@ -131,21 +159,40 @@ class Pipeline:
 
     def submit(self, account: AccountConfig, request: p.SubmitSm, reply: Reply) -> None:
         """Route now, commit in this iteration's batch, then ``reply``."""
+        prepared = self.prepare(account, request)
+        if isinstance(prepared, Refused):
+            reply(prepared.status, "", prepared.reason)
+            return
+        self.commit(prepared, reply)
+
+    def prepare(
+        self, account: AccountConfig, request: p.SubmitSm, options: SubmitOptions = NO_OPTIONS
+    ) -> MtMessage | Refused:
+        """The routed, priced message with its id, or why it is refused (nothing held)."""
         prepared = prepare_mt(
-            request, account, self.table, self._new_id(), time.time(), self.validity, self.usable
+            request,
+            account,
+            self.table,
+            self._new_id(),
+            time.time(),
+            self.validity,
+            self.usable,
+            options,
         )
         if isinstance(prepared, Refused):
             self.counters["refused"] += 1
-            reply(prepared.status, "")
-            return
+        return prepared
+
+    def commit(self, message: MtMessage, reply: Reply) -> None:
+        """Hold and queue ``message`` in this iteration's ledger batch, then ``reply``."""
         accept = AcceptRequest(
-            message_id=prepared.id,
-            account=account.id,
-            parts=prepared.parts,
-            price=prepared.price_per_part,
-            payload=pack_message(prepared),
+            message_id=message.id,
+            account=message.account,
+            parts=message.parts,
+            price=message.price_per_part,
+            payload=pack_message(message),
         )
-        self._commits.add((accept, prepared, reply))
+        self._commits.add((accept, message, reply))
 
     async def _commit(self, batch: list[tuple[AcceptRequest, MtMessage, Reply]]) -> None:
         self.metrics.ledger_batch.observe(len(batch))
@@ -155,7 +202,7 @@ class Pipeline:
             log.exception("ledger accept failed", messages=len(batch))
             self.counters["refused"] += len(batch)
             for _, _, reply in batch:
-                reply(S.ESME_RSYSERR, "")
+                reply(S.ESME_RSYSERR, "", Refusal.LEDGER_DOWN)
             return
         for (_, message, reply), result in zip(batch, results, strict=True):
             if result.outcome is AcceptOutcome.OK:
@@ -166,19 +213,27 @@ class Pipeline:
                 )
                 self.states.set(message.id, KnownState(message.account, MessageState.ENROUTE, 0, 0))
                 self.enqueue(message)
-                reply(S.ESME_ROK, message.id)
+                reply(S.ESME_ROK, message.id, "")
             elif result.outcome is AcceptOutcome.DUPLICATE:
-                reply(S.ESME_ROK, result.original_message_id or "")
+                reply(S.ESME_ROK, result.original_message_id or "", "")
             else:
                 self.counters["refused"] += 1
-                reply(_REFUSALS[result.outcome], "")
+                status, reason = _REFUSALS[result.outcome]
+                reply(status, "", reason)
 
     def remember_outbox(self, message_id: str, entry_id: str) -> None:
         """Recovery: the outbox entry to acknowledge once ``message_id`` is settled."""
         self._outbox[message_id] = entry_id
 
     def enqueue(self, message: MtMessage) -> None:
-        """Queue on the first connector still listed; none left fails the message."""
+        """Queue on the first connector still listed; none left fails the message.
+        A message scheduled for later waits on a timer first (the outbox keeps
+        it across a restart, and recovery comes back here)."""
+        delay = message.not_before - time.time() if message.not_before else 0.0
+        if delay > 0:
+            timer = asyncio.get_running_loop().call_later(delay, self._due, message.id)
+            self._scheduled[message.id] = (timer, message)
+            return
         for connector in message.connectors:
             scheduler = self.schedulers.get(connector)
             if scheduler is None:
@@ -214,23 +269,42 @@ class Pipeline:
             if operator_ids:
                 self._unsaved[(connector, operator_ids[-1])] = part
         self._settlements.add((connector, message, operator_ids))
-        if message.registered_delivery & _INTERMEDIATE:
+        if self.waiters:
+            self.waiters.submitted(message.id)
+        if message.callback is not None:
+            if self.callbacks is not None:
+                operator_id = operator_ids[0] if operator_ids else ""
+                self.callbacks.submitted(part, connector, operator_id)
+        elif message.registered_delivery & _INTERMEDIATE:
             deliver = receipt_pdu(part, MessageState.ENROUTE, "000")
             self.delivery.send(message.account, deliver, message.expires_at)
+
+    def _due(self, message_id: str) -> None:
+        _, message = self._scheduled.pop(message_id)
+        self.enqueue(msgspec.structs.replace(message, not_before=0.0))
+
+    def _take_queued(self, account: str, message_id: str) -> MtMessage | None:
+        waiting = self._scheduled.get(message_id)
+        if waiting is not None and waiting[1].account == account:
+            del self._scheduled[message_id]
+            waiting[0].cancel()
+            return waiting[1]
+        for scheduler in self.schedulers.values():
+            message = scheduler.remove(account, message_id)
+            if message is not None:
+                return message
+        return None
 
     def cancel(self, account: str, message_id: str) -> bool:
         """cancel_sm (§4.9): a message still queued is taken out, its hold
         released; one already handed to an operator cannot be cancelled."""
-        for scheduler in self.schedulers.values():
-            message = scheduler.remove(account, message_id)
-            if message is not None:
-                self.history.record(message.id, account, Recorded.DELETED)
-                self.states.set(
-                    message.id, KnownState(account, MessageState.DELETED, time.time(), 0)
-                )
-                self._releases.add((message, MessageState.DELETED, "000"))
-                return True
-        return False
+        message = self._take_queued(account, message_id)
+        if message is None:
+            return False
+        self.history.record(message.id, account, Recorded.DELETED)
+        self.states.set(message.id, KnownState(account, MessageState.DELETED, time.time(), 0))
+        self._releases.add((message, MessageState.DELETED, "000"))
+        return True
 
     def reroute(self, connector: str, message: MtMessage) -> None:
         """A message waiting on a connector that has been down too long moves
@@ -403,8 +477,15 @@ class Pipeline:
     ) -> None:
         """Send our receipt (carrying OUR id) if the customer asked for it."""
         error_code = int(error) if error.isdigit() else 0
-        final_at = time.time() if is_final(state) else 0.0
+        final = is_final(state)
+        final_at = time.time() if final else 0.0
         self.states.set(part.message_id, KnownState(part.account, state, final_at, error_code))
+        if final and self.waiters:
+            self.waiters.settled(part.message_id, state, error)
+        if part.callback is not None:
+            if self.callbacks is not None:
+                self.callbacks.settled(part, state, error)
+            return
         wanted = part.registered_delivery & _WANTS_FINAL
         if not wanted or (wanted == _FAILURE_ONLY and state is MessageState.DELIVERED):
             return
@@ -424,4 +505,5 @@ def _submitted_part(message: MtMessage, submitted_at: float) -> SubmittedPart:
         message.source_addr,
         message.destination_addr,
         submitted_at,
+        callback=message.callback,
     )

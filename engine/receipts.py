@@ -15,6 +15,8 @@ from typing import Protocol
 import msgspec
 from redis.asyncio import Redis
 
+from engine.message import Callback
+
 
 class SubmittedPart(msgspec.Struct, frozen=True, array_like=True):
     """What a receipt for one submitted part needs to reach the customer."""
@@ -28,6 +30,8 @@ class SubmittedPart(msgspec.Struct, frozen=True, array_like=True):
     last: bool = True
     """The last part of its message: the one whose receipt speaks for the
     message (an earlier part's receipt is relayed only when it is a failure)."""
+    callback: Callback | None = None
+    """The HTTP customer's webhook, so the shard that gets the receipt can call it."""
 
 
 class ReceiptMap(Protocol):

@@ -118,7 +118,9 @@ class CustomerSessions:
                 waiting -= 1
                 continue
 
-            def reply(status: int, message_id: str, dest: p.SmeAddress = dest) -> None:
+            def reply(
+                status: int, message_id: str, _reason: str, dest: p.SmeAddress = dest
+            ) -> None:
                 nonlocal waiting
                 if status == S.ESME_ROK:
                     accepted.append(message_id)
@@ -202,7 +204,7 @@ def _replier(
 ) -> Reply:
     sequence = request.sequence_number
 
-    def reply(status: int, message_id: str) -> None:
+    def reply(status: int, message_id: str, _reason: str) -> None:
         if connection.is_open:
             connection.respond(
                 response_class(

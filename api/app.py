@@ -1,0 +1,30 @@
+"""The Starlette app of one shard: customer v1, Jasmin-compatible, admin and ops routes.
+
+It holds nothing but the `engine.facade.Engine` it is given (``app.state.engine``):
+every module reaches the shard through that one facade.
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+
+from api import admin, jasmin, ops, v1
+from api.openapi import Operation
+from api.problems import HANDLERS
+from engine.facade import Engine
+
+OPERATIONS: list[Operation] = [
+    *v1.OPERATIONS,
+    *jasmin.OPERATIONS,
+    *admin.OPERATIONS,
+    *ops.OPERATIONS,
+]
+
+
+def create_app(engine: Engine) -> Starlette:
+    app = Starlette(
+        routes=[*ops.routes, *v1.routes, *jasmin.routes, *admin.routes],
+        exception_handlers=HANDLERS,  # type: ignore[arg-type]
+    )
+    app.state.engine = engine
+    return app

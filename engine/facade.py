@@ -1,0 +1,386 @@
+"""The one door from the HTTP front (api/) into a running shard.
+
+The API never reaches into the pipeline, ledger or stores itself: it calls
+this facade with validated values and gets plain results back. An HTTP
+message becomes a submit_sm-shaped request and goes through the same
+routing, pricing and commit point as an SMPP one, so both fronts bill alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import os
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+import msgspec
+
+from engine.accounts import AccountConfig
+from engine.api_keys import ApiKey, ApiKeyStore, key_digest, key_id_of, matches, new_api_key
+from engine.gateway import Gateway
+from engine.intake import Refused, SubmitOptions, prepare_mt
+from engine.message import Callback, MtMessage, Priority
+from engine.operator_bind import BindState
+from engine.passwords import verify_password
+from engine.pipeline import Pipeline
+from engine.waiters import Reached
+from ledger.model import AccountState
+from smpp import pdu as p
+from smpp.constants import CommandStatus as S
+from smpp.constants import EsmClass
+from smpp.receipt import MessageState
+from smpp.split import cheapest_coding
+from smpp.text import NotTextError, UnencodableError, encode_text
+from smpp.tlv import Tag
+
+_SHORT_MESSAGE_MAX = 254
+_AUTH_CACHE_SECONDS = 10.0
+"""How long a checked API key or password is trusted without a new check:
+a revocation on another shard takes effect within this time."""
+_BINARY_CODING = 4
+
+ReadyCheck = Callable[[], Awaitable[None]]
+"""Raises when a backend (Redis, PostgreSQL) cannot be reached."""
+
+_REFUSED_CODES = {
+    S.ESME_RINVDSTADR: "no_route",
+    S.ESME_RINVMSGLEN: "message_too_long",
+    S.ESME_RINVSCHED: "invalid_send_at",
+    S.ESME_RINVEXPIRY: "invalid_validity",
+    S.ESME_RINVOPTPARAMVAL: "invalid_message",
+}
+
+
+class SendItem(msgspec.Struct, frozen=True, kw_only=True):
+    """One message to one recipient, already validated by the HTTP edge."""
+
+    to: str
+    sender: str
+    text: str | None = None
+    data: bytes | None = None
+    """Binary user data (with ``udh``, starting with its user data header)."""
+    data_coding: int | None = None
+    """None: the cheapest coding for ``text``; binary defaults to 4 (8-bit)."""
+    udh: bool = False
+    priority: Priority | None = None
+    validity: float | None = None
+    """Seconds the message may wait for an operator; None: the account default."""
+    send_at: float = 0.0
+    """Unix time to send at; 0: now."""
+    reference: str = ""
+    callback: Callback | None = None
+    deadline: float | None = None
+    """Unix time after which the message is never sent (an OTP wait)."""
+
+
+class SendResult(msgspec.Struct, frozen=True, kw_only=True):
+    to: str
+    message_id: str = ""
+    parts: int = 0
+    price_per_part: int = 0
+    refusal: str = ""
+    """A stable code when refused (no_route, no_credit, throttled, ...); '' when accepted."""
+    detail: str = ""
+
+    @property
+    def accepted(self) -> bool:
+        return not self.refusal
+
+
+class WaitResult(msgspec.Struct, frozen=True, kw_only=True):
+    reached: bool
+    state: str
+    """SMPP message state name (ENROUTE once the operator accepted, DELIVERED, ...)."""
+    error: str = "000"
+    released: bool = False
+    """The deadline passed while the message still waited: it was taken out and
+    its hold released, so it is never sent late."""
+
+
+class Quote(msgspec.Struct, frozen=True, kw_only=True):
+    parts: int = 0
+    price_per_part: int = 0
+    currency: str = ""
+    refusal: str = ""
+    detail: str = ""
+
+
+class Balance(msgspec.Struct, frozen=True, kw_only=True):
+    balance: int
+    held: int
+    available: int
+    credit_limit: int
+    currency: str
+
+
+class Engine:
+    """What the HTTP front may ask of one shard."""
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        api_keys: ApiKeyStore,
+        ready_checks: Sequence[ReadyCheck] = (),
+    ) -> None:
+        self.gateway = gateway
+        self.api_keys = api_keys
+        self.ready_checks = tuple(ready_checks)
+        self._trusted_keys: dict[str, tuple[float, str]] = {}
+        self._trusted_passwords: dict[tuple[str, bytes], float] = {}
+
+    @property
+    def pipeline(self) -> Pipeline:
+        return self.gateway.pipeline
+
+    @property
+    def currency(self) -> str:
+        return str(self.gateway.pipeline.table.currency)
+
+    def is_admin_key(self, key: str) -> bool:
+        """The admin key's SHA-256 is in the config ([api] admin_key_hash) or
+        the key itself in SMSGW_ADMIN_KEY; with neither, nothing is admin."""
+        expected = self.gateway.config.api.admin_key_hash or (
+            key_digest(os.environ["SMSGW_ADMIN_KEY"]) if os.environ.get("SMSGW_ADMIN_KEY") else ""
+        )
+        return bool(expected) and hmac.compare_digest(key_digest(key), expected)
+
+    def account(self, account_id: str) -> AccountConfig | None:
+        return self.gateway.accounts.get(account_id)
+
+    # -- authentication ------------------------------------------------------
+
+    async def account_for_key(self, key: str) -> AccountConfig | None:
+        """The account an API key belongs to; None for a bad, unknown or revoked key."""
+        now = time.monotonic()
+        trusted = self._trusted_keys.get(key)
+        if trusted is not None and trusted[0] > now:
+            return self.account(trusted[1])
+        key_id = key_id_of(key)
+        if key_id is None:
+            return None
+        record = await self.api_keys.get(key_id)
+        if record is None or not matches(record, key):
+            self._trusted_keys.pop(key, None)
+            return None
+        if len(self._trusted_keys) > 10_000:
+            self._trusted_keys.clear()
+        self._trusted_keys[key] = (now + _AUTH_CACHE_SECONDS, record.account)
+        return self.account(record.account)
+
+    async def account_for_password(self, username: str, password: str) -> AccountConfig | None:
+        """Jasmin-style username/password on every request: the scrypt check is
+        slow on purpose, so a success is remembered (as a digest) for a while."""
+        account = self.account(username)
+        if account is None:
+            return None
+        proof = (username, hashlib.sha256(f"{account.password_hash}\0{password}".encode()).digest())
+        now = time.monotonic()
+        if self._trusted_passwords.get(proof, 0.0) > now:
+            return account
+        checked = await asyncio.get_running_loop().run_in_executor(
+            None, verify_password, password, account.password_hash
+        )
+        if not checked:
+            return None
+        if len(self._trusted_passwords) > 10_000:
+            self._trusted_passwords.clear()
+        self._trusted_passwords[proof] = now + _AUTH_CACHE_SECONDS
+        return account
+
+    async def issue_api_key(self, account: str, label: str = "") -> tuple[ApiKey, str]:
+        record, key = new_api_key(account, label)
+        await self.api_keys.put(record)
+        return record, key
+
+    async def revoke_api_key(self, account: str, key_id: str) -> bool:
+        record = await self.api_keys.get(key_id)
+        if record is None or record.account != account or record.revoked_at:
+            return False
+        await self.api_keys.put(msgspec.structs.replace(record, revoked_at=int(time.time())))
+        self._trusted_keys = {k: v for k, v in self._trusted_keys.items() if v[1] != account}
+        return True
+
+    # -- sending ---------------------------------------------------------------
+
+    async def send(
+        self, account: AccountConfig, items: Sequence[SendItem], *, wait_final: bool | None = None
+    ) -> tuple[list[SendResult], list[asyncio.Future[Reached] | None]]:
+        """Route, price and commit every item (one ledger batch); with
+        ``wait_final`` set, also a future per accepted message for the OTP wait
+        (registered before the commit, so no milestone is missed)."""
+        loop = asyncio.get_running_loop()
+        results: list[SendResult | None] = [None] * len(items)
+        answers: list[asyncio.Future[tuple[int, str, str]] | None] = [None] * len(items)
+        waiters: list[asyncio.Future[Reached] | None] = [None] * len(items)
+        messages: list[MtMessage | None] = [None] * len(items)
+        for i, item in enumerate(items):
+            prepared = self._prepare(account, item)
+            if isinstance(prepared, SendResult):
+                results[i] = prepared
+                continue
+            messages[i] = prepared
+            if wait_final is not None:
+                waiters[i] = self.pipeline.waiters.wait(prepared.id, final=wait_final)
+            answer: asyncio.Future[tuple[int, str, str]] = loop.create_future()
+            answers[i] = answer
+            self.pipeline.commit(prepared, _resolver(answer))
+        for i, answer in enumerate(answers):
+            if answer is None:
+                continue
+            status, message_id, reason = await answer
+            message = messages[i]
+            assert message is not None
+            if status == S.ESME_ROK:
+                results[i] = SendResult(
+                    to=message.destination_addr,
+                    message_id=message_id,
+                    parts=message.parts,
+                    price_per_part=message.price_per_part,
+                )
+            else:
+                waiter = waiters[i]
+                if waiter is not None:
+                    self.pipeline.waiters.forget(message.id, waiter)
+                    waiters[i] = None
+                results[i] = SendResult(to=items[i].to, refusal=reason or "refused")
+        return [r for r in results if r is not None], waiters
+
+    def _prepare(self, account: AccountConfig, item: SendItem) -> MtMessage | SendResult:
+        request = submit_request(account, item)
+        if isinstance(request, SendResult):
+            return request
+        prepared = self.pipeline.prepare(account, request, self._options(item))
+        if isinstance(prepared, Refused):
+            code = _REFUSED_CODES.get(prepared.status, "rejected")
+            return SendResult(to=item.to, refusal=code, detail=prepared.reason)
+        return prepared
+
+    def _options(self, item: SendItem) -> SubmitOptions:
+        now = time.time()
+        validity = self.gateway.config.limits.validity
+        expires_at = None
+        if item.validity is not None:
+            expires_at = max(item.send_at, now) + min(item.validity, validity.maximum)
+        if item.deadline is not None:
+            expires_at = item.deadline if expires_at is None else min(expires_at, item.deadline)
+        return SubmitOptions(
+            priority=item.priority,
+            reference=item.reference,
+            callback=item.callback or Callback(url=""),
+            not_before=item.send_at,
+            expires_at=expires_at,
+        )
+
+    async def wait(
+        self, account: str, message_id: str, waiter: asyncio.Future[Reached], deadline: float
+    ) -> WaitResult:
+        """The OTP wait: the milestone, or at the deadline the message taken
+        out of its queue (hold released) so it is never sent late."""
+        try:
+            reached = await asyncio.wait_for(asyncio.shield(waiter), deadline - time.time())
+        except TimeoutError:
+            self.pipeline.waiters.forget(message_id, waiter)
+            released = self.pipeline.cancel(account, message_id)
+            known = self.pipeline.states.get(message_id, account)
+            state = known.state.name if known is not None else MessageState.ENROUTE.name
+            return WaitResult(reached=False, state=state, released=released)
+        wanted = not reached.final or reached.state is MessageState.DELIVERED
+        return WaitResult(reached=wanted, state=reached.state.name, error=reached.error)
+
+    def quote(self, account: AccountConfig, item: SendItem) -> Quote:
+        """Parts and price of a message without sending it (Jasmin's /rate)."""
+        request = submit_request(account, item)
+        if isinstance(request, SendResult):
+            return Quote(refusal=request.refusal, detail=request.detail)
+        now = time.time()
+        prepared = prepare_mt(
+            request,
+            account,
+            self.pipeline.table,
+            "quote",
+            now,
+            self.gateway.config.limits.validity,
+            self.pipeline.usable,
+        )
+        if isinstance(prepared, Refused):
+            code = _REFUSED_CODES.get(prepared.status, "rejected")
+            return Quote(refusal=code, detail=prepared.reason)
+        return Quote(
+            parts=prepared.parts, price_per_part=prepared.price_per_part, currency=self.currency
+        )
+
+    # -- reading -------------------------------------------------------------
+
+    async def balance(self, account: str) -> Balance | None:
+        state: AccountState | None = await self.gateway.ledger.get_account(account)
+        if state is None:
+            return None
+        return Balance(
+            balance=state.balance,
+            held=state.held,
+            available=state.available,
+            credit_limit=state.limits.credit_limit,
+            currency=self.currency,
+        )
+
+    def live_connectors(self) -> list[str]:
+        return [
+            name
+            for name, connector in self.gateway.connectors.items()
+            if BindState.BOUND in connector.state().binds
+        ]
+
+    async def ready(self) -> dict[str, str]:
+        """Problems that make this shard unready (empty when ready): a backend
+        that does not answer, or no connector with a live bind."""
+        problems: dict[str, str] = {}
+        for check in self.ready_checks:
+            try:
+                await asyncio.wait_for(check(), 2.0)
+            except Exception as exc:
+                problems[getattr(check, "__name__", "backend")] = str(exc) or type(exc).__name__
+        if self.gateway.connectors and not self.live_connectors():
+            problems["connectors"] = "no connector has a live bind"
+        return problems
+
+
+def submit_request(account: AccountConfig, item: SendItem) -> p.SubmitSm | SendResult:
+    """The submit_sm an HTTP message would have been: the text encoded in its
+    cheapest coding (or the one asked for), long content as message_payload."""
+    if item.text is not None:
+        coding = item.data_coding
+        if coding is None:
+            coding = cheapest_coding(item.text, latin1_allowed=account.latin1_allowed)
+        try:
+            user_data = encode_text(item.text, coding)
+        except UnencodableError as exc:
+            return SendResult(to=item.to, refusal="unencodable", detail=str(exc))
+        except NotTextError:
+            return SendResult(to=item.to, refusal="unencodable", detail="not a text coding")
+    else:
+        coding = _BINARY_CODING if item.data_coding is None else item.data_coding
+        user_data = item.data or b""
+    long = len(user_data) > _SHORT_MESSAGE_MAX
+    return p.SubmitSm(
+        source_addr_ton=5 if not item.sender.isdigit() else 1,
+        source_addr_npi=0 if not item.sender.isdigit() else 1,
+        source_addr=item.sender,
+        dest_addr_ton=1,
+        dest_addr_npi=1,
+        destination_addr=item.to,
+        esm_class=int(EsmClass.UDHI) if item.udh else 0,
+        registered_delivery=1,
+        data_coding=coding,
+        short_message=b"" if long else user_data,
+        tlvs={Tag.MESSAGE_PAYLOAD: user_data} if long else {},
+    )
+
+
+def _resolver(answer: asyncio.Future[tuple[int, str, str]]) -> Callable[[int, str, str], None]:
+    def reply(status: int, message_id: str, reason: str) -> None:
+        if not answer.done():
+            answer.set_result((status, message_id, reason))
+
+    return reply
