@@ -7,8 +7,10 @@ every module reaches the shard through that one facade.
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
 from api import admin, jasmin, ops, v1
+from api.limits import BodyLimit
 from api.openapi import Operation
 from api.problems import HANDLERS
 from engine.facade import Engine
@@ -22,9 +24,12 @@ OPERATIONS: list[Operation] = [
 
 
 def create_app(engine: Engine) -> Starlette:
+    limits = engine.gateway.config.api
     app = Starlette(
         routes=[*ops.routes, *v1.routes, *jasmin.routes, *admin.routes],
+        middleware=[Middleware(BodyLimit, max_body_bytes=limits.max_body_bytes)],
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
     )
     app.state.engine = engine
+    app.state.openapi = ops.openapi_document(OPERATIONS)
     return app

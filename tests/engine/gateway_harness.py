@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from bench.smsc_sim import SimulatedSmsc
 from bench.smsc_sim_config import Delay, ReceiptSettings, SimulatorConfig
 from engine.accounts import AccountConfig
-from engine.config import GatewayConfig, GatewayLimits, ListenerConfig
+from engine.config import ApiConfig, GatewayConfig, GatewayLimits, ListenerConfig
 from engine.connector_config import ConnectorConfig
 from engine.gateway import Gateway
 from engine.passwords import hash_password
@@ -92,6 +92,7 @@ async def running_gateway(
     accounts: tuple[AccountConfig, ...] = (),
     connector_settings: dict[str, Any] | None = None,
     limits: GatewayLimits | None = None,
+    api: ApiConfig | None = None,
 ) -> AsyncIterator[Gateway]:
     """A started gateway on ``backend`` ("memory" or "redis") bound to the
     ``operators``; every account starts with ``credit``."""
@@ -109,6 +110,7 @@ async def running_gateway(
         connectors=connectors,
         routing=load_data(routing(names)),
         limits=limits or GatewayLimits(),
+        api=api or ApiConfig(),
     )
     ledger: Ledger
     if backend == "redis":
