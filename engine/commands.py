@@ -24,7 +24,8 @@ log = structlog.get_logger("smsgw")
 def register_commands(subparsers: Any) -> None:
     dev = subparsers.add_parser("dev", help="run the whole gateway embedded (nothing durable)")
     dev.add_argument("--host", default="127.0.0.1")
-    dev.add_argument("--port", type=int, default=2775)
+    dev.add_argument("--port", type=int, default=2775, help="SMPP port")
+    dev.add_argument("--api-port", type=int, default=8080, help="HTTP port; -1 turns it off")
     dev.set_defaults(handler=_dev)
 
     serve = subparsers.add_parser("serve", help="run one shard with Redis and PostgreSQL")
@@ -45,16 +46,24 @@ def _hash_password(args: argparse.Namespace) -> int:
 
 
 def _dev(args: argparse.Namespace) -> int:
-    from engine.dev import banner, start_dev
+    from engine.dev import banner, dev_engine, start_dev
 
     configure_logging(json=False)
 
     async def run(stopping: asyncio.Event) -> None:
         gateway, simulator, password = await start_dev(args.host, args.port)
-        print(banner(gateway, args.host, password), flush=True)
+        front = None
         try:
+            api_port, api_key = 0, ""
+            if args.api_port >= 0:
+                engine, api_key = await dev_engine(gateway)
+                front = await _start_front(engine, args.host, args.api_port)
+                api_port = front.port
+            print(banner(gateway, args.host, password, api_port, api_key), flush=True)
             await stopping.wait()
         finally:
+            if front is not None:
+                await front.stop()
             await gateway.stop()
             await simulator.stop()
 
@@ -86,6 +95,16 @@ def _serve(args: argparse.Namespace) -> int:
             await close()
 
     return run_until_signalled(run)
+
+
+async def _start_front(engine: Any, host: str, port: int) -> Any:
+    """The HTTP front. The CLI composes the process, so it is the one place in
+    engine/ that knows api/ (imported here, never at module level)."""
+    from api.server import HttpFront
+
+    front = HttpFront(engine, host, port)
+    await front.start()
+    return front
 
 
 def reload_config(gateway: Any, path: str) -> None:

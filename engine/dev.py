@@ -14,8 +14,10 @@ import secrets
 import sys
 
 from engine.accounts import AccountConfig
+from engine.api_keys import MemoryApiKeyStore
 from engine.config import GatewayConfig, ListenerConfig
 from engine.connector_config import ConnectorConfig
+from engine.facade import Engine
 from engine.gateway import Gateway
 from engine.passwords import hash_password
 from engine.receipts import MemoryReceiptMap
@@ -121,16 +123,37 @@ async def start_dev(
     return gateway, simulator, password
 
 
-def banner(gateway: Gateway, host: str, password: str) -> str:
-    return "\n".join(
-        [
-            "smsgw dev: embedded gateway, in-memory ledger, simulated operator.",
-            "NOTHING IS DURABLE: every message and balance is gone when this stops.",
-            "",
-            f"  SMPP     {host}:{gateway.ports[0]}",
-            f"  system_id {DEMO_ACCOUNT}   password {password}",
-            f"  credit   {DEMO_CREDIT / 1_000_000:.2f} EUR, {DEMO_PRICE / 1_000_000:.3f} EUR/part",
-            "",
-            "Bind any SMPP client (transceiver to get receipts back). Ctrl-C stops.",
+async def dev_engine(gateway: Gateway) -> tuple[Engine, str]:
+    """The facade the HTTP front serves, and the demo account's API key."""
+    engine = Engine(gateway, MemoryApiKeyStore())
+    _, key = await engine.issue_api_key(DEMO_ACCOUNT, "smsgw dev")
+    return engine, key
+
+
+def banner(gateway: Gateway, host: str, password: str, api_port: int = 0, api_key: str = "") -> str:
+    lines = [
+        "smsgw dev: embedded gateway, in-memory ledger, simulated operator.",
+        "NOTHING IS DURABLE: every message and balance is gone when this stops.",
+        "",
+        f"  SMPP     {host}:{gateway.ports[0]}",
+        f"  system_id {DEMO_ACCOUNT}   password {password}",
+    ]
+    if api_port:
+        lines += [
+            f"  HTTP     http://{host}:{api_port}   (docs: /docs)",
+            f"  API key  {api_key}",
+            f"  Jasmin   /send?username={DEMO_ACCOUNT}&password={password}&to=...&content=...",
         ]
-    )
+    lines += [
+        f"  credit   {DEMO_CREDIT / 1_000_000:.2f} EUR, {DEMO_PRICE / 1_000_000:.3f} EUR/part",
+        "",
+        "Bind any SMPP client (transceiver to get receipts back), or:",
+    ]
+    if api_port:
+        lines.append(
+            f"  curl -H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json'"
+            f' -d \'{{"to": "33612345678", "from": "Demo", "text": "hello"}}\''
+            f" http://{host}:{api_port}/v1/messages"
+        )
+    lines.append("Ctrl-C stops.")
+    return "\n".join(lines)
