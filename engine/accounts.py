@@ -16,6 +16,8 @@ from engine.message import Priority
 from smpp.aio import SmppConnection
 from smpp.state import SessionState
 
+_RECEIVING = (SessionState.BOUND_RX, SessionState.BOUND_TRX)
+
 
 class AccountConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     id: str
@@ -62,6 +64,16 @@ class BindRegistry:
         for binds in self._binds.values():
             yield from binds
 
+    def has_receiver(self, account: str) -> bool:
+        """Whether ``account`` has a receiver or transceiver bind here, busy or not."""
+        return any(
+            connection.state in _RECEIVING and connection.is_open
+            for connection in self._binds.get(account, ())
+        )
+
+    def receiving_accounts(self) -> list[str]:
+        return [account for account in self._binds if self.has_receiver(account)]
+
     def receiver(self, account: str, window: int) -> SmppConnection | None:
         """A receiver or transceiver bind of ``account`` with a free window slot."""
         binds = self._binds.get(account)
@@ -71,7 +83,7 @@ class BindRegistry:
         for offset in range(len(binds)):
             connection = binds[(start + offset) % len(binds)]
             if (
-                connection.state in (SessionState.BOUND_RX, SessionState.BOUND_TRX)
+                connection.state in _RECEIVING
                 and connection.in_flight < window
                 and connection.is_open
             ):

@@ -12,6 +12,8 @@ import time
 from datetime import UTC, datetime
 
 from engine.accounts import AccountConfig, BindRegistry, HeldDeliveries
+from engine.batching import BackgroundTasks
+from engine.parking import RedisParking
 from engine.receipts import SubmittedPart
 from smpp import pdu as p
 from smpp.constants import EsmClass
@@ -24,24 +26,58 @@ _INTERMEDIATE = int(EsmClass.INTERMEDIATE_NOTIFICATION)
 
 
 class CustomerDelivery:
+    """Held deliveries stay in this shard's memory while the account has a
+    receiving bind here (its window is full); with no such bind they are
+    parked in Redis (`engine.parking`) for any shard that has one. Embedded
+    mode has one shard and no parking."""
+
     def __init__(
-        self, binds: BindRegistry, held: HeldDeliveries, accounts: dict[str, AccountConfig]
+        self,
+        binds: BindRegistry,
+        held: HeldDeliveries,
+        accounts: dict[str, AccountConfig],
+        parking: RedisParking | None = None,
     ) -> None:
         self.binds = binds
         self.held = held
         self.accounts = accounts
+        self.parking = parking
+        self._tasks = BackgroundTasks()
 
     def send(self, account: str, deliver: p.DeliverSm, deadline: float) -> None:
         """Send now, or hold until ``deadline`` (unix time)."""
-        if not self._send_now(account, deliver):
+        if self._send_now(account, deliver):
+            return
+        if self.parking is not None and not self.binds.has_receiver(account):
+            self.parking.park(account, deadline, deliver)
+        else:
             self.held.hold(account, deadline, deliver)
 
     def flush_held(self, account: str) -> None:
         """A bind appeared or a window slot freed: send what waits, oldest first."""
-        if not self.held.has(account):
+        if self.held.has(account):
+            for deadline, deliver in self.held.take(account, time.time()):
+                self.send(account, deliver, deadline)  # type: ignore[arg-type]
+
+    def account_bound(self, account: str) -> None:
+        """A receiving bind appeared: what this shard holds, then what is parked."""
+        self.flush_held(account)
+        if self.parking is not None:
+            self._tasks.spawn(self.claim_parked([account]))
+
+    async def drain(self) -> None:
+        await self._tasks.drain()
+        if self.parking is not None:
+            await self.parking.drain()
+
+    async def claim_parked(self, accounts: list[str] | None = None) -> None:
+        """Send what other shards parked for ``accounts`` (default: every account
+        with a receiving bind here)."""
+        if self.parking is None:
             return
-        for deadline, deliver in self.held.take(account, time.time()):
-            self.send(account, deliver, deadline)  # type: ignore[arg-type]
+        wanted = self.binds.receiving_accounts() if accounts is None else accounts
+        for account, deadline, deliver in await self.parking.claim(wanted):
+            self.send(account, deliver, deadline)
 
     def _send_now(self, account: str, deliver: p.DeliverSm) -> bool:
         config = self.accounts.get(account)

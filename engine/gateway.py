@@ -22,6 +22,7 @@ from engine.delivery import CustomerDelivery
 from engine.message import unpack_message
 from engine.metrics import GatewayCollector, PipelineMetrics
 from engine.operator_bind import BindState
+from engine.parking import RedisParking
 from engine.pipeline import MessageIds, Pipeline
 from engine.receipts import ReceiptMap
 from engine.scheduler import Scheduler
@@ -35,7 +36,13 @@ log = structlog.get_logger("smsgw.gateway")
 
 
 class Gateway:
-    def __init__(self, config: GatewayConfig, ledger: Ledger, receipts: ReceiptMap) -> None:
+    def __init__(
+        self,
+        config: GatewayConfig,
+        ledger: Ledger,
+        receipts: ReceiptMap,
+        parking: RedisParking | None = None,
+    ) -> None:
         self.config = config
         self.ledger = ledger
         self.accounts = {account.id: account for account in config.accounts}
@@ -43,7 +50,7 @@ class Gateway:
         self.schedulers = {c.id: Scheduler(c.queue_depth) for c in config.connectors}
         self.registry = CollectorRegistry()
         self.held = HeldDeliveries(config.limits.held_receipts_per_account)
-        self.delivery = CustomerDelivery(self.binds, self.held, self.accounts)
+        self.delivery = CustomerDelivery(self.binds, self.held, self.accounts, parking)
         routing = config.routing or load_data({"currency": "EUR"})
         self.pipeline = Pipeline(
             ledger=ledger,
@@ -124,6 +131,10 @@ class Gateway:
                 elif now - down_since.setdefault(name, now) >= limits.failover_after:
                     for message in self.schedulers[name].drain():
                         self.pipeline.reroute(name, message)
+            try:
+                await self.delivery.claim_parked()
+            except Exception:
+                log.exception("claiming parked deliveries failed")
             await asyncio.sleep(limits.health_interval)
 
     async def stop(self) -> None:
@@ -138,6 +149,7 @@ class Gateway:
             return_exceptions=True,
         )
         await self.pipeline.drain()
+        await self.delivery.drain()
         for server in self.servers:
             await server.wait_closed()
         await self.ledger.aclose()

@@ -15,6 +15,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 
 from engine.config import GatewayConfig
 from engine.gateway import Gateway
+from engine.parking import RedisParking
 from engine.receipts import RedisReceiptMap
 from ledger.persister import Persister
 from ledger.pgstore import EventStore
@@ -39,7 +40,13 @@ async def start_production(
     redis = Redis(connection_pool=pool)
     ledger = RedisLedger(redis, config.ledger, shard=config.shard)
     receipts = RedisReceiptMap(redis, config.ledger.namespace, config.limits.receipt_ttl)
-    gateway = Gateway(config, ledger, receipts)
+    parking = RedisParking(
+        redis,
+        config.ledger.namespace,
+        max_per_account=config.limits.held_receipts_per_account,
+        idle_ttl=int(config.limits.validity_max),
+    )
+    gateway = Gateway(config, ledger, receipts, parking)
     await gateway.start()
     persister: Persister | None = None
     persister_task: asyncio.Task[None] | None = None

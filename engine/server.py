@@ -172,7 +172,7 @@ class CustomerSessions:
         self.binds.add(account.id, connection)
         log.info("bound", account=account.id, peer=connection.peer, kind=type(request).__name__)
         if request.command_id in _RECEIVING:
-            self.pipeline.delivery.flush_held(account.id)
+            self.pipeline.delivery.account_bound(account.id)
 
     def connection_closed(self, connection: SmppConnection, lost: list[int]) -> None:
         bound = self._bound.pop(connection, None)

@@ -17,6 +17,7 @@ from engine.accounts import AccountConfig
 from engine.config import ApiConfig, GatewayConfig, GatewayLimits, ListenerConfig
 from engine.connector_config import ConnectorConfig
 from engine.gateway import Gateway
+from engine.parking import RedisParking
 from engine.passwords import hash_password
 from engine.receipts import MemoryReceiptMap, RedisReceiptMap
 from ledger.config import LedgerConfig
@@ -93,6 +94,8 @@ async def running_gateway(
     connector_settings: dict[str, Any] | None = None,
     limits: GatewayLimits | None = None,
     api: ApiConfig | None = None,
+    shard: str = "t1",
+    credit_accounts: bool = True,
 ) -> AsyncIterator[Gateway]:
     """A started gateway on ``backend`` ("memory" or "redis") bound to the
     ``operators``; every account starts with ``credit``."""
@@ -111,18 +114,21 @@ async def running_gateway(
         routing=load_data(routing(names)),
         limits=limits or GatewayLimits(),
         api=api or ApiConfig(),
+        shard=shard,
     )
     ledger: Ledger
+    parking = None
     if backend == "redis":
         assert redis is not None
-        ledger = RedisLedger(redis, LedgerConfig(namespace=namespace), shard="t1")
+        ledger = RedisLedger(redis, LedgerConfig(namespace=namespace), shard=shard)
         receipts = RedisReceiptMap(redis, namespace, 600)
+        parking = RedisParking(redis, namespace, max_per_account=1_000, idle_ttl=600)
     else:
-        ledger = MemoryLedger(shard="t1")
+        ledger = MemoryLedger(shard=shard)
         receipts = MemoryReceiptMap(600)  # type: ignore[assignment]
-    gateway = Gateway(config, ledger, receipts)
+    gateway = Gateway(config, ledger, receipts, parking)
     await gateway.start()
-    for item in accounts:
+    for item in accounts if credit_accounts else ():
         await ledger.adjust(item.id, credit, reason="test credit", reference=f"credit-{item.id}")
     try:
         yield gateway

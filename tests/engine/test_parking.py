@@ -1,0 +1,95 @@
+"""A receipt reaches the customer on whichever shard holds its receiving bind."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from redis.asyncio import Redis
+
+from engine.parking import RedisParking
+from smpp import pdu as p
+from smpp.aio import SmppConnection, open_session
+from smpp.receipt import MessageState
+from smpp.tlv import Tag
+from tests.engine.gateway_harness import PASSWORD, Customer, running_gateway, simulator
+
+OTP = p.SubmitSm(
+    source_addr="BANK",
+    source_addr_ton=5,
+    destination_addr="33612345678",
+    short_message=b"Your code is 123456",
+    registered_delivery=1,
+)
+
+
+async def bind(port: int, customer: Customer, kind: type[p.Pdu]) -> SmppConnection:
+    return await open_session(
+        "127.0.0.1",
+        port,
+        kind(system_id="bank", password=PASSWORD),
+        customer,  # type: ignore[call-arg]
+    )
+
+
+async def test_a_receipt_parked_by_one_shard_is_sent_by_the_shard_with_the_bind(
+    redis_client: Redis, namespace: str
+) -> None:
+    async with (
+        running_gateway("redis", [simulator()], redis_client, namespace, shard="a") as shard_a,
+        running_gateway(
+            "redis", [simulator()], redis_client, namespace, shard="b", credit_accounts=False
+        ) as shard_b,
+    ):
+        sender, receiver = Customer(), Customer()
+        transmitter = await bind(shard_a.ports[0], sender, p.BindTransmitter)
+        listening = await bind(shard_b.ports[0], receiver, p.BindReceiver)
+        response = await transmitter.call(OTP)
+        receipt = await asyncio.wait_for(receiver.delivered.get(), 10)
+        assert receipt.tlvs[Tag.RECEIPTED_MESSAGE_ID] == response.message_id
+        assert receipt.tlvs[Tag.MESSAGE_STATE] == MessageState.DELIVERED
+        assert sender.delivered.empty()
+        await transmitter.unbind()
+        await listening.unbind()
+
+
+async def test_a_parked_receipt_waits_for_the_accounts_first_receiving_bind(
+    redis_client: Redis, namespace: str
+) -> None:
+    async with running_gateway("redis", [simulator()], redis_client, namespace) as gateway:
+        sender = Customer()
+        transmitter = await bind(gateway.ports[0], sender, p.BindTransmitter)
+        response = await transmitter.call(OTP)
+        key = f"{namespace}:parked:bank"
+        for _ in range(200):
+            if await redis_client.llen(key):
+                break
+            await asyncio.sleep(0.02)
+        assert await redis_client.llen(key) == 1
+        receiver = Customer()
+        listening = await bind(gateway.ports[0], receiver, p.BindReceiver)
+        receipt = await asyncio.wait_for(receiver.delivered.get(), 10)
+        assert receipt.tlvs[Tag.RECEIPTED_MESSAGE_ID] == response.message_id
+        assert await redis_client.llen(key) == 0
+        await transmitter.unbind()
+        await listening.unbind()
+
+
+async def test_claims_skip_what_expired_and_keep_the_newest_within_the_cap(
+    redis_client: Redis, namespace: str
+) -> None:
+    parking = RedisParking(redis_client, namespace, max_per_account=3, idle_ttl=60)
+    now = time.time()
+    parking.park("bank", now - 1, p.DeliverSm(short_message=b"expired"))
+    for i in range(4):
+        parking.park("bank", now + 60, p.DeliverSm(short_message=b"%d" % i))
+    parking.park("shop", now + 60, p.DeliverSm(short_message=b"shop"))
+    await parking.drain()
+    claimed = await parking.claim(["bank", "shop", "nobody"])
+    assert [(a, d.short_message) for a, _, d in claimed] == [
+        ("bank", b"1"),
+        ("bank", b"2"),
+        ("bank", b"3"),
+        ("shop", b"shop"),
+    ]
+    assert await parking.claim(["bank"]) == []
