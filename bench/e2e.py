@@ -109,6 +109,7 @@ def engine_config(
     return f"""\
 shard = "bench"
 metrics_port = {metrics_port}
+persister_in_process = {"true" if args.persister == "in-process" else "false"}
 
 [[listeners]]
 host = "127.0.0.1"
@@ -488,6 +489,7 @@ class BenchRun:
         self.operator = Child("operator")
         self.engine = Child("engine")
         self.profiler = Child("py-spy")
+        self.persister = Child("persister")
         self.sampler: CounterSampler | None = None
         self._started: list[Child] = []
 
@@ -537,6 +539,16 @@ class BenchRun:
             )  # fmt: skip
         else:
             argv = python_module("engine.cli", "serve", "--config", str(config), profile=profile)
+        if self.backend != "embedded" and args.persister == "process":
+            self._started.append(self.persister)  # stopped after the engine: drains last
+            await self.persister.start(
+                python_module("engine.cli", "ledger", "persist", "--namespace", self.namespace),
+                env=env,
+            )
+            await self.persister.wait_until(
+                lambda: any("persisting" in line for line in self.persister.stdout_tail),
+                "persisting",
+            )
         self._started.append(self.engine)
         await self.engine.start(argv, env=env)
         ready = await self.engine.wait_event(READY_EVENT[self.backend])
@@ -570,6 +582,8 @@ class BenchRun:
         args, sampler, redis = self.args, self.sampler, self.redis
         assert sampler is not None
         measured = {"engine": self.engine, "operator": self.operator}
+        if self.persister in self._started:
+            measured["persister"] = self.persister
         cpu_before = {name: child.cpu_seconds() for name, child in measured.items()}
         redis_before = await redis_cpu_seconds(redis) if redis is not None else 0.0
         sampling = asyncio.create_task(sampler.run())
@@ -626,6 +640,7 @@ class BenchRun:
             "fleet": result,
             "exit_codes": {"fleet": fleet_code},
             "profiled": args.profile,
+            "persister": args.persister if self.backend != "embedded" else "none",
         }
 
     async def _aftermath(self, accepted: int) -> dict[str, Any]:
@@ -740,6 +755,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--receipt-delay-ms", type=int, default=10, help="operator's receipt delay")
     add("--timeout", type=float, default=60.0, help="seconds the fleet may take")
     add("--receipt-wait", type=float, default=5.0, help="seconds without a receipt: give up")
+    add(
+        "--persister",
+        choices=("in-process", "process"),
+        default="in-process",
+        help="Redis+PostgreSQL: the engine persists, or `smsgw ledger persist` does",
+    )
     add("--profile", nargs="?", const="cprofile", choices=PROFILERS, help="profile the engine")
     add("--redis-url", default=os.environ.get("SMSGW_REDIS_URL", "redis://127.0.0.1:6379/0"))
     add(

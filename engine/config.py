@@ -109,6 +109,10 @@ class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True):
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0
     """Prometheus /metrics of `smsgw serve`; 0 turns it off."""
+    persister_in_process: bool = True
+    """`smsgw serve` drains events to PostgreSQL itself; false when `smsgw
+    ledger persist` runs as its own process (it takes about a quarter of a
+    busy shard's CPU)."""
     listeners: tuple[ListenerConfig, ...] = (ListenerConfig(),)
     limits: GatewayLimits = GatewayLimits()
     session: SessionLimits = SessionLimits()
@@ -132,6 +136,7 @@ _SECTIONS: dict[str, Any] = {
     "shard_number": int,
     "metrics_host": str,
     "metrics_port": int,
+    "persister_in_process": bool,
     "limits": GatewayLimits,
     "session": SessionLimits,
     "ledger": LedgerConfig,

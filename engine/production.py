@@ -2,7 +2,8 @@
 
 Redis (``SMSGW_REDIS_URL``) holds balances, holds, outboxes and receipt
 correlation; PostgreSQL (``SMSGW_DATABASE_URL``), when set, receives the
-ledger and message events through a persister running in this process.
+ledger and message events through a persister running in this process
+(or, with ``persister_in_process = false``, in `smsgw ledger persist`).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ async def start_production(
     persister_task: asyncio.Task[None] | None = None
     store: EventStore | None = None
     database_url = os.environ.get("SMSGW_DATABASE_URL")
-    if database_url:
+    if database_url and config.persister_in_process:
         store = EventStore(database_url)
         persister = Persister(redis, store, config.ledger)
         persister_task = asyncio.get_running_loop().create_task(persister.run())

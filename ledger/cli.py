@@ -1,17 +1,20 @@
-"""The ledger's commands of `smsgw`: `migrate` and `ledger reconcile`."""
+"""The ledger's commands of `smsgw`: `migrate`, `ledger reconcile` and `ledger persist`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import os
+import signal
 import sys
 
 import asyncpg
 from redis.asyncio import Redis
 
-from ledger.config import LedgerConfig
+from ledger.config import LedgerConfig, PersisterConfig
 from ledger.migrations import MigrationError, migrate
+from ledger.persister import Persister
+from ledger.pgstore import EventStore
 from ledger.reconcile import reconcile
 
 
@@ -68,6 +71,39 @@ def reconcile_command(args: argparse.Namespace) -> int:
     return asyncio.run(_reconcile(redis_url, _database_url(args), config))
 
 
+async def _persist(redis_url: str, database_url: str, config: LedgerConfig, consumer: str) -> int:
+    """Runs until SIGTERM/SIGINT, then finishes the batch in hand and drains what waits."""
+    redis = Redis.from_url(redis_url)
+    store = EventStore(database_url)
+    persister = Persister(redis, store, config, PersisterConfig(consumer=consumer))
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, persister.stop)
+    print(f"persisting {config.namespace} as {consumer}", flush=True)
+    try:
+        await persister.run()
+        await persister.drain()
+    finally:
+        await store.close()
+        await redis.aclose()
+    return 0
+
+
+def persist_command(args: argparse.Namespace) -> int:
+    redis_url = args.redis_url or os.environ.get("SMSGW_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        config = LedgerConfig(namespace=args.namespace, buckets=args.buckets)
+    except ValueError as error:
+        raise SystemExit(f"smsgw ledger persist: {error}") from error
+    try:
+        import uvloop
+
+        runner = uvloop.run
+    except ImportError:  # pragma: no cover - uvloop is a dependency off Windows
+        runner = asyncio.run
+    return runner(_persist(redis_url, _database_url(args), config, args.consumer))
+
+
 def register_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Adds `migrate` and `ledger reconcile` to the `smsgw` command line."""
     migrate_parser = subparsers.add_parser("migrate", help="apply the PostgreSQL migrations")
@@ -85,3 +121,18 @@ def register_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     reconcile_parser.add_argument("--namespace", default=LedgerConfig().namespace)
     reconcile_parser.add_argument("--buckets", type=int, default=LedgerConfig().buckets)
     reconcile_parser.set_defaults(handler=reconcile_command)
+
+    persist_parser = ledger_commands.add_parser(
+        "persist",
+        help="drain ledger and message events into PostgreSQL (a process of its own)",
+    )
+    persist_parser.add_argument("--redis-url", help="default: $SMSGW_REDIS_URL")
+    persist_parser.add_argument("--database-url", help="default: $SMSGW_DATABASE_URL")
+    persist_parser.add_argument("--namespace", default=LedgerConfig().namespace)
+    persist_parser.add_argument("--buckets", type=int, default=LedgerConfig().buckets)
+    persist_parser.add_argument(
+        "--consumer",
+        default="persister-1",
+        help="stable name in the consumer group: a restart resumes its own pending events",
+    )
+    persist_parser.set_defaults(handler=persist_command)
