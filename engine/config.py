@@ -53,6 +53,7 @@ import msgspec
 from engine.accounts import AccountConfig
 from engine.connector_config import ConnectorConfig
 from engine.intake import ValidityLimits
+from engine.webhooks import WebhookLimits, check_webhook_url
 from ledger.config import LedgerConfig
 from router import RoutingConfig, RoutingConfigError, load_data
 from smpp.aio import SessionLimits
@@ -121,6 +122,7 @@ class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True):
     connectors: tuple[ConnectorConfig, ...] = ()
     routing: RoutingConfig | None = None
     api: ApiConfig = ApiConfig()
+    webhooks: WebhookLimits = WebhookLimits()
 
 
 class ConfigError(ValueError):
@@ -141,6 +143,7 @@ _SECTIONS: dict[str, Any] = {
     "session": SessionLimits,
     "ledger": LedgerConfig,
     "api": ApiConfig,
+    "webhooks": WebhookLimits,
 }
 _LISTS: dict[str, Any] = {
     "listeners": ListenerConfig,
@@ -183,6 +186,7 @@ def config_from_data(data: dict[str, Any]) -> GatewayConfig:
     if not 0 <= (fields.get("shard_number") or 0) <= 255:
         issues.append("shard_number: must be in 0..255")
     _check_references(fields, issues)
+    _check_webhooks(fields, issues)
     if issues:
         raise ConfigError(issues)
     return GatewayConfig(**fields)
@@ -194,6 +198,15 @@ def _convert(value: Any, kind: Any, place: str, issues: list[str]) -> Any:
     except (msgspec.ValidationError, ValueError) as exc:
         issues.append(f"{place}: {exc}")
         return None
+
+
+def _check_webhooks(fields: dict[str, Any], issues: list[str]) -> None:
+    for i, account in enumerate(fields.get("accounts", ())):
+        if account is not None and account.webhook_url:
+            try:
+                check_webhook_url(account.webhook_url)
+            except ValueError as exc:
+                issues.append(f"accounts[{i}].webhook_url: {exc}")
 
 
 def _check_references(fields: dict[str, Any], issues: list[str]) -> None:

@@ -16,6 +16,7 @@ import structlog
 from prometheus_client import CollectorRegistry
 
 from engine.accounts import BindRegistry, HeldDeliveries
+from engine.callbacks import WebhookCallbacks
 from engine.config import GatewayConfig, ListenerConfig
 from engine.connector import Connector
 from engine.delivery import CustomerDelivery
@@ -27,6 +28,7 @@ from engine.pipeline import MessageIds, Pipeline
 from engine.receipts import ReceiptMap
 from engine.scheduler import Scheduler
 from engine.server import CustomerSessions
+from engine.webhooks import DeliveryLog, MemoryDeliveryLog, WebhookDispatcher
 from ledger.model import AccountLimits
 from ledger.protocol import Ledger
 from router import RoutingTable, load_data
@@ -42,6 +44,7 @@ class Gateway:
         ledger: Ledger,
         receipts: ReceiptMap,
         parking: RedisParking | None = None,
+        delivery_log: DeliveryLog | None = None,
     ) -> None:
         self.config = config
         self.ledger = ledger
@@ -67,6 +70,9 @@ class Gateway:
             c.id: Connector(c, self.pipeline, scheduler=self.schedulers[c.id])
             for c in config.connectors
         }
+        self.webhook_log = delivery_log or MemoryDeliveryLog(config.webhooks.log_length)
+        self.webhooks = WebhookDispatcher(config.webhooks, self.webhook_log)
+        self.pipeline.callbacks = WebhookCallbacks(self.webhooks, self.accounts)
         self.sessions = CustomerSessions(self.accounts, self.binds, self.pipeline)
         self.registry.register(GatewayCollector(self))
         self.servers: list[asyncio.Server] = []
@@ -80,6 +86,7 @@ class Gateway:
                 account.id,
                 AccountLimits(credit_limit=account.credit_limit, throughput=account.throughput),
             )
+        self.webhooks.start()
         await self._recover_outbox()
         for connector in self.connectors.values():
             connector.start()
@@ -150,6 +157,7 @@ class Gateway:
         )
         await self.pipeline.drain()
         await self.delivery.drain()
+        await self.webhooks.stop(self.config.limits.drain_timeout)
         for server in self.servers:
             await server.wait_closed()
         await self.ledger.aclose()

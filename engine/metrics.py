@@ -91,3 +91,14 @@ class GatewayCollector:
             "Receipts and MO waiting for a receiving bind of their account.",
             value=len(gateway.held),
         )
+        webhooks = CounterMetricFamily(
+            "smsgw_webhooks", "Webhook deliveries by outcome.", labels=["outcome"]
+        )
+        for outcome, count in gateway.webhooks.counters.items():
+            webhooks.add_metric([outcome], count)
+        yield webhooks
+        yield GaugeMetricFamily(
+            "smsgw_webhooks_held",
+            "Webhook deliveries queued, in flight or waiting to retry.",
+            value=gateway.webhooks.held,
+        )

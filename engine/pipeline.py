@@ -506,4 +506,5 @@ def _submitted_part(message: MtMessage, submitted_at: float) -> SubmittedPart:
         message.destination_addr,
         submitted_at,
         callback=message.callback,
+        reference=message.reference,
     )

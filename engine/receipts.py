@@ -32,6 +32,8 @@ class SubmittedPart(msgspec.Struct, frozen=True, array_like=True):
     message (an earlier part's receipt is relayed only when it is a failure)."""
     callback: Callback | None = None
     """The HTTP customer's webhook, so the shard that gets the receipt can call it."""
+    reference: str = ""
+    """The HTTP customer's own reference, echoed in its webhook."""
 
 
 class ReceiptMap(Protocol):
