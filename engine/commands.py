@@ -51,12 +51,12 @@ def _dev(args: argparse.Namespace) -> int:
     configure_logging(json=False)
 
     async def run(stopping: asyncio.Event) -> None:
-        gateway, simulator, password = await start_dev(args.host, args.port)
+        gateway, simulator, password, history = await start_dev(args.host, args.port)
         front = None
         try:
             api_port, api_key = 0, ""
             if args.api_port >= 0:
-                engine, api_key = await dev_engine(gateway)
+                engine, api_key = await dev_engine(gateway, history)
                 front = await _start_front(engine, args.host, args.api_port)
                 api_port = front.port
             print(banner(gateway, args.host, password, api_port, api_key), flush=True)

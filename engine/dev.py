@@ -22,6 +22,7 @@ from engine.gateway import Gateway
 from engine.passwords import hash_password
 from engine.receipts import MemoryReceiptMap
 from ledger.memory import MemoryLedger
+from ledger.memory_messages import MemoryMessageStore
 from router import load_data
 
 DEMO_ACCOUNT = "demo"
@@ -103,12 +104,14 @@ def dev_config(host: str, port: int, operator_port: int, password: str) -> Gatew
 
 async def start_dev(
     host: str, port: int, password: str | None = None
-) -> tuple[Gateway, SimulatorProcess, str]:
-    """Start the simulator and the embedded gateway; returns them and the demo password."""
+) -> tuple[Gateway, SimulatorProcess, str, MemoryMessageStore]:
+    """Start the simulator and the embedded gateway; returns them, the demo
+    password and the message history the embedded ledger feeds."""
     password = password or secrets.token_hex(4)
     simulator = SimulatorProcess()
     await simulator.start()
-    ledger = MemoryLedger(shard="dev")
+    store = MemoryMessageStore()
+    ledger = MemoryLedger(shard="dev", tap=store.apply)
     gateway = Gateway(
         dev_config(host, port, simulator.port, password), ledger, MemoryReceiptMap(ttl=86_400)
     )
@@ -120,12 +123,12 @@ async def start_dev(
     except BaseException:
         await simulator.stop()
         raise
-    return gateway, simulator, password
+    return gateway, simulator, password, store
 
 
-async def dev_engine(gateway: Gateway) -> tuple[Engine, str]:
+async def dev_engine(gateway: Gateway, history: MemoryMessageStore) -> tuple[Engine, str]:
     """The facade the HTTP front serves, and the demo account's API key."""
-    engine = Engine(gateway, MemoryApiKeyStore())
+    engine = Engine(gateway, MemoryApiKeyStore(), history)
     _, key = await engine.issue_api_key(DEMO_ACCOUNT, "smsgw dev")
     return engine, key
 

@@ -26,6 +26,9 @@ from engine.operator_bind import BindState
 from engine.passwords import verify_password
 from engine.pipeline import Pipeline
 from engine.waiters import Reached
+from engine.webhooks import DeliveryAttempt
+from ledger.events import MessageState as HistoryState
+from ledger.message_query import MessageFilter, MessagePage, MessageQuery, MessageRecord
 from ledger.model import AccountState
 from smpp import pdu as p
 from smpp.constants import CommandStatus as S
@@ -50,6 +53,16 @@ _REFUSED_CODES = {
     S.ESME_RINVSCHED: "invalid_send_at",
     S.ESME_RINVEXPIRY: "invalid_validity",
     S.ESME_RINVOPTPARAMVAL: "invalid_message",
+}
+
+
+_RECENT_STATES = {
+    MessageState.ENROUTE: HistoryState.ACCEPTED,
+    MessageState.DELIVERED: HistoryState.DELIVERED,
+    MessageState.EXPIRED: HistoryState.EXPIRED,
+    MessageState.DELETED: HistoryState.DELETED,
+    MessageState.UNDELIVERABLE: HistoryState.UNDELIVERABLE,
+    MessageState.REJECTED: HistoryState.REJECTED,
 }
 
 
@@ -122,10 +135,13 @@ class Engine:
         self,
         gateway: Gateway,
         api_keys: ApiKeyStore,
+        messages: MessageQuery | None = None,
         ready_checks: Sequence[ReadyCheck] = (),
     ) -> None:
         self.gateway = gateway
         self.api_keys = api_keys
+        self.history = messages
+        """The message history (PostgreSQL, or the embedded store); None: none kept."""
         self.ready_checks = tuple(ready_checks)
         self._trusted_keys: dict[str, tuple[float, str]] = {}
         self._trusted_passwords: dict[tuple[str, bytes], float] = {}
@@ -324,6 +340,48 @@ class Engine:
             credit_limit=state.limits.credit_limit,
             currency=self.currency,
         )
+
+    async def message(self, account: str, message_id: str) -> MessageRecord | None:
+        """The message with its history. One accepted a moment ago may not be in
+        the history yet (the persister is asynchronous): this shard's own
+        recent state answers for it then."""
+        found = await self.history.get(account, message_id) if self.history else None
+        if found is not None:
+            return found
+        known = self.pipeline.states.get(message_id, account)
+        if known is None:
+            return None
+        now = int(time.time() * 1000)
+        return MessageRecord(
+            message_id=message_id,
+            account=account,
+            state=_RECENT_STATES.get(known.state, HistoryState.UNKNOWN),
+            parts=0,
+            price_per_part=0,
+            held=None,
+            charged=None,
+            connector=None,
+            operator_message_id=None,
+            error_code=known.error_code or None,
+            destination=None,
+            source=None,
+            reference=None,
+            accepted_at=None,
+            updated_at=int(known.final_at * 1000) or now,
+        )
+
+    async def messages(
+        self, account: str, filter: MessageFilter, cursor: str | None, limit: int
+    ) -> MessagePage | None:
+        """A page of the account's messages, newest first; None without a history."""
+        if self.history is None:
+            return None
+        return await self.history.list(account, filter, cursor, limit)
+
+    async def webhook_deliveries(
+        self, account: str, limit: int, message_id: str | None = None
+    ) -> list[DeliveryAttempt]:
+        return await self.gateway.webhook_log.recent(account, limit, message_id)
 
     def live_connectors(self) -> list[str]:
         return [

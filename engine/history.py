@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable, Sequence
 
 import structlog
 
@@ -36,12 +37,20 @@ STATE_OF_RECEIPT = {
 """An operator's message_state (SMPP §5.2.28) as our message history names it."""
 
 
+MessageTap = Callable[[Sequence[MessageEvent]], None]
+"""Sees each batch of events once, as it goes to the ledger (`smsgw dev` keeps them
+in a `ledger.memory_messages.MemoryMessageStore`)."""
+
+
 class MessageHistory:
     """Collects message events and writes each loop iteration's batch at once."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, tap: MessageTap | None = None) -> None:
         self._ledger = ledger
+        self._tap = tap
         self._pending: list[MessageEvent] = []
+        self._tapped = 0
+        """How many events at the head of `_pending` the tap has seen: a failed batch's."""
         self._flushing: set[asyncio.Task[None]] = set()
 
     def record(
@@ -54,7 +63,13 @@ class MessageHistory:
         operator_message_id: str = "",
         error_code: int | None = None,
         parts: int = 0,
+        destination: str = "",
+        source: str = "",
+        reference: str = "",
+        price_per_part: int = 0,
     ) -> None:
+        """Queues one state change; what describes the message (addresses, the
+        client's reference, the price per part) goes with its ACCEPTED state only."""
         if not self._pending:
             self._schedule_flush()
         self._pending.append(
@@ -67,6 +82,10 @@ class MessageHistory:
                 operator_message_id=operator_message_id[:65],
                 error_code=error_code,
                 parts=parts,
+                destination=destination,
+                source=source,
+                reference=reference,
+                price_per_part=price_per_part,
             )
         )
 
@@ -79,14 +98,21 @@ class MessageHistory:
         if delay:
             await asyncio.sleep(delay)
         batch, self._pending = self._pending, []
+        tapped, self._tapped = self._tapped, 0
         if not batch:
             return
+        if self._tap is not None and tapped < len(batch):
+            try:
+                self._tap(batch[tapped:])
+            except Exception:
+                log.exception("message tap failed", events=len(batch) - tapped)
         try:
             await self._ledger.append_message_events(batch)
         except Exception:
             log.exception("message events not written, retrying", events=len(batch))
             was_idle = not self._pending
             self._pending[:0] = batch
+            self._tapped += len(batch)
             if was_idle:
                 self._schedule_flush(_RETRY_DELAY)
 

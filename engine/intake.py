@@ -82,8 +82,10 @@ def prepare_mt(
 
     ``usable`` are the connectors with a live bind: routes prefer them.
     """
-    if not request.destination_addr:
-        return Refused(S.ESME_RINVDSTADR, "empty destination_addr")
+    if not request.destination_addr or not request.destination_addr.isprintable():
+        return Refused(S.ESME_RINVDSTADR, "destination_addr empty or not printable")
+    if not request.source_addr.isprintable():
+        return Refused(S.ESME_RINVSRCADR, "source_addr not printable")
     user_data = request.short_message
     payload = request.tlvs.get(Tag.MESSAGE_PAYLOAD)
     if payload is not None:

@@ -209,7 +209,14 @@ class Pipeline:
                 self.counters["accepted"] += 1
                 self._outbox[message.id] = result.outbox_id or ""
                 self.history.record(
-                    message.id, message.account, Recorded.ACCEPTED, parts=message.parts
+                    message.id,
+                    message.account,
+                    Recorded.ACCEPTED,
+                    parts=message.parts,
+                    destination=message.destination_addr,
+                    source=message.source_addr,
+                    reference=message.reference,
+                    price_per_part=message.price_per_part,
                 )
                 self.states.set(message.id, KnownState(message.account, MessageState.ENROUTE, 0, 0))
                 self.enqueue(message)

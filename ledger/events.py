@@ -10,14 +10,26 @@ what makes applying an event twice a no-op in PostgreSQL.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from enum import StrEnum
 
 import msgspec
 
-from ledger.model import AccountLimits, QuotaPeriod, check_account, check_message_id
+from ledger.model import (
+    MAX_AMOUNT,
+    AccountLimits,
+    QuotaPeriod,
+    check_account,
+    check_amount,
+    check_message_id,
+)
 
 _CONNECTOR = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 _OPERATOR_ID = re.compile(r"[!-~]{1,65}")  # SMPP message_id is a C-octet string of <= 65 (5.2.23)
+_MESSAGE_ID_MATCH = re.compile(r"[A-Za-z0-9_.:-]{1,64}").fullmatch  # ledger.model's rule
+MAX_ADDRESS = 64
+"""An SMPP address is a C-octet string of <= 65 (data_sm, SMPP 3.4 4.7.1)."""
+MAX_REFERENCE = 64
 
 
 class EventSchemaError(ValueError):
@@ -53,6 +65,9 @@ class EventField(StrEnum):
     CONNECTOR = "connector"
     OPERATOR_MESSAGE_ID = "operator_message_id"
     ERROR_CODE = "error_code"
+    DESTINATION = "destination"
+    SOURCE = "source"
+    PRICE_PER_PART = "price_per_part"
 
 
 class MessageState(StrEnum):
@@ -134,8 +149,48 @@ class AccountEvent(msgspec.Struct, frozen=True, kw_only=True):
     position: Position | None = None
 
 
+class _Checked:
+    """Values that passed a check already: accounts and connectors repeat on every event,
+    so remembering them turns a regex match into a set lookup. Bounded: it forgets
+    everything once it holds `limit` values."""
+
+    __slots__ = ("_check", "_limit", "values")
+
+    def __init__(self, check: Callable[[str], None], limit: int = 10_000) -> None:
+        self._check = check
+        self._limit = limit
+        self.values: set[str] = set()
+
+    def add(self, value: str) -> None:
+        """Raises ValueError unless `value` passes the check; remembers it when it does."""
+        self._check(value)
+        if len(self.values) >= self._limit:
+            self.values.clear()
+        self.values.add(value)
+
+
+def _check_connector(connector: str) -> None:
+    if not isinstance(connector, str) or not _CONNECTOR.fullmatch(connector):
+        raise ValueError(f"connector must be 1-64 of [A-Za-z0-9_.:-], got {connector!r}")
+
+
+def _check_text(name: str, value: str, limit: int) -> None:
+    """Free text from a client (addresses, references): printable, so it shows and logs safely."""
+    if not isinstance(value, str) or not 0 < len(value) <= limit or not value.isprintable():
+        raise ValueError(f"{name} must be 1-{limit} printable characters, got {value!r}")
+
+
+_CHECKED_ACCOUNTS = _Checked(check_account)
+_CHECKED_CONNECTORS = _Checked(_check_connector)
+
+
 class MessageEvent(msgspec.Struct, frozen=True, kw_only=True):
-    """A message changed state; appended by the engine, persisted as history."""
+    """A message changed state; appended by the engine, persisted as history.
+
+    `destination`, `source`, `reference` (the client's own) and `price_per_part`
+    (minor units) describe the message once: the engine sets them on the
+    ACCEPTED event only, and readers keep them from there. Empty means unknown.
+    """
 
     message_id: str
     account: str
@@ -145,17 +200,31 @@ class MessageEvent(msgspec.Struct, frozen=True, kw_only=True):
     operator_message_id: str = ""
     error_code: int | None = None
     parts: int = 0
+    destination: str = ""
+    source: str = ""
+    reference: str = ""
+    price_per_part: int = 0
     position: Position | None = None
 
     def __post_init__(self) -> None:
-        check_message_id(self.message_id)
-        check_account(self.account)
-        MessageState(self.state)
+        # The engine builds one of these per state change: the common case is a
+        # few type checks and set lookups; the full checks run only on a miss.
+        if type(self.message_id) is not str or _MESSAGE_ID_MATCH(self.message_id) is None:
+            check_message_id(self.message_id)
+        if type(self.account) is not str or self.account not in _CHECKED_ACCOUNTS.values:
+            _CHECKED_ACCOUNTS.add(self.account)
+        if type(self.state) is not MessageState:
+            MessageState(self.state)
         if type(self.ts_ms) is not int or self.ts_ms < 0:
             raise ValueError(f"ts_ms must be a non-negative int, got {self.ts_ms!r}")
-        if self.connector and not _CONNECTOR.fullmatch(self.connector):
-            raise ValueError(f"connector must be 1-64 of [A-Za-z0-9_.:-], got {self.connector!r}")
-        if self.operator_message_id and not _OPERATOR_ID.fullmatch(self.operator_message_id):
+        if self.connector != "" and (
+            type(self.connector) is not str or self.connector not in _CHECKED_CONNECTORS.values
+        ):
+            _CHECKED_CONNECTORS.add(self.connector)
+        if self.operator_message_id != "" and (
+            type(self.operator_message_id) is not str
+            or not _OPERATOR_ID.fullmatch(self.operator_message_id)
+        ):
             raise ValueError(
                 "operator message id must be 1-65 printable ASCII characters, "
                 f"got {self.operator_message_id!r}"
@@ -166,6 +235,14 @@ class MessageEvent(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError(f"error_code must be an int in 0..2**31-1, got {self.error_code!r}")
         if type(self.parts) is not int or not 0 <= self.parts <= 255:
             raise ValueError(f"parts must be an int in 0..255, got {self.parts!r}")
+        if self.destination != "":
+            _check_text("destination", self.destination, MAX_ADDRESS)
+        if self.source != "":
+            _check_text("source", self.source, MAX_ADDRESS)
+        if self.reference != "":
+            _check_text("reference", self.reference, MAX_REFERENCE)
+        if type(self.price_per_part) is not int or not 0 <= self.price_per_part <= MAX_AMOUNT:
+            check_amount("price_per_part", self.price_per_part)
 
 
 Event = LedgerEvent | AccountEvent | MessageEvent
@@ -187,6 +264,14 @@ def message_event_fields(event: MessageEvent) -> dict[str, str | int]:
         fields[EventField.OPERATOR_MESSAGE_ID] = event.operator_message_id
     if event.error_code is not None:
         fields[EventField.ERROR_CODE] = event.error_code
+    if event.destination:
+        fields[EventField.DESTINATION] = event.destination
+    if event.source:
+        fields[EventField.SOURCE] = event.source
+    if event.reference:
+        fields[EventField.REFERENCE] = event.reference
+    if event.price_per_part:
+        fields[EventField.PRICE_PER_PART] = event.price_per_part
     return fields
 
 
@@ -246,5 +331,9 @@ def _message_event(fields: dict[str, str], position: Position) -> MessageEvent:
         operator_message_id=fields.get(EventField.OPERATOR_MESSAGE_ID, ""),
         error_code=None if error_code is None else int(error_code),
         parts=int(fields.get(EventField.PARTS, 0)),
+        destination=fields.get(EventField.DESTINATION, ""),
+        source=fields.get(EventField.SOURCE, ""),
+        reference=fields.get(EventField.REFERENCE, ""),
+        price_per_part=int(fields.get(EventField.PRICE_PER_PART, 0)),
         position=position,
     )

@@ -80,12 +80,16 @@ class MemoryLedger:
         shard: str = "shard-0",
         clock: Callable[[], float] = time.time,
         max_events: int = 100_000,
+        tap: Callable[[Sequence[Event]], None] | None = None,
     ) -> None:
+        """``tap`` sees every event as it is made (embedded mode's message store
+        reads them there, as the persister reads the Redis streams)."""
         check_shard(shard)
         self.config = config or LedgerConfig()
         self.shard = shard
         self.keys = LedgerKeys(self.config.namespace, self.config.buckets)
         self.events: deque[Event] = deque(maxlen=max_events)
+        self._tap = tap
         self._clock = clock
         self._accounts: dict[str, _Account] = {}
         self._holds: dict[tuple[int, str], _Hold] = {}
@@ -116,18 +120,19 @@ class MemoryLedger:
     ) -> None:
         a = self._accounts[account]
         position = Position.parse(self.keys.bucket_of(account), self._next_id())
-        self.events.append(
-            LedgerEvent(
-                kind=kind,
-                account=account,
-                amount=amount,
-                balance=a.balance,
-                held=a.held,
-                ts_ms=now_ms,
-                position=position,
-                **extra,  # type: ignore[arg-type]
-            )
+        event = LedgerEvent(
+            kind=kind,
+            account=account,
+            amount=amount,
+            balance=a.balance,
+            held=a.held,
+            ts_ms=now_ms,
+            position=position,
+            **extra,  # type: ignore[arg-type]
         )
+        self.events.append(event)
+        if self._tap is not None:
+            self._tap((event,))
 
     async def start(self) -> None:
         return None
@@ -314,6 +319,12 @@ class MemoryLedger:
         return removed
 
     async def append_message_events(self, events: Sequence[MessageEvent]) -> None:
-        for event in events:
-            position = Position.parse(self.keys.bucket_of(event.account), self._next_id())
-            self.events.append(msgspec.structs.replace(event, position=position))
+        placed = [
+            msgspec.structs.replace(
+                event, position=Position.parse(self.keys.bucket_of(event.account), self._next_id())
+            )
+            for event in events
+        ]
+        self.events.extend(placed)
+        if self._tap is not None:
+            self._tap(placed)

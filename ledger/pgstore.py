@@ -24,7 +24,8 @@ LEDGER_COLUMNS = (
 )  # fmt: skip
 MESSAGE_EVENT_COLUMNS = (
     "at", "bucket", "stream_ms", "stream_seq", "message_id", "account", "state", "parts",
-    "connector", "operator_message_id", "error_code",
+    "connector", "operator_message_id", "error_code", "destination", "source", "reference",
+    "price_per_part",
 )  # fmt: skip
 
 _CREATE_STAGING = """
@@ -71,6 +72,8 @@ _INSERT_MESSAGE_EVENTS = (
 
 # One row per message from all its events in the batch: the newest state, and
 # of each detail (connector, operator id, error) the newest one that was set.
+# What describes the message (destination, source, reference, price) and when
+# it was accepted are kept once set: a later event without them changes nothing.
 _UPSERT_MESSAGES_FROM_EVENTS = """
 WITH latest AS (
     SELECT message_id,
@@ -83,6 +86,16 @@ WITH latest AS (
                FILTER (WHERE operator_message_id IS NOT NULL))[1] AS operator_message_id,
            (array_agg(error_code ORDER BY stream_ms DESC, stream_seq DESC)
                FILTER (WHERE error_code IS NOT NULL))[1] AS error_code,
+           (array_agg(destination ORDER BY stream_ms, stream_seq)
+               FILTER (WHERE destination IS NOT NULL))[1] AS destination,
+           (array_agg(source ORDER BY stream_ms, stream_seq)
+               FILTER (WHERE source IS NOT NULL))[1] AS source,
+           (array_agg(reference ORDER BY stream_ms, stream_seq)
+               FILTER (WHERE reference IS NOT NULL))[1] AS reference,
+           (array_agg(price_per_part ORDER BY stream_ms, stream_seq)
+               FILTER (WHERE price_per_part IS NOT NULL))[1] AS price_per_part,
+           (array_agg(at ORDER BY stream_ms, stream_seq)
+               FILTER (WHERE state = 'accepted'))[1] AS accepted_at,
            (array_agg(at ORDER BY stream_ms DESC, stream_seq DESC))[1] AS at,
            (array_agg(bucket ORDER BY stream_ms DESC, stream_seq DESC))[1] AS bucket,
            max(stream_ms) AS stream_ms,
@@ -91,8 +104,10 @@ WITH latest AS (
      GROUP BY message_id
 )
 INSERT INTO messages AS m (message_id, account, state, parts, connector, operator_message_id,
-                           error_code, updated_at, bucket, stream_ms, stream_seq)
-SELECT message_id, account, state, parts, connector, operator_message_id, error_code, at,
+                           error_code, destination, source, reference, price_per_part,
+                           accepted_at, updated_at, bucket, stream_ms, stream_seq)
+SELECT message_id, account, state, parts, connector, operator_message_id, error_code,
+       destination, source, reference, price_per_part, accepted_at, at,
        bucket, stream_ms, stream_seq
   FROM latest
 ON CONFLICT (message_id) DO UPDATE
@@ -101,6 +116,11 @@ ON CONFLICT (message_id) DO UPDATE
        connector = COALESCE(EXCLUDED.connector, m.connector),
        operator_message_id = COALESCE(EXCLUDED.operator_message_id, m.operator_message_id),
        error_code = COALESCE(EXCLUDED.error_code, m.error_code),
+       destination = COALESCE(m.destination, EXCLUDED.destination),
+       source = COALESCE(m.source, EXCLUDED.source),
+       reference = COALESCE(m.reference, EXCLUDED.reference),
+       price_per_part = COALESCE(m.price_per_part, EXCLUDED.price_per_part),
+       accepted_at = COALESCE(m.accepted_at, EXCLUDED.accepted_at),
        bucket = EXCLUDED.bucket, stream_ms = EXCLUDED.stream_ms, stream_seq = EXCLUDED.stream_seq
  WHERE (m.stream_ms, m.stream_seq) < (EXCLUDED.stream_ms, EXCLUDED.stream_seq)
 """
@@ -159,7 +179,8 @@ def message_event_row(event: MessageEvent) -> tuple[object, ...]:
     return (
         timestamp(event.ts_ms), p.bucket, p.ms, p.seq, event.message_id, event.account,
         str(event.state), event.parts, event.connector or None,
-        event.operator_message_id or None, event.error_code,
+        event.operator_message_id or None, event.error_code, event.destination or None,
+        event.source or None, event.reference or None, event.price_per_part or None,
     )  # fmt: skip
 
 

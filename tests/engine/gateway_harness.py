@@ -22,6 +22,7 @@ from engine.passwords import hash_password
 from engine.receipts import MemoryReceiptMap, RedisReceiptMap
 from ledger.config import LedgerConfig
 from ledger.memory import MemoryLedger
+from ledger.memory_messages import MemoryMessageStore
 from ledger.protocol import Ledger
 from ledger.redis_ledger import RedisLedger
 from router import load_data
@@ -96,6 +97,7 @@ async def running_gateway(
     api: ApiConfig | None = None,
     shard: str = "t1",
     credit_accounts: bool = True,
+    history: MemoryMessageStore | None = None,
 ) -> AsyncIterator[Gateway]:
     """A started gateway on ``backend`` ("memory" or "redis") bound to the
     ``operators``; every account starts with ``credit``."""
@@ -124,7 +126,7 @@ async def running_gateway(
         receipts = RedisReceiptMap(redis, namespace, 600)
         parking = RedisParking(redis, namespace, max_per_account=1_000, idle_ttl=600)
     else:
-        ledger = MemoryLedger(shard=shard)
+        ledger = MemoryLedger(shard=shard, tap=history.apply if history is not None else None)
         receipts = MemoryReceiptMap(600)  # type: ignore[assignment]
     gateway = Gateway(config, ledger, receipts, parking)
     await gateway.start()
