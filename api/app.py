@@ -9,7 +9,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from api import admin, jasmin, ops, v1
+from api import admin, jasmin, ops, v1, v1_messages
 from api.limits import BodyLimit
 from api.openapi import Operation
 from api.problems import HANDLERS
@@ -17,6 +17,7 @@ from engine.facade import Engine
 
 OPERATIONS: list[Operation] = [
     *v1.OPERATIONS,
+    *v1_messages.OPERATIONS,
     *jasmin.OPERATIONS,
     *admin.OPERATIONS,
     *ops.OPERATIONS,
@@ -26,7 +27,7 @@ OPERATIONS: list[Operation] = [
 def create_app(engine: Engine) -> Starlette:
     limits = engine.gateway.config.api
     app = Starlette(
-        routes=[*ops.routes, *v1.routes, *jasmin.routes, *admin.routes],
+        routes=[*ops.routes, *v1.routes, *v1_messages.routes, *jasmin.routes, *admin.routes],
         middleware=[Middleware(BodyLimit, max_body_bytes=limits.max_body_bytes)],
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
     )

@@ -20,6 +20,7 @@ from engine.gateway import Gateway
 from engine.parking import RedisParking
 from engine.passwords import hash_password
 from engine.receipts import MemoryReceiptMap, RedisReceiptMap
+from engine.webhooks import WebhookLimits
 from ledger.config import LedgerConfig
 from ledger.memory import MemoryLedger
 from ledger.memory_messages import MemoryMessageStore
@@ -98,6 +99,7 @@ async def running_gateway(
     shard: str = "t1",
     credit_accounts: bool = True,
     history: MemoryMessageStore | None = None,
+    webhooks: WebhookLimits | None = None,
 ) -> AsyncIterator[Gateway]:
     """A started gateway on ``backend`` ("memory" or "redis") bound to the
     ``operators``; every account starts with ``credit``."""
@@ -117,6 +119,7 @@ async def running_gateway(
         limits=limits or GatewayLimits(),
         api=api or ApiConfig(),
         shard=shard,
+        webhooks=webhooks or WebhookLimits(),
     )
     ledger: Ledger
     parking = None
