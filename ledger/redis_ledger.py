@@ -318,11 +318,17 @@ class RedisLedger:
     async def append_message_events(self, events: Sequence[MessageEvent]) -> None:
         if not events:
             return
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for event in events:
-                bucket = self.keys.bucket_of(event.account)
-                pipe.xadd(self._events[bucket], message_event_fields(event))  # type: ignore[arg-type]
-            await pipe.execute()
+        by_bucket: dict[int, list[bytes]] = {}
+        for event in events:
+            fields = [str(item) for pair in message_event_fields(event).items() for item in pair]
+            by_bucket.setdefault(self.keys.bucket_of(event.account), []).append(_pack(fields))
+        append = self._scripts.append_events
+        await asyncio.gather(
+            *(append(self._redis, (self._events[b],), packed) for b, packed in by_bucket.items())
+        )
+
+
+_pack = msgspec.msgpack.Encoder().encode
 
 
 def _outbox_entry(entry_id: str, fields: dict[bytes, Any]) -> OutboxEntry:

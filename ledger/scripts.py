@@ -86,6 +86,14 @@ class LedgerScripts:
         self.adjust = LuaScript.from_files("adjust", ledger_state=True)
         self.set_account = LuaScript.from_files("set_account", ledger_state=True)
         self.trim_events = LuaScript.from_files("trim_events", ledger_state=False)
+        self.append_events = LuaScript.from_files("append_events", ledger_state=False)
 
     def all(self) -> tuple[LuaScript, ...]:
-        return (self.accept, self.settle, self.adjust, self.set_account, self.trim_events)
+        return (
+            self.accept,
+            self.settle,
+            self.adjust,
+            self.set_account,
+            self.trim_events,
+            self.append_events,
+        )
