@@ -32,5 +32,6 @@ def create_app(engine: Engine) -> Starlette:
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
     )
     app.state.engine = engine
+    app.state.idempotency = engine.idempotency
     app.state.openapi = ops.openapi_document(OPERATIONS)
     return app

@@ -20,6 +20,7 @@ import msgspec
 from engine.accounts import AccountConfig
 from engine.api_keys import ApiKey, ApiKeyStore, key_digest, key_id_of, matches, new_api_key
 from engine.gateway import Gateway
+from engine.idempotency import IdempotencyStore, MemoryIdempotencyStore
 from engine.intake import Refused, SubmitOptions, prepare_mt
 from engine.message import Callback, MtMessage, Priority
 from engine.operator_bind import BindState
@@ -110,6 +111,8 @@ class WaitResult(msgspec.Struct, frozen=True, kw_only=True):
     released: bool = False
     """The deadline passed while the message still waited: it was taken out and
     its hold released, so it is never sent late."""
+    timed_out: bool = False
+    """The deadline passed before the milestone (else the message failed)."""
 
 
 class Quote(msgspec.Struct, frozen=True, kw_only=True):
@@ -136,12 +139,15 @@ class Engine:
         gateway: Gateway,
         api_keys: ApiKeyStore,
         messages: MessageQuery | None = None,
+        idempotency: IdempotencyStore | None = None,
         ready_checks: Sequence[ReadyCheck] = (),
     ) -> None:
         self.gateway = gateway
         self.api_keys = api_keys
         self.history = messages
         """The message history (PostgreSQL, or the embedded store); None: none kept."""
+        self.idempotency = idempotency or MemoryIdempotencyStore()
+        """Idempotency-Key answers; shared by every shard in production (Redis)."""
         self.ready_checks = tuple(ready_checks)
         self._trusted_keys: dict[str, tuple[float, str]] = {}
         self._trusted_passwords: dict[tuple[str, bytes], float] = {}
@@ -301,7 +307,7 @@ class Engine:
             released = self.pipeline.cancel(account, message_id)
             known = self.pipeline.states.get(message_id, account)
             state = known.state.name if known is not None else MessageState.ENROUTE.name
-            return WaitResult(reached=False, state=state, released=released)
+            return WaitResult(reached=False, state=state, released=released, timed_out=True)
         wanted = not reached.final or reached.state is MessageState.DELIVERED
         return WaitResult(reached=wanted, state=reached.state.name, error=reached.error)
 

@@ -18,7 +18,7 @@ from smpp import pdu as p
 from smpp.constants import MESSAGE_MODE_MASK, EsmClass
 from smpp.constants import CommandStatus as S
 from smpp.smpptime import SmppTimeError, expiry_from_validity, resolve_smpp_time
-from smpp.split import SplitError, count_payload_parts
+from smpp.split import MAX_PARTS, SplitError, count_payload_parts
 from smpp.text import Alphabet, NotTextError, alphabet_of, decode_text
 from smpp.tlv import Tag
 
@@ -125,6 +125,8 @@ def prepare_mt(
         parts = 1 if has_udh else count_payload_parts(user_data, alphabet)
     except SplitError as exc:
         return Refused(S.ESME_RINVMSGLEN, str(exc))
+    if parts > MAX_PARTS:
+        return Refused(S.ESME_RINVMSGLEN, f"{parts} parts: at most {MAX_PARTS}")
     priority = options.priority
     if priority is None:
         priority = message_priority(account, request.priority_flag)

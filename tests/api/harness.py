@@ -2,27 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import httpx
 from redis.asyncio import Redis
+from starlette.applications import Starlette
 
 from api.app import create_app
 from bench.smsc_sim import SimulatedSmsc
 from engine.api_keys import MemoryApiKeyStore, RedisApiKeyStore
 from engine.facade import Engine
+from engine.idempotency import MemoryIdempotencyStore, RedisIdempotencyStore
+from ledger.memory_messages import MemoryMessageStore
 from tests.engine.gateway_harness import running_gateway, simulator
 
 
 class Api:
     """A running shard, its facade, an HTTP client on the app, and one API key per account."""
 
-    def __init__(self, engine: Engine, client: httpx.AsyncClient, keys: dict[str, str]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        client: httpx.AsyncClient,
+        keys: dict[str, str],
+        app: Starlette | None = None,
+    ) -> None:
         self.engine = engine
         self.client = client
         self.keys = keys
+        self.app = app
 
     def auth(self, account: str = "bank") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[account]}"}
@@ -39,12 +49,34 @@ async def running_api(
     """``running_gateway`` plus the app on an in-process ASGI transport (real
     app, real pipeline, real backends; only the HTTP socket is skipped)."""
     operators = operators if operators is not None else [simulator()]
-    async with running_gateway(backend, operators, redis, namespace, **gateway_options) as gateway:
+    history = MemoryMessageStore() if backend == "memory" else None
+    async with running_gateway(
+        backend, operators, redis, namespace, history=history, **gateway_options
+    ) as gateway:
         store = RedisApiKeyStore(redis, namespace) if redis is not None else MemoryApiKeyStore()
-        engine = Engine(gateway, store)
+        idempotency = (
+            RedisIdempotencyStore(redis, namespace)
+            if redis is not None
+            else MemoryIdempotencyStore()
+        )
+        engine = Engine(gateway, store, history, idempotency)
         keys = {}
         for account in gateway.accounts:
             _, keys[account] = await engine.issue_api_key(account, "test")
-        transport = httpx.ASGITransport(app=create_app(engine))
+        app = create_app(engine)
+        transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://smsgw.test") as client:
-            yield Api(engine, client, keys)
+            yield Api(engine, client, keys, app)
+
+
+Starter = Callable[..., AbstractAsyncContextManager[Api]]
+
+
+def starter(backend: str, redis: Redis, namespace: str) -> Starter:
+    """`running_api` on ``backend`` ("memory" or "redis") with options passed
+    through: what a test parametrized over both backends calls."""
+
+    def start(**options: Any) -> AbstractAsyncContextManager[Api]:
+        return running_api(backend, redis if backend == "redis" else None, namespace, **options)
+
+    return start

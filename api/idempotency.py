@@ -1,0 +1,100 @@
+"""The ``Idempotency-Key`` header: a retried request gets the first answer back.
+
+Which answers are kept: everything a retry must not redo (202, 200, 504 after
+a message was accepted) and every refusal that a retry would only repeat (4xx).
+Not kept: 429 and 503 (nothing was accepted; the client is told to try again,
+and may with the same key) and an unexpected error. A request cancelled midway
+(the client went away) keeps its key pending until the hold lapses: it may have
+accepted a message, so a retry meanwhile gets 409 rather than a second message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+
+import structlog
+from starlette.requests import Request
+from starlette.responses import Response
+
+from api.problems import Problem
+from engine.accounts import AccountConfig
+from engine.config import ApiConfig
+from engine.idempotency import Clash, IdempotencyStore, StoredAnswer, fingerprint
+
+log = structlog.get_logger("smsgw.api")
+
+HEADER = "Idempotency-Key"
+_KEY = re.compile(r"[\x20-\x7e]{1,255}")
+_RETRYABLE = frozenset({429, 503})
+_KEPT_HEADERS = ("retry-after",)
+_RUNNING_GRACE = 30.0
+"""Seconds a request may run beyond the longest OTP wait before its pending
+claim lapses (only a crashed or stuck request runs that long)."""
+
+_CLASH_TITLES = {
+    Clash.IN_PROGRESS: "A request with this Idempotency-Key is still running",
+    Clash.CONFLICT: "This Idempotency-Key was used with another body",
+}
+
+
+async def answer_once(
+    request: Request,
+    account: AccountConfig,
+    body: bytes,
+    run: Callable[[], Awaitable[Response]],
+) -> Response:
+    """``run()``'s answer, or, under an ``Idempotency-Key`` already answered
+    with this same body, that stored answer (marked ``Idempotent-Replayed``)."""
+    key = request.headers.get(HEADER)
+    if key is None:
+        return await run()
+    if not _KEY.fullmatch(key):
+        raise Problem(
+            400,
+            "invalid_idempotency_key",
+            "Invalid Idempotency-Key",
+            "1 to 255 printable ASCII characters",
+        )
+    store: IdempotencyStore = request.app.state.idempotency
+    limits: ApiConfig = request.app.state.engine.gateway.config.api
+    try:
+        claimed = await store.claim(
+            account.id, key, fingerprint(body), hold=limits.max_wait + _RUNNING_GRACE
+        )
+    except Exception as exc:  # the store (Redis) does not answer
+        raise Problem(
+            503, "idempotency_unavailable", "Cannot check the Idempotency-Key now", str(exc)
+        ) from exc
+    if isinstance(claimed, Clash):
+        raise Problem(409, claimed.value, _CLASH_TITLES[claimed])
+    if isinstance(claimed, StoredAnswer):
+        return Response(
+            claimed.body,
+            status_code=claimed.status,
+            media_type=claimed.media_type,
+            headers={**claimed.headers, "Idempotent-Replayed": "true"},
+        )
+    try:
+        try:
+            response = await run()
+        except Problem as problem:
+            response = problem.response()
+    except Exception:
+        await store.abandon(account.id, key, claimed)
+        raise
+    if response.status_code in _RETRYABLE:
+        await store.abandon(account.id, key, claimed)
+        return response
+    kept = {name: response.headers[name] for name in _KEPT_HEADERS if name in response.headers}
+    answer = StoredAnswer(
+        status=response.status_code,
+        body=bytes(response.body),
+        media_type=response.media_type or "application/json",
+        headers=kept,
+    )
+    try:
+        await store.finish(account.id, key, claimed, answer, keep=limits.idempotency_ttl)
+    except Exception:  # the answer stands; the key stays pending until its hold lapses
+        log.warning("idempotency answer not stored", account=account.id, exc_info=True)
+    return response
