@@ -82,15 +82,22 @@ def _serve(args: argparse.Namespace) -> int:
     configure_logging(json=True)
 
     async def run(stopping: asyncio.Event) -> None:
-        gateway, close = await start_production(config)
+        engine, close = await start_production(config)
+        gateway = engine.gateway
+        front = None
         if config.metrics_port:
             start_http_server(config.metrics_port, config.metrics_host, gateway.registry)
         asyncio.get_running_loop().add_signal_handler(
             signal.SIGHUP, lambda: reload_config(gateway, args.config)
         )
         try:
+            if config.api.port:
+                front = await _start_front(engine, config.api.host, config.api.port)
+                log.info("http front listening", host=config.api.host, port=front.port)
             await stopping.wait()
         finally:
+            if front is not None:
+                await front.stop()
             await gateway.stop()
             await close()
 

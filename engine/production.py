@@ -14,10 +14,15 @@ from collections.abc import Awaitable, Callable
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from engine.api_keys import RedisApiKeyStore
 from engine.config import GatewayConfig
+from engine.facade import Engine
 from engine.gateway import Gateway
+from engine.idempotency import RedisIdempotencyStore
 from engine.parking import RedisParking
 from engine.receipts import RedisReceiptMap
+from engine.webhooks import RedisDeliveryLog
+from ledger.message_query import PgMessageQuery
 from ledger.persister import Persister
 from ledger.pgstore import EventStore
 from ledger.redis_ledger import RedisLedger
@@ -31,8 +36,9 @@ REDIS_POOL_WAIT = 10.0
 
 async def start_production(
     config: GatewayConfig,
-) -> tuple[Gateway, Callable[[], Awaitable[None]]]:
-    """Start the shard; returns it and the coroutine function that closes the backends."""
+) -> tuple[Engine, Callable[[], Awaitable[None]]]:
+    """Start the shard; returns its facade (``.gateway`` is the shard) and the
+    coroutine function that closes the backends."""
     pool = BlockingConnectionPool.from_url(
         os.environ.get("SMSGW_REDIS_URL", DEFAULT_REDIS_URL),
         max_connections=REDIS_CONNECTIONS,
@@ -47,12 +53,36 @@ async def start_production(
         max_per_account=config.limits.held_receipts_per_account,
         idle_ttl=int(config.limits.validity_max),
     )
-    gateway = Gateway(config, ledger, receipts, parking)
+    namespace = config.ledger.namespace
+    delivery_log = RedisDeliveryLog(
+        redis, namespace, config.webhooks.log_length, config.webhooks.log_ttl
+    )
+    gateway = Gateway(config, ledger, receipts, parking, delivery_log)
     await gateway.start()
     persister: Persister | None = None
     persister_task: asyncio.Task[None] | None = None
     store: EventStore | None = None
+    history: PgMessageQuery | None = None
     database_url = os.environ.get("SMSGW_DATABASE_URL")
+
+    async def redis_ping() -> None:
+        await redis.ping()
+
+    checks = [redis_ping]
+    if database_url:
+        history = PgMessageQuery(database_url)
+
+        async def postgresql() -> None:
+            await history.ping()  # type: ignore[union-attr]
+
+        checks.append(postgresql)
+    engine = Engine(
+        gateway,
+        RedisApiKeyStore(redis, namespace),
+        history,
+        RedisIdempotencyStore(redis, namespace),
+        checks,
+    )
     if database_url and config.persister_in_process:
         store = EventStore(database_url)
         persister = Persister(redis, store, config.ledger)
@@ -65,6 +95,8 @@ async def start_production(
             await persister_task
             await persister.drain()
             await store.close()
+        if history is not None:
+            await history.aclose()
         await redis.aclose()
 
-    return gateway, close
+    return engine, close

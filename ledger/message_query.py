@@ -274,6 +274,11 @@ class PgMessageQuery:
                     )
         return self._pool
 
+    async def ping(self) -> None:
+        """Raises when PostgreSQL does not answer (the readiness check)."""
+        pool = await self._connections()
+        await pool.fetchval("SELECT 1")
+
     async def aclose(self) -> None:
         """Closes the pool this reader opened; a pool it was given stays open."""
         if self._pool is not None and self._pool is not self._database:

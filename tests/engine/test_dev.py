@@ -35,8 +35,14 @@ async def test_dev_prints_credentials_that_work_over_http() -> None:
         assert url and key and re.search(r"SMPP\s+127\.0\.0\.1:\d+", banner)
         async with httpx.AsyncClient(base_url=url[1]) as client:
             assert (await client.get("/health")).json() == {"status": "ok"}
-            balance = await client.get("/v1/balance", headers={"Authorization": f"Bearer {key[1]}"})
-            assert balance.status_code in (200, 404)  # 404 until the v1 routes land
+            auth = {"Authorization": f"Bearer {key[1]}"}
+            message = {"to": "33612345678", "from": "Demo", "text": "hi"}
+            wait = {"wait": "delivered", "timeout": 10}
+            sent = await client.post("/v1/messages", json=message | wait, headers=auth)
+            assert sent.status_code == 200, sent.text
+            assert sent.json()["state"] == "DELIVERED"
+            balance = (await client.get("/v1/balance", headers=auth)).json()
+            assert balance["balance"] == 100_000_000 - 40_000
     finally:
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 30) == 0

@@ -10,8 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 from redis.asyncio import Redis
 
+from engine.api_keys import RedisApiKeyStore, new_api_key
 from engine.passwords import verify_password
 from smpp import pdu as p
 from smpp.aio import open_session
@@ -100,5 +102,47 @@ async def test_serve_binds_customers_and_stops_cleanly_on_sigterm(tmp_path: Path
             process.kill()
             await process.wait()
         redis = Redis.from_url(REDIS_URL)
+        await delete_namespace(redis, namespace)
+        await redis.aclose()
+
+
+async def test_serve_answers_http_with_keys_from_redis(tmp_path: Path) -> None:
+    from engine.passwords import hash_password
+
+    port, api_port, namespace = free_port(), free_port(), random_namespace()
+    redis = Redis.from_url(REDIS_URL)
+    record, key = new_api_key("bank")
+    await RedisApiKeyStore(redis, namespace).put(record)
+    config = tmp_path / "smsgw.toml"
+    config.write_text(
+        CONFIG.format(
+            port=port, namespace=namespace, password_hash=hash_password("secret", log2_n=10)
+        )
+        + f"\n[api]\nport = {api_port}\n"
+    )
+    env = {**os.environ, "SMSGW_REDIS_URL": REDIS_URL}
+    env.pop("SMSGW_DATABASE_URL", None)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "engine.cli", "serve", "--config", str(config),
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        async with asyncio.timeout(20):
+            while b"http front listening" not in await process.stdout.readline():
+                pass
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api_port}") as client:
+            assert (await client.get("/health")).json() == {"status": "ok"}
+            ready = await client.get("/ready")  # its one connector points nowhere
+            assert ready.status_code == 503 and "connectors" in ready.json()["checks"]
+            balance = await client.get("/v1/balance", headers={"Authorization": f"Bearer {key}"})
+            assert balance.status_code == 200 and balance.json()["balance"] == 0
+            assert (await client.get("/v1/balance")).status_code == 401
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 20) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
         await delete_namespace(redis, namespace)
         await redis.aclose()
