@@ -38,16 +38,32 @@ class WebhookCallbacks:
         if callback is None or not callback.url or not callback.level & 1:
             return
         if callback.form == "jasmin" and self.jasmin_fields is not None:
-            fields = self.jasmin_fields(part=part, level=1, connector=connector)
+            fields = self.jasmin_fields(
+                part=part, level=1, connector=connector, operator_id=operator_id
+            )
             self._send(part, callback, fields, "submitted")
 
-    def settled(self, part: SubmittedPart, state: MessageState, error: str) -> None:
+    def settled(
+        self,
+        part: SubmittedPart,
+        state: MessageState,
+        error: str,
+        connector: str = "",
+        operator_id: str = "",
+    ) -> None:
         callback = part.callback
         if callback is None or not callback.url or not callback.level & 2:
             return
         if callback.form == "jasmin":
             if self.jasmin_fields is not None:
-                fields = self.jasmin_fields(part=part, level=2, state=state, error=error)
+                fields = self.jasmin_fields(
+                    part=part,
+                    level=2,
+                    state=state,
+                    error=error,
+                    connector=connector,
+                    operator_id=operator_id,
+                )
                 self._send(part, callback, fields, "receipt")
             return
         done = time.time()

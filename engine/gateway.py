@@ -20,6 +20,7 @@ from engine.callbacks import WebhookCallbacks
 from engine.config import GatewayConfig, ListenerConfig
 from engine.connector import Connector
 from engine.delivery import CustomerDelivery
+from engine.jasmin_dlr import jasmin_dlr_fields
 from engine.message import unpack_message
 from engine.metrics import GatewayCollector, PipelineMetrics
 from engine.operator_bind import BindState
@@ -72,7 +73,9 @@ class Gateway:
         }
         self.webhook_log = delivery_log or MemoryDeliveryLog(config.webhooks.log_length)
         self.webhooks = WebhookDispatcher(config.webhooks, self.webhook_log)
-        self.pipeline.callbacks = WebhookCallbacks(self.webhooks, self.accounts)
+        self.pipeline.callbacks = WebhookCallbacks(
+            self.webhooks, self.accounts, jasmin_fields=jasmin_dlr_fields
+        )
         self.sessions = CustomerSessions(self.accounts, self.binds, self.pipeline)
         self.registry.register(GatewayCollector(self))
         self.servers: list[asyncio.Server] = []

@@ -59,7 +59,14 @@ class CallbackSink(Protocol):
 
     def submitted(self, part: SubmittedPart, connector: str, operator_id: str) -> None: ...
 
-    def settled(self, part: SubmittedPart, state: MessageState, error: str) -> None: ...
+    def settled(
+        self,
+        part: SubmittedPart,
+        state: MessageState,
+        error: str,
+        connector: str = "",
+        operator_id: str = "",
+    ) -> None: ...
 
 
 class Refusal:
@@ -458,7 +465,14 @@ class Pipeline:
                 continue
             receipt = outcome.receipt
             error = receipt.err if receipt is not None and receipt.err else "000"
-            self.deliver_receipt(part, outcome.state, error[:3], now + self.validity.default)
+            self.deliver_receipt(
+                part,
+                outcome.state,
+                error[:3],
+                now + self.validity.default,
+                connector=item.connector,
+                operator_id=outcome.message_id,
+            )
 
     def _reported(self, part: SubmittedPart, state: MessageState) -> bool:
         """One receipt per message, not per part: the last part's, unless an
@@ -480,7 +494,14 @@ class Pipeline:
         )
 
     def deliver_receipt(
-        self, part: SubmittedPart, state: MessageState, error: str, deadline: float
+        self,
+        part: SubmittedPart,
+        state: MessageState,
+        error: str,
+        deadline: float,
+        *,
+        connector: str = "",
+        operator_id: str = "",
     ) -> None:
         """Send our receipt (carrying OUR id) if the customer asked for it."""
         error_code = int(error) if error.isdigit() else 0
@@ -491,7 +512,7 @@ class Pipeline:
             self.waiters.settled(part.message_id, state, error)
         if part.callback is not None:
             if self.callbacks is not None:
-                self.callbacks.settled(part, state, error)
+                self.callbacks.settled(part, state, error, connector, operator_id)
             return
         wanted = part.registered_delivery & _WANTS_FINAL
         if not wanted or (wanted == _FAILURE_ONLY and state is MessageState.DELIVERED):

@@ -74,3 +74,22 @@ async def test_a_message_without_a_webhook_sends_no_smpp_receipt_either() -> Non
         outcome = await engine.wait("bank", result.message_id, waiter, time.time() + 5)
         assert outcome.state == "DELIVERED"
         assert len(gateway.held) == 0  # nothing waits for an SMPP bind
+
+
+async def test_jasmin_dlr_levels_one_and_two_reach_the_dlr_url(receiver: Receiver) -> None:
+    async with running_gateway("memory", [simulator()]) as gateway:
+        engine = Engine(gateway, MemoryApiKeyStore())
+        callback = Callback(url=receiver.url, form="jasmin", method="GET", level=3)
+        item = SendItem(to="33612345678", sender="Bank", text="hi", callback=callback)
+        [result], _ = await engine.send(gateway.accounts["bank"], [item])
+        for _ in range(300):
+            if len(receiver.requests) == 2:
+                break
+            await asyncio.sleep(0.01)
+        levels = {request.query["level"][0]: request.query for request in receiver.requests}
+        assert set(levels) == {"1", "2"}
+        assert levels["1"]["message_status"] == ["ESME_ROK"]
+        assert levels["2"]["message_status"] == ["DELIVRD"]
+        for query in levels.values():
+            assert query["id"] == [result.message_id] and query["connector"] == ["op-0"]
+        assert levels["2"]["id_smsc"][0]
