@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 
 from api import admin, jasmin, ops, v1, v1_messages
 from api.limits import BodyLimit
@@ -24,10 +27,38 @@ OPERATIONS: list[Operation] = [
 ]
 
 
+def one_route_per_path(routes: list[BaseRoute]) -> list[BaseRoute]:
+    """Modules may serve different methods of one path (POST and GET
+    /v1/messages); Starlette's 405 lists only the first route's methods, so
+    such routes are merged into one that dispatches on the method."""
+    by_path: dict[str, list[Route]] = {}
+    merged: list[BaseRoute] = []
+    for route in routes:
+        if isinstance(route, Route):
+            if route.path not in by_path:
+                by_path[route.path] = []
+                merged.append(route)
+            by_path[route.path].append(route)
+        else:
+            merged.append(route)
+    for i, route in enumerate(merged):
+        same = by_path.get(route.path) if isinstance(route, Route) else None
+        if same and len(same) > 1:
+            handlers = {m: r.endpoint for r in same for m in r.methods or ()}
+
+            async def dispatch(request: Request, handlers: dict = handlers) -> Response:
+                return await handlers[request.method](request)
+
+            merged[i] = Route(route.path, dispatch, methods=list(handlers))
+    return merged
+
+
 def create_app(engine: Engine) -> Starlette:
     limits = engine.gateway.config.api
     app = Starlette(
-        routes=[*ops.routes, *v1.routes, *v1_messages.routes, *jasmin.routes, *admin.routes],
+        routes=one_route_per_path(
+            [*ops.routes, *v1.routes, *v1_messages.routes, *jasmin.routes, *admin.routes]
+        ),
         middleware=[Middleware(BodyLimit, max_body_bytes=limits.max_body_bytes)],
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
     )

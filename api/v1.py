@@ -50,12 +50,14 @@ _MAX_BINARY_OCTETS = 0xFFFF
 
 Recipient = Annotated[
     str,
-    Meta(pattern=r"^\+?[0-9]{1,20}$", description="International number, digits, optional +."),
+    Meta(
+        pattern=r"^\+?[0-9]{1,20}$(?!\n)", description="International number: digits, optional +."
+    ),
 ]
 Sender = Annotated[
     str,
     Meta(
-        pattern=r"^(?:[A-Za-z0-9]{1,11}|\+?[0-9]{1,20})$",
+        pattern=r"^(?:[A-Za-z0-9]{1,11}|\+?[0-9]{1,20})$(?!\n)",
         description="1 to 11 letters and digits, or a number of 1 to 20 digits.",
     ),
 ]
@@ -87,7 +89,7 @@ class SendRequest(
     send_at: Annotated[datetime, Meta(tz=True, description="RFC 3339 time to send at.")] | None = (
         None
     )
-    reference: Annotated[str, Meta(max_length=64, pattern=r"^[\x20-\x7e]*$")] = ""
+    reference: Annotated[str, Meta(max_length=64, pattern=r"^[\x20-\x7e]*$(?!\n)")] = ""
     webhook_url: Annotated[str, Meta(max_length=2048)] | None = None
     wait: Literal["accepted", "delivered"] | None = None
     timeout: Annotated[float, Meta(gt=0, description="Seconds to wait (with wait).")] | None = None

@@ -60,6 +60,9 @@ class BindRegistry:
         if binds and connection in binds:
             binds.remove(connection)
 
+    def of(self, account: str) -> list[SmppConnection]:
+        return list(self._binds.get(account, ()))
+
     def all(self) -> Iterator[SmppConnection]:
         for binds in self._binds.values():
             yield from binds

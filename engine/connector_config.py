@@ -31,7 +31,7 @@ _TonOrNpi = Annotated[int, Meta(ge=0, le=255)]
 class ConnectorConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """One operator connection: N binds of one account at one SMSC."""
 
-    id: Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+    id: Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$(?!\n)")]
     host: Annotated[str, Meta(min_length=1, max_length=253)]
     port: Annotated[int, Meta(ge=1, le=65_535)] = 2775
     system_id: Annotated[str, Meta(min_length=1, max_length=15)]

@@ -16,8 +16,10 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 
 import msgspec
+from redis.asyncio import Redis
 
 from engine.accounts import AccountConfig
+from engine.admin import Administration
 from engine.api_keys import ApiKey, ApiKeyStore, key_digest, key_id_of, matches, new_api_key
 from engine.gateway import Gateway
 from engine.idempotency import IdempotencyStore, MemoryIdempotencyStore
@@ -141,7 +143,9 @@ class Engine:
         messages: MessageQuery | None = None,
         idempotency: IdempotencyStore | None = None,
         ready_checks: Sequence[ReadyCheck] = (),
+        redis: Redis | None = None,
     ) -> None:
+        """``redis``: where admin changes are published to the other shards."""
         self.gateway = gateway
         self.api_keys = api_keys
         self.history = messages
@@ -149,6 +153,7 @@ class Engine:
         self.idempotency = idempotency or MemoryIdempotencyStore()
         """Idempotency-Key answers; shared by every shard in production (Redis)."""
         self.ready_checks = tuple(ready_checks)
+        self.admin = Administration(gateway, api_keys, redis)
         self._trusted_keys: dict[str, tuple[float, str]] = {}
         self._trusted_passwords: dict[tuple[str, bytes], float] = {}
 

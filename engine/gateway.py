@@ -12,10 +12,11 @@ import asyncio
 import ssl
 import time
 
+import msgspec
 import structlog
 from prometheus_client import CollectorRegistry
 
-from engine.accounts import BindRegistry, HeldDeliveries
+from engine.accounts import AccountConfig, BindRegistry, HeldDeliveries
 from engine.callbacks import WebhookCallbacks
 from engine.config import GatewayConfig, ListenerConfig
 from engine.connector import Connector
@@ -79,16 +80,13 @@ class Gateway:
         self.sessions = CustomerSessions(self.accounts, self.binds, self.pipeline)
         self.registry.register(GatewayCollector(self))
         self.servers: list[asyncio.Server] = []
-        self._background: set[asyncio.Task[bool]] = set()
+        self._background: set[asyncio.Task[None]] = set()
         self._watch: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.ledger.start()
         for account in self.config.accounts:
-            await self.ledger.set_account(
-                account.id,
-                AccountLimits(credit_limit=account.credit_limit, throughput=account.throughput),
-            )
+            await self._apply_limits(account)
         self.webhooks.start()
         await self._recover_outbox()
         for connector in self.connectors.values():
@@ -110,15 +108,25 @@ class Gateway:
         self.accounts.clear()
         self.accounts.update({account.id: account for account in config.accounts})
         for account in config.accounts:
-            limits = AccountLimits(credit_limit=account.credit_limit, throughput=account.throughput)
-            self._spawn_limits(account.id, limits)
+            self._spawn_limits(account)
         restart = config.connectors != self.config.connectors or (
             config.listeners != self.config.listeners
         )
         return {"accounts": len(config.accounts), "restart_needed": restart}
 
-    def _spawn_limits(self, account: str, limits: AccountLimits) -> None:
-        task = asyncio.get_running_loop().create_task(self.ledger.set_account(account, limits))
+    async def _apply_limits(self, account: AccountConfig) -> None:
+        """The config's credit limit and throughput; whether the account is
+        enabled and its quota stay as the ledger has them (the admin API sets
+        those for every shard, and a shard starting must not undo them)."""
+        known = await self.ledger.get_account(account.id)
+        kept = known.limits if known is not None else AccountLimits()
+        limits = msgspec.structs.replace(
+            kept, credit_limit=account.credit_limit, throughput=account.throughput
+        )
+        await self.ledger.set_account(account.id, limits)
+
+    def _spawn_limits(self, account: AccountConfig) -> None:
+        task = asyncio.get_running_loop().create_task(self._apply_limits(account))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 

@@ -82,7 +82,9 @@ async def start_production(
         history,
         RedisIdempotencyStore(redis, namespace),
         checks,
+        redis,
     )
+    watching = asyncio.get_running_loop().create_task(engine.admin.watch(redis))
     if database_url and config.persister_in_process:
         store = EventStore(database_url)
         persister = Persister(redis, store, config.ledger)
@@ -90,6 +92,7 @@ async def start_production(
 
     async def close() -> None:
         """Stop the persister after one last drain of what the shard wrote."""
+        watching.cancel()
         if persister is not None and persister_task is not None and store is not None:
             persister.stop()  # returns within one blocking read (block_ms)
             await persister_task

@@ -150,6 +150,16 @@ class CustomerSessions:
         if waiting == 0:
             answer()
 
+    async def _enabled(self, account: str) -> bool:
+        """A disabled account (admin API, every shard) may not bind; a ledger
+        that does not answer does not lock customers out."""
+        try:
+            state = await self.pipeline.ledger.get_account(account)
+        except Exception:
+            log.warning("bind: ledger unavailable, enabled flag not checked", account=account)
+            return True
+        return state is None or state.limits.enabled
+
     async def _bind(self, connection: SmppConnection, request: p.Pdu) -> None:
         assert isinstance(request, p.BindTransmitter | p.BindReceiver | p.BindTransceiver)
         account = self.accounts.get(request.system_id)
@@ -158,7 +168,9 @@ class CustomerSessions:
             status = S.ESME_RINVSYSID
         elif not await asyncio.to_thread(verify_password, request.password, account.password_hash):
             status = S.ESME_RINVPASWD
-        elif self.binds.count(account.id) >= account.max_binds:
+        elif self.binds.count(account.id) >= account.max_binds or not await self._enabled(
+            account.id
+        ):
             status = S.ESME_RBINDFAIL
         if not connection.is_open:
             return

@@ -59,7 +59,7 @@ async def running_api(
             if redis is not None
             else MemoryIdempotencyStore()
         )
-        engine = Engine(gateway, store, history, idempotency)
+        engine = Engine(gateway, store, history, idempotency, redis=redis)
         keys = {}
         for account in gateway.accounts:
             _, keys[account] = await engine.issue_api_key(account, "test")
