@@ -611,7 +611,7 @@ class BenchRun:
         with contextlib.suppress(asyncio.CancelledError):
             await sampling
         sampler.samples.append((asyncio.get_running_loop().time(), await sampler.scrape()))
-        result = _fleet_result(fleet)
+        result = json_report(fleet, "accepted")
         cpu["fleet"] = result["cpu_s"]
         rates = {name: sampler.rates(name) for name in _RATES}
         return {
@@ -665,13 +665,14 @@ class BenchRun:
         return found
 
 
-def _fleet_result(fleet: Child) -> dict[str, Any]:
-    for line in reversed(fleet.stdout_tail):
+def json_report(child: Child, key: str) -> dict[str, Any]:
+    """The last JSON object with ``key`` that ``child`` printed: its report."""
+    for line in reversed(child.stdout_tail):
         with contextlib.suppress(ValueError):
             result = json.loads(line)
-            if isinstance(result, dict) and "accepted" in result:
+            if isinstance(result, dict) and key in result:
                 return result
-    raise RuntimeError(f"the fleet printed no report: {fleet.diagnosis()}")
+    raise RuntimeError(f"{child.name} printed no report: {child.diagnosis()}")
 
 
 def _free_port() -> int:
