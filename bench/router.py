@@ -8,22 +8,35 @@ percentiles (which so include the clock's own cost, about 0.1 us). The message
 mix: most messages match a route on account and destination prefix, some a
 route with regular-expression filters, the rest fall through to least-cost
 routing. Everything is seeded, so runs are comparable.
+
+Each figure is measured twice: with ``usable=None`` (every connector usable)
+and with ``usable`` a frozenset of live connectors, as the engine passes it
+(``LIVE_CONNECTORS``: one of the eight is down). ``--digest`` prints instead a
+SHA-256 of ``--decisions`` decisions over as many messages of the same mix on
+a fresh table, per variant: a change meant to make decisions faster must leave
+it unchanged.
 """
 
 import argparse
+import hashlib
 import json
 import random
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from router import MessageFacts, MtDecision, MtRouted, Rejected, RoutingTable, load_data
+import msgspec
+
+from router import MessageFacts, MtDecision, MtRouted, Rejected, RoutingTable, Usable, load_data
 
 COUNTRY_CODES = ["33", "34", "39", "44", "49", "1", "7", "31", "32", "41", "351", "353", "48"]
 CONNECTORS = [f"operator-{n}" for n in range(8)]
 PREFIX_ROUTES = 40
 PATTERN_ROUTES = 6
 OTHER_ROUTES = 3
+LIVE_CONNECTORS = frozenset(CONNECTORS[1:])
+"""What the engine passes as ``usable`` in the live-set variant: operator-0 has no bind."""
+MESSAGE_MIX = 10_000
 
 
 def build_config(seed: int, prefix_count: int) -> dict[str, Any]:
@@ -160,38 +173,77 @@ def run(seed: int, prefix_count: int, decisions: int) -> dict[str, Any]:
     loaded = time.perf_counter_ns()
     table = RoutingTable(config, random.Random(seed))
     built = time.perf_counter_ns()
-    messages = build_messages(seed, config_data, 10_000)
+    messages = build_messages(seed, config_data, MESSAGE_MIX)
+    rounds = max(1, decisions // len(messages))
+    result: dict[str, Any] = {"decisions": rounds * len(messages)}
+    result.update(_timed(table, messages, rounds, None))
+    result["live_set"] = _timed(table, messages, rounds, LIVE_CONNECTORS)
+    outcomes: dict[str, int] = {}
+    for facts in messages:
+        kind = _outcome(table.decide_mt(facts))
+        outcomes[kind] = outcomes.get(kind, 0) + 1
+    result.update(
+        {
+            "config_load_ms": round((loaded - started) / 1e6, 1),
+            "table_build_ms": round((built - loaded) / 1e6, 1),
+            "table": table.sizes,
+            "route_mix": outcomes,
+        }
+    )
+    return result
+
+
+def digests(seed: int, prefix_count: int, count: int) -> dict[str, str]:
+    """Per variant, the digest of ``count`` decisions over the mix on a fresh table."""
+    config_data = build_config(seed, prefix_count)
+    config = load_data(config_data)
+    messages = build_messages(seed, config_data, count)
+    return {
+        name: decisions_digest(RoutingTable(config, random.Random(seed)), messages, usable)
+        for name, usable in (("all_usable", None), ("live_set", LIVE_CONNECTORS))
+    }
+
+
+def decisions_digest(table: RoutingTable, messages: list[MessageFacts], usable: Usable) -> str:
+    """SHA-256 of each decision's type and fields, in order.
+
+    Order matters and is kept: weighted draws and round-robin turns depend on
+    the decisions before, so the table must be fresh and seeded.
+    """
+    digest = hashlib.sha256()
+    encode = msgspec.json.encode
+    for facts in messages:
+        decision = table.decide_mt(facts, usable)
+        digest.update(type(decision).__name__.encode())
+        digest.update(encode(decision))
+    return digest.hexdigest()
+
+
+def _timed(
+    table: RoutingTable, messages: list[MessageFacts], rounds: int, usable: Usable
+) -> dict[str, Any]:
+    """Throughput in a bare loop, then latency percentiles with the clock around each call."""
     decide = table.decide_mt
     for facts in messages * 3:
-        decide(facts)
-    rounds = max(1, decisions // len(messages))
+        decide(facts, usable)
     begin = time.perf_counter_ns()
     for _ in range(rounds):
         for facts in messages:
-            decide(facts)
+            decide(facts, usable)
     elapsed = time.perf_counter_ns() - begin
     clock = time.perf_counter_ns
     samples = []
     for _ in range(rounds):
         for facts in messages:
             before = clock()
-            decide(facts)
+            decide(facts, usable)
             samples.append(clock() - before)
     samples.sort()
-    outcomes: dict[str, int] = {}
-    for facts in messages:
-        kind = _outcome(decide(facts))
-        outcomes[kind] = outcomes.get(kind, 0) + 1
     return {
-        "decisions": rounds * len(messages),
         "decisions_per_second": round(rounds * len(messages) / (elapsed / 1e9)),
         "p50_us": round(_percentile(samples, 0.50) / 1000, 2),
         "p99_us": round(_percentile(samples, 0.99) / 1000, 2),
         "max_us": round(samples[-1] / 1000, 2),
-        "config_load_ms": round((loaded - started) / 1e6, 1),
-        "table_build_ms": round((built - loaded) / 1e6, 1),
-        "table": table.sizes,
-        "route_mix": outcomes,
     }
 
 
@@ -238,8 +290,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--prefixes", type=int, default=20_000)
     parser.add_argument("--decisions", type=int, default=300_000)
+    parser.add_argument(
+        "--digest", action="store_true", help="print the decision digests instead of timing"
+    )
     arguments = parser.parse_args()
-    result = run(arguments.seed, arguments.prefixes, arguments.decisions)
+    if arguments.digest:
+        result: dict[str, Any] = digests(arguments.seed, arguments.prefixes, arguments.decisions)
+    else:
+        result = run(arguments.seed, arguments.prefixes, arguments.decisions)
     if arguments.json:
         print(json.dumps(result))
     else:

@@ -13,80 +13,120 @@ a 4.9 us decision).
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from router.prefixes import PrefixMap, ancestor
-from router.tariffs import Window
+from router.tariffs import Schedule
 
 Masks = tuple[int, int]
 """Routes a destination's prefixes satisfy, and routes they exclude, as bit masks."""
 
-Costs = dict[str, tuple[Window, ...]]
-"""Per connector, the cost windows that may price the destination, longest prefix first."""
+Costs = dict[str, Schedule]
+"""Per connector, what it charges for the destination over time."""
 
-Prices = dict[str, tuple[Window, ...]]
-"""Per sell tariff id, the windows that may price the destination, longest prefix first."""
+Prices = dict[str, Schedule]
+"""Per sell tariff id, what it asks for the destination over time."""
 
-Chains = dict[str, Iterable[tuple[str, tuple[Window, ...]]]]
-"""Per connector or tariff id, its tariff's chains (``Tariff.chains``)."""
+Schedules = dict[str, Iterable[tuple[str, Schedule]]]
+"""Per connector or tariff id, its tariff's schedules by prefix (``Tariff.schedules``)."""
 
 
 @dataclass(frozen=True, slots=True)
+class PrefixRoutes:
+    """The destination prefix filters of a table's routes (``RouteIndex.prefix_routes``).
+
+    ``masks`` holds per prefix the routes it satisfies and those it excludes;
+    ``free`` the routes that test no prefix.
+    """
+
+    masks: dict[str, Masks]
+    free: int
+
+    def allowed(self, masks: Masks) -> int:
+        """The routes a destination allows whose prefixes fold to ``masks``."""
+        satisfied, excluded = masks
+        return (self.free | satisfied) & ~excluded
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class DestinationInfo:
-    """What a destination's prefixes say: network (MCC+MNC or ``""``), route masks, money."""
+    """What a destination's prefixes say: network (MCC+MNC or ``""``), routes, money.
+
+    ``mt_routes`` and ``mo_routes`` are the routes its prefixes allow, as bit
+    masks of the route index. ``fixed_prices`` says no cost or price of it
+    changes over time, so a decision may read them at any time and skip turning
+    the message's datetime into a timestamp (measured: 4% of a decision).
+    Compared by identity: an info stands for its prefix, and memos key on it.
+    """
 
     network: str
-    mt_masks: Masks
-    mo_masks: Masks
+    mt_routes: int
+    mo_routes: int
     costs: Costs
     prices: Prices
-
-
-UNKNOWN_DESTINATION = DestinationInfo("", (0, 0), (0, 0), {}, {})
+    fixed_prices: bool
 
 
 def destination_map(
     networks: dict[str, str],
-    mt_masks: dict[str, Masks],
-    mo_masks: dict[str, Masks],
-    cost_chains: Chains,
-    price_chains: Chains,
+    mt_routes: PrefixRoutes,
+    mo_routes: PrefixRoutes,
+    cost_schedules: Schedules,
+    price_schedules: Schedules,
 ) -> PrefixMap[DestinationInfo]:
     """Fold networks, route prefix masks and connector costs down the prefix hierarchy.
 
     A destination starts with every stored prefix on its path, so masks are ORed
     with those of the ancestor; the network is the nearest one defined; a
-    connector's cost windows are those of its nearest priced prefix (its tariff's
-    chains already carry the windows of shorter prefixes after their own).
+    connector's cost schedule is that of its nearest priced prefix (its
+    tariff's schedules already fall back to the rates of shorter prefixes).
     Networks are interned: a few hundred names serve thousands of prefixes.
-    ``cost_chains`` maps each connector to its cost tariff's chains, and
-    ``price_chains`` each sell tariff id to its chains; prices fold like costs.
+    ``cost_schedules`` maps each connector to its cost tariff's schedules, and
+    ``price_schedules`` each sell tariff id to its schedules; prices fold like
+    costs. The map always holds the empty prefix, so every destination finds
+    an info, if only the one of no prefix.
     """
-    own_costs = _by_prefix(cost_chains)
-    own_prices = _by_prefix(price_chains)
+    own_costs = _by_prefix(cost_schedules)
+    own_prices = _by_prefix(price_schedules)
     shared: dict[Masks, Masks] = {}
-    folded: dict[str, DestinationInfo] = {}
-    prefixes = set(networks) | set(mt_masks) | set(mo_masks) | set(own_costs) | set(own_prices)
+    shared_routes: dict[int, int] = {}
+    folded: dict[str, tuple[DestinationInfo, Masks, Masks]] = {}
+    prefixes = set(networks) | set(mt_routes.masks) | set(mo_routes.masks)
+    prefixes |= set(own_costs) | set(own_prices) | {""}
     for prefix in sorted(prefixes, key=len):
-        above = ancestor(folded, prefix) or UNKNOWN_DESTINATION
+        above, above_mt, above_mo = ancestor(folded, prefix) or _NOTHING
         costs = own_costs.get(prefix)
         prices = own_prices.get(prefix)
-        folded[prefix] = DestinationInfo(
+        mt_masks = _or(above_mt, mt_routes.masks.get(prefix), shared)
+        mo_masks = _or(above_mo, mo_routes.masks.get(prefix), shared)
+        info = DestinationInfo(
             network=sys.intern(networks[prefix]) if prefix in networks else above.network,
-            mt_masks=_or(above.mt_masks, mt_masks.get(prefix), shared),
-            mo_masks=_or(above.mo_masks, mo_masks.get(prefix), shared),
+            mt_routes=_shared(mt_routes.allowed(mt_masks), shared_routes),
+            mo_routes=_shared(mo_routes.allowed(mo_masks), shared_routes),
             costs=above.costs | costs if costs else above.costs,
             prices=above.prices | prices if prices else above.prices,
+            fixed_prices=above.fixed_prices and _fixed(costs) and _fixed(prices),
         )
-    return PrefixMap(folded.items())
+        folded[prefix] = (info, mt_masks, mo_masks)
+    return PrefixMap((prefix, info) for prefix, (info, _, _) in folded.items())
 
 
-def _by_prefix(chains: Chains) -> dict[str, dict[str, tuple[Window, ...]]]:
-    """Per prefix, the windows each connector or tariff id holds there."""
-    own: dict[str, dict[str, tuple[Window, ...]]] = {}
-    for name, items in chains.items():
-        for prefix, windows in items:
-            own.setdefault(prefix, {})[name] = windows
+_NOTHING = (DestinationInfo("", 0, 0, {}, {}, True), (0, 0), (0, 0))
+"""What the ancestor of the empty prefix would say: nothing."""
+
+
+def _by_prefix(schedules: Schedules) -> dict[str, dict[str, Schedule]]:
+    """Per prefix, the schedule each connector or tariff id holds there."""
+    own: dict[str, dict[str, Schedule]] = {}
+    for name, items in schedules.items():
+        for prefix, schedule in items:
+            own.setdefault(prefix, {})[name] = schedule
     return own
+
+
+def _fixed(schedules: dict[str, Schedule] | None) -> bool:
+    """Whether none of ``schedules`` changes over time."""
+    return not schedules or not any(changes for changes, _ in schedules.values())
 
 
 def _or(above: Masks, own: Masks | None, shared: dict[Masks, Masks]) -> Masks:
@@ -97,5 +137,12 @@ def _or(above: Masks, own: Masks | None, shared: dict[Masks, Masks]) -> Masks:
     """
     if own is None:
         return above
-    union = (above[0] | own[0], above[1] | own[1])
-    return shared.setdefault(union, union)
+    return _shared((above[0] | own[0], above[1] | own[1]), shared)
+
+
+T = TypeVar("T")
+
+
+def _shared(value: T, shared: dict[T, T]) -> T:
+    """One object per distinct value: routes are few, prefixes are thousands."""
+    return shared.setdefault(value, value)

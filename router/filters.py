@@ -24,7 +24,6 @@ import msgspec
 
 from router.destinations import DestinationInfo
 from router.facts import MessageFacts
-from router.tariffs import Tariff
 
 
 class PreparedMessage(msgspec.Struct, frozen=True, gc=False):
@@ -32,15 +31,16 @@ class PreparedMessage(msgspec.Struct, frozen=True, gc=False):
 
     ``destination`` is in international form; ``info`` is what its prefixes
     say (network, route masks); ``now`` is ``facts.now`` as a POSIX timestamp;
-    ``account_tariff`` is the account's own sell tariff, if it has one. A
-    Struct because one is built per decision: its constructor runs in C.
+    ``account_tariff`` is the id of the account's own sell tariff, if it has
+    one. A decision builds one only for a route that tests filters itself; a
+    Struct because its constructor runs in C.
     """
 
     facts: MessageFacts
     destination: str
     info: DestinationInfo
     now: float
-    account_tariff: Tariff | None
+    account_tariff: str | None
 
 
 VALUE_FIELDS: dict[str, tuple[str, str, bool]] = {
@@ -64,6 +64,9 @@ def values_of(field: str, message: PreparedMessage) -> tuple[object, ...]:
     value = VALUE_READERS[field](message)
     return tuple(value) if VALUE_FIELDS[field][2] else (value,)
 
+
+SOURCE_MEMO_LIMIT = 4096
+"""Sender ids a ``source`` pattern remembers its answer for before it starts over."""
 
 TEXT_READERS: dict[str, Callable[[PreparedMessage], str]] = {
     "source": attrgetter("facts.source"),
@@ -113,19 +116,35 @@ class PrefixFilter:
 
 @dataclass(frozen=True, slots=True)
 class PatternFilter:
-    """Matches when ``pattern`` is found in the ``field`` text (``re.search``)."""
+    """Matches when ``pattern`` is found in the ``field`` text (``re.search``).
+
+    Sender ids repeat from one message to the next, so a ``source`` pattern
+    remembers its answer per sender id (bounded); destinations and texts rarely
+    repeat and are searched each time.
+    """
 
     field: str
     pattern: re.Pattern[str]
     read: Callable[[PreparedMessage], str] = dataclasses.field(
         init=False, repr=False, compare=False
     )
+    _answers: dict[str, bool] | None = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "read", TEXT_READERS[self.field])
+        object.__setattr__(self, "_answers", {} if self.field == "source" else None)
 
     def matches(self, message: PreparedMessage) -> bool:
-        return self.pattern.search(self.read(message)) is not None
+        text = self.read(message)
+        answers = self._answers
+        if answers is None:
+            return self.pattern.search(text) is not None
+        found = answers.get(text)
+        if found is None:
+            if len(answers) >= SOURCE_MEMO_LIMIT:
+                answers.clear()
+            found = answers[text] = self.pattern.search(text) is not None
+        return found
 
     def summary(self) -> str:
         return f"a match for /{self.pattern.pattern}/"

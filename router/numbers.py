@@ -55,4 +55,4 @@ class CountryRule:
 
 def without_plus(number: str) -> str:
     """International form of a number when the account has no default country."""
-    return number[1:] if number.startswith("+") else number
+    return number.removeprefix("+")

@@ -24,7 +24,7 @@ from router.filters import (
     TimeOfDayFilter,
     ValueFilter,
 )
-from router.index import RouteFilters, is_indexed
+from router.index import is_indexed
 from router.schema import (
     CommonFilters,
     FailoverTarget,
@@ -42,7 +42,6 @@ from router.schema import (
     StaticTarget,
     WeightedTarget,
 )
-from router.tariffs import Tariff
 
 _VALUE_FIELDS = ("account", "account_group", "connector", "priority")
 
@@ -53,7 +52,10 @@ class Route:
 
     ``unindexed`` and ``unindexed_unless`` are the filters the route index does
     not answer; a candidate route tests only these itself, and only when
-    ``tests_itself`` says it has any.
+    ``tests_itself`` says it has any. ``rejection`` is the target of a reject
+    route (else None) and ``by_cost`` says the target is least-cost, so a
+    decision reads what to do instead of testing the target's type.
+    ``sell_tariff`` is the id of the tariff that prices its messages.
     """
 
     route_id: str
@@ -62,12 +64,10 @@ class Route:
     unindexed: tuple[Filter, ...]
     unindexed_unless: tuple[Filter, ...]
     target: targets.Target | Rejected
-    sell_tariff: Tariff | None
+    sell_tariff: str | None
     tests_itself: bool
-
-    @property
-    def index_view(self) -> RouteFilters:
-        return RouteFilters(self.filters, self.unless)
+    rejection: Rejected | None
+    by_cost: bool
 
     def passes_unindexed(self, message: PreparedMessage) -> bool:
         for item in self.unindexed:
@@ -87,15 +87,12 @@ class Route:
         return None
 
 
-def compile_mt_route(
-    config: MtRouteConfig, tariffs: dict[str, Tariff], source: random.Random
-) -> Route:
+def compile_mt_route(config: MtRouteConfig, source: random.Random) -> Route:
     """``source`` is the ``random.Random`` of weighted targets."""
     filters = compile_filters(config.filters)
     unless = compile_filters(config.unless) if config.unless else ()
     target = _mt_target(config.id, config.target, source)
-    sell = tariffs[config.sell_tariff] if config.sell_tariff else None
-    return _route(config.id, filters, unless, target, sell)
+    return _route(config.id, filters, unless, target, config.sell_tariff)
 
 
 def compile_mo_route(config: MoRouteConfig, source: random.Random) -> Route:
@@ -149,7 +146,7 @@ def _route(
     filters: tuple[Filter, ...],
     unless: tuple[Filter, ...],
     target: targets.Target | Rejected,
-    sell_tariff: Tariff | None,
+    sell_tariff: str | None,
 ) -> Route:
     unindexed = tuple(item for item in filters if not is_indexed(item))
     unindexed_unless = tuple(item for item in unless if not is_indexed(item))
@@ -162,6 +159,8 @@ def _route(
         target=target,
         sell_tariff=sell_tariff,
         tests_itself=bool(unindexed or unindexed_unless),
+        rejection=target if isinstance(target, Rejected) else None,
+        by_cost=isinstance(target, targets.LeastCostTarget),
     )
 
 

@@ -6,10 +6,16 @@ A rate applies from ``valid_from`` (inclusive) until ``valid_until``
 (exclusive); the price of a destination is that of the longest prefix holding a
 rate valid now, so a scheduled or expired operator-range rate falls back to the
 country rate instead of leaving the number unpriced.
+
+Each prefix's rates, with those of its ancestors behind them, are compiled into
+a ``Schedule``: its price as a step function of time. A decision then prices a
+destination with one ``bisect`` in C instead of a Python loop over windows
+(the loop was 10% of a decision on the router benchmark).
 """
 
 import math
-from collections.abc import Iterable
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from router.prefixes import PrefixMap, ancestor
@@ -25,6 +31,11 @@ memory that every decision reads."""
 Window = tuple[float, float, int]
 """(start timestamp, end timestamp, price) of one rate; -inf/+inf when open."""
 
+Schedule = tuple[tuple[float, ...], tuple[int | None, ...]]
+"""A price as a step function of time: the instants it changes at, ascending, and
+the price before the first of them then from each on (None: unpriced then).
+Read it with ``price_on``."""
+
 
 @dataclass(frozen=True, slots=True)
 class Rate:
@@ -37,9 +48,9 @@ class Rate:
 
 
 class Tariff:
-    """A compiled tariff: for each prefix, its windows then those of its ancestors."""
+    """A compiled tariff: for each prefix, the schedule of its rates then those of its ancestors."""
 
-    __slots__ = ("_chains", "tariff_id")
+    __slots__ = ("_schedules", "tariff_id")
 
     def __init__(self, tariff_id: str, rates: Iterable[Rate]) -> None:
         by_prefix: dict[str, list[Window]] = {}
@@ -47,25 +58,49 @@ class Tariff:
             window = (rate.valid_from, rate.valid_until, rate.price)
             by_prefix.setdefault(rate.prefix, []).append(window)
         chains: dict[str, tuple[Window, ...]] = {}
+        schedules: dict[str, Schedule] = {}
         for prefix in sorted(by_prefix, key=len):
             own = tuple(sorted(by_prefix[prefix]))
-            chains[prefix] = own + (ancestor(chains, prefix) or ())
+            chains[prefix] = chain = own + (ancestor(chains, prefix) or ())
+            schedules[prefix] = schedule_of(chain)
         self.tariff_id = tariff_id
-        self._chains = PrefixMap(chains.items())
+        self._schedules = PrefixMap(schedules.items())
 
     def __len__(self) -> int:
-        return len(self._chains)
+        return len(self._schedules)
 
-    def chains(self) -> Iterable[tuple[str, tuple[Window, ...]]]:
-        """Each prefix with its windows and those of its ancestors, longest prefix first."""
-        return self._chains.items()
+    def schedules(self) -> Iterable[tuple[str, Schedule]]:
+        """Each prefix with the schedule of its rates and those of its ancestors."""
+        return self._schedules.items()
 
     def price_at(self, destination: str, now: float) -> int | None:
         """Price per part for ``destination`` at POSIX time ``now``, or None if unpriced."""
-        return price_in(self._chains.longest(destination) or (), now)
+        schedule = self._schedules.longest(destination)
+        return price_on(schedule, now) if schedule is not None else None
 
 
-def price_in(windows: tuple[Window, ...], now: float) -> int | None:
+def price_on(schedule: Schedule, now: float) -> int | None:
+    """The price ``schedule`` gives at POSIX time ``now``."""
+    changes, prices = schedule
+    return prices[bisect_right(changes, now)]
+
+
+def schedule_of(windows: Sequence[Window]) -> Schedule:
+    """The step function of ``price_in`` over time, for ``windows`` ordered as it needs.
+
+    A first window open at both ends prices at all times: the common case, and
+    the quick one when a table of a hundred thousand rates is built.
+    """
+    start, end, price = windows[0]
+    if start == OPEN_START and end == math.inf:
+        return (), (price,)
+    edges = {edge for start, end, _ in windows for edge in (start, end)}
+    changes = tuple(sorted(edge for edge in edges if math.isfinite(edge)))
+    first = price_in(windows, OPEN_START)
+    return changes, (first, *(price_in(windows, change) for change in changes))
+
+
+def price_in(windows: Sequence[Window], now: float) -> int | None:
     """The price of the first window open at ``now``.
 
     Windows of one prefix never overlap and those of longer prefixes come first,

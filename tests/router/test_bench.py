@@ -12,6 +12,7 @@ def test_small_run_reports_every_figure() -> None:
     result = bench.run(seed=1, prefix_count=400, decisions=10_000)
     assert result["decisions"] == 10_000
     assert result["decisions_per_second"] > 0
+    assert result["live_set"]["decisions_per_second"] > 0
     assert 0 < result["p50_us"] <= result["p99_us"] <= result["max_us"]
     assert result["table"]["mt_routes"] == 50
     assert result["table"]["route_prefixes"] >= 400 - len(bench.COUNTRY_CODES)
@@ -36,4 +37,12 @@ def test_json_flag_prints_one_object(
         "table_build_ms",
         "config_load_ms",
         "table",
+    }
+
+
+def test_decisions_match_those_before_the_speed_work() -> None:
+    """Digests taken on commit 8a8f5b2: making decisions faster must not change one."""
+    assert bench.digests(seed=1, prefix_count=400, count=3000) == {
+        "all_usable": "4fd7aee83b337de8355925f22ca7c204db609186ac7f73b2365aef4ad7b6a2dd",
+        "live_set": "e6e509db8e9a0a43a6e35384a1f984e740e6feae5bf66eec028c5c206ba074da",
     }

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from router import NO_ROUTE, MtRouted, explain_mo, explain_mt
+from router import NO_ROUTE, MtRouted, explain_mo, explain_mt, filters
 from tests.router.builders import config, delivered, facts, route, table
 
 SATURDAY_NOON = datetime(2025, 6, 7, 12, 0, tzinfo=UTC)
@@ -134,3 +134,18 @@ def test_connector_filter_routes_mo() -> None:
     assert delivered(routing.decide_mo(facts(connector="b"))).route_id == "not-from-a"
     trace = explain_mo(routing, facts(connector="b")).routes[0]
     assert trace.reason == "filters.connector: connector is 'b', wanted one of ['a']"
+
+
+def test_source_patterns_remember_answers_per_sender_within_a_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(filters, "SOURCE_MEMO_LIMIT", 2)
+    routing = table(config(mt_routes=[route("bank", source="^BANK"), route("rest", account=["x"])]))
+    senders = ["BANK", "SHOP", "BANK1", "SHOP", "BANK", "INFO", "BANK"] * 2
+    for sender in senders:
+        decision = routing.decide_mt(facts(source=sender, account="x"))
+        expected = "bank" if sender.startswith("BANK") else "rest"
+        assert isinstance(decision, MtRouted) and decision.route_id == expected
+    pattern = routing.mt_routes[0].unindexed[0]
+    assert isinstance(pattern, filters.PatternFilter)
+    assert pattern._answers is not None and len(pattern._answers) <= 2

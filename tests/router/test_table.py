@@ -273,3 +273,47 @@ def test_hot_reload_swaps_whole_tables_without_stopping_decisions() -> None:
 def test_message_facts_are_validated(fields: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         facts(**fields)
+
+
+def test_costs_and_prices_that_change_over_time_are_read_at_the_message_time() -> None:
+    """Destinations whose rates all hold forever skip the clock; these must not."""
+    data = config(
+        mt_routes=[
+            route("first", {"kind": "static", "connector": "a"}, destination_prefix=["336"]),
+            route("uk", {"kind": "static", "connector": "c"}, destination_prefix=["44"]),
+            route("cheapest", {"kind": "least_cost", "connectors": ["a", "b"]}),
+        ]
+    )
+    change = "2025-06-02T12:00:00Z"
+    data["tariffs"]["cost-a"]["rates"] = [
+        {"prefix": "33", "price": 20_000, "valid_until": change},
+        {"prefix": "33", "price": 26_000, "valid_from": change},
+    ]
+    data["tariffs"]["retail"]["rates"].append({"prefix": "44", "price": 9, "valid_from": change})
+    routing = table(data)
+    before, after = NOON.replace(hour=11), NOON
+    first = [routing.decide_mt(facts(destination="33612345678", now=at)) for at in (before, after)]
+    assert [routed(d).cost_per_part for d in first] == [20_000, 26_000]
+    cheapest = [
+        routing.decide_mt(facts(destination="33712345678", now=at)) for at in (before, after)
+    ]
+    assert [routed(d).connectors for d in cheapest] == [("a", "b"), ("b", "a")]
+    uk = [routing.decide_mt(facts(destination="447700900123", now=at)) for at in (before, after)]
+    assert [routed(d).sell_per_part for d in uk] == [50_000, 9]
+
+
+def test_a_destination_in_no_prefix_meets_only_routes_without_prefix_filters() -> None:
+    routing = table(
+        config(
+            mt_routes=[
+                route("fr", destination_prefix=["33"]),
+                route("not-fr", {"kind": "static", "connector": "b"}),
+            ]
+        )
+    )
+    routing_unless = table(
+        config(mt_routes=[{**route("rest"), "unless": {"destination_prefix": ["33"]}}])
+    )
+    assert routed(routing.decide_mt(facts(destination="15551234567"))).route_id == "not-fr"
+    assert routed(routing_unless.decide_mt(facts(destination="15551234567"))).route_id == "rest"
+    assert routing_unless.decide_mt(facts(destination="33612345678")) is NO_ROUTE
