@@ -46,6 +46,10 @@ _AUTH_CACHE_SECONDS = 10.0
 """How long a checked API key or password is trusted without a new check:
 a revocation on another shard takes effect within this time."""
 _BINARY_CODING = 4
+ANSWER_MARGIN = 0.05
+"""Seconds before an OTP wait's deadline at which the caller gets its answer
+(and after which the message is never submitted): the answer must be on the
+wire before the caller's own timeout fires."""
 
 ReadyCheck = Callable[[], Awaitable[None]]
 """Raises when a backend (Redis, PostgreSQL) cannot be reached."""
@@ -291,7 +295,8 @@ class Engine:
         if item.validity is not None:
             expires_at = max(item.send_at, now) + min(item.validity, validity.maximum)
         if item.deadline is not None:
-            expires_at = item.deadline if expires_at is None else min(expires_at, item.deadline)
+            last = item.deadline - ANSWER_MARGIN
+            expires_at = last if expires_at is None else min(expires_at, last)
         return SubmitOptions(
             priority=item.priority,
             reference=item.reference,
@@ -303,10 +308,11 @@ class Engine:
     async def wait(
         self, account: str, message_id: str, waiter: asyncio.Future[Reached], deadline: float
     ) -> WaitResult:
-        """The OTP wait: the milestone, or at the deadline the message taken
-        out of its queue (hold released) so it is never sent late."""
+        """The OTP wait: the milestone, or just before the deadline the message
+        taken out of its queue (hold released) so it is never sent late."""
         try:
-            reached = await asyncio.wait_for(asyncio.shield(waiter), deadline - time.time())
+            remaining = deadline - ANSWER_MARGIN - time.time()
+            reached = await asyncio.wait_for(asyncio.shield(waiter), remaining)
         except TimeoutError:
             self.pipeline.waiters.forget(message_id, waiter)
             released = self.pipeline.cancel(account, message_id)
