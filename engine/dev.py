@@ -113,7 +113,10 @@ async def start_dev(
     store = MemoryMessageStore()
     ledger = MemoryLedger(shard="dev", tap=store.apply)
     gateway = Gateway(
-        dev_config(host, port, simulator.port, password), ledger, MemoryReceiptMap(ttl=86_400)
+        dev_config(host, port, simulator.port, password),
+        ledger,
+        MemoryReceiptMap(ttl=86_400),
+        history=store,
     )
     try:
         await gateway.start()

@@ -152,7 +152,7 @@ class Engine:
         """``redis``: where admin changes are published to the other shards."""
         self.gateway = gateway
         self.api_keys = api_keys
-        self.history = messages
+        self.history = messages if messages is not None else gateway.history
         """The message history (PostgreSQL, or the embedded store); None: none kept."""
         self.idempotency = idempotency or MemoryIdempotencyStore()
         """Idempotency-Key answers; shared by every shard in production (Redis)."""

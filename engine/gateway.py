@@ -31,6 +31,7 @@ from engine.receipts import ReceiptMap
 from engine.scheduler import Scheduler
 from engine.server import CustomerSessions
 from engine.webhooks import DeliveryLog, MemoryDeliveryLog, WebhookDispatcher
+from ledger.message_query import MessageQuery
 from ledger.model import AccountLimits
 from ledger.protocol import Ledger
 from router import RoutingTable, load_data
@@ -47,7 +48,10 @@ class Gateway:
         receipts: ReceiptMap,
         parking: RedisParking | None = None,
         delivery_log: DeliveryLog | None = None,
+        history: MessageQuery | None = None,
     ) -> None:
+        """``history``: the message history (PostgreSQL, or embedded mode's
+        store), for query_sm and the HTTP API; None keeps none."""
         self.config = config
         self.ledger = ledger
         self.accounts = {account.id: account for account in config.accounts}
@@ -77,7 +81,8 @@ class Gateway:
         self.pipeline.callbacks = WebhookCallbacks(
             self.webhooks, self.accounts, jasmin_fields=jasmin_dlr_fields
         )
-        self.sessions = CustomerSessions(self.accounts, self.binds, self.pipeline)
+        self.history = history
+        self.sessions = CustomerSessions(self.accounts, self.binds, self.pipeline, history=history)
         self.registry.register(GatewayCollector(self))
         self.servers: list[asyncio.Server] = []
         self._background: set[asyncio.Task[None]] = set()

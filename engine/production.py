@@ -57,23 +57,22 @@ async def start_production(
     delivery_log = RedisDeliveryLog(
         redis, namespace, config.webhooks.log_length, config.webhooks.log_ttl
     )
-    gateway = Gateway(config, ledger, receipts, parking, delivery_log)
+    database_url = os.environ.get("SMSGW_DATABASE_URL")
+    history = PgMessageQuery(database_url) if database_url else None
+    gateway = Gateway(config, ledger, receipts, parking, delivery_log, history)
     await gateway.start()
     persister: Persister | None = None
     persister_task: asyncio.Task[None] | None = None
     store: EventStore | None = None
-    history: PgMessageQuery | None = None
-    database_url = os.environ.get("SMSGW_DATABASE_URL")
 
     async def redis_ping() -> None:
         await redis.ping()
 
     checks = [redis_ping]
-    if database_url:
-        history = PgMessageQuery(database_url)
+    if history is not None:
 
         async def postgresql() -> None:
-            await history.ping()  # type: ignore[union-attr]
+            await history.ping()
 
         checks.append(postgresql)
     engine = Engine(

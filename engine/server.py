@@ -14,13 +14,17 @@ from datetime import UTC, datetime
 import structlog
 
 from engine.accounts import AccountConfig, BindRegistry
+from engine.batching import BackgroundTasks
 from engine.passwords import verify_password
 from engine.pipeline import Pipeline, Reply
 from engine.throttle import TokenBucket
+from ledger.events import MessageState as Recorded
+from ledger.message_query import MessageQuery
 from smpp import pdu as p
 from smpp.aio import SmppConnection
 from smpp.constants import CommandId as C
 from smpp.constants import CommandStatus as S
+from smpp.receipt import MessageState, is_final
 from smpp.smpptime import format_absolute
 
 log = structlog.get_logger("smsgw.server")
@@ -28,6 +32,19 @@ log = structlog.get_logger("smsgw.server")
 _UNSERVED = {C.REPLACE_SM: S.ESME_RREPLACEFAIL}
 """replace_sm would change a message the ledger already priced and held."""
 _RECEIVING = (C.BIND_RECEIVER, C.BIND_TRANSCEIVER)
+_SMPP_STATE_OF = {
+    Recorded.ACCEPTED: MessageState.ENROUTE,
+    Recorded.SUBMITTED: MessageState.ENROUTE,
+    Recorded.ENROUTE: MessageState.ENROUTE,
+    Recorded.DELIVERED: MessageState.DELIVERED,
+    Recorded.EXPIRED: MessageState.EXPIRED,
+    Recorded.DELETED: MessageState.DELETED,
+    Recorded.UNDELIVERABLE: MessageState.UNDELIVERABLE,
+    Recorded.REJECTED: MessageState.REJECTED,
+    Recorded.UNKNOWN: MessageState.UNKNOWN,
+    Recorded.FAILED: MessageState.UNDELIVERABLE,
+}
+"""A state of the message history as SMPP's message_state (§5.2.28) says it."""
 
 
 class CustomerSessions:
@@ -39,10 +56,14 @@ class CustomerSessions:
         binds: BindRegistry,
         pipeline: Pipeline,
         system_id: str = "smsgw",
+        history: MessageQuery | None = None,
     ) -> None:
         self.accounts = accounts
         self.binds = binds
         self.pipeline = pipeline
+        self.history = history
+        """Answers query_sm for messages this shard does not remember."""
+        self._tasks = BackgroundTasks()
         self.system_id = system_id
         self._bound: dict[SmppConnection, tuple[AccountConfig, TokenBucket | None]] = {}
 
@@ -68,7 +89,11 @@ class CustomerSessions:
         elif isinstance(request, p.SubmitMulti):
             self._submit_multi(connection, account, request)
         elif isinstance(request, p.QuerySm):
-            connection.respond(self._query(account, request))
+            answer = self._query(account, request)
+            if answer is None and self.history is not None:
+                self._tasks.spawn(self._query_history(connection, account, request))
+            else:
+                connection.respond(answer or p.response_to(request, S.ESME_RQUERYFAIL))
         elif isinstance(request, p.CancelSm):
             cancelled = bool(request.message_id) and self.pipeline.cancel(
                 account.id, request.message_id
@@ -78,10 +103,11 @@ class CustomerSessions:
             status = _UNSERVED.get(request.command_id, S.ESME_RINVCMDID)  # type: ignore[call-overload]
             connection.respond(p.response_to(request, status))
 
-    def _query(self, account: AccountConfig, request: p.QuerySm) -> p.Pdu:
+    def _query(self, account: AccountConfig, request: p.QuerySm) -> p.Pdu | None:
+        """From this shard's recent states; None when it does not know the message."""
         known = self.pipeline.states.get(request.message_id, account.id)
         if known is None:
-            return p.response_to(request, S.ESME_RQUERYFAIL)
+            return None
         final_date = ""
         if known.final_at:
             final_date = format_absolute(datetime.fromtimestamp(known.final_at, UTC))
@@ -91,6 +117,37 @@ class CustomerSessions:
             final_date=final_date,
             message_state=int(known.state),
             error_code=min(known.error_code, 255),
+        )
+
+    async def _query_history(
+        self, connection: SmppConnection, account: AccountConfig, request: p.QuerySm
+    ) -> None:
+        """A message another shard accepted, or one this shard forgot: the
+        message history (PostgreSQL) answers, as of what the persister wrote."""
+        assert self.history is not None
+        try:
+            record = await self.history.get(account.id, request.message_id)
+        except Exception:
+            log.warning("query_sm: history unavailable", account=account.id)
+            record = None
+        if not connection.is_open:
+            return
+        if record is None:
+            connection.respond(p.response_to(request, S.ESME_RQUERYFAIL))
+            return
+        state = _SMPP_STATE_OF[record.state]
+        final_date = ""
+        if is_final(state):
+            moment = datetime.fromtimestamp(record.updated_at / 1000, UTC)
+            final_date = format_absolute(moment)
+        connection.respond(
+            p.response_to(
+                request,
+                message_id=request.message_id,
+                final_date=final_date,
+                message_state=int(state),
+                error_code=min(record.error_code or 0, 255),
+            )
         )
 
     def _submit_multi(

@@ -131,7 +131,7 @@ async def running_gateway(
     else:
         ledger = MemoryLedger(shard=shard, tap=history.apply if history is not None else None)
         receipts = MemoryReceiptMap(600)  # type: ignore[assignment]
-    gateway = Gateway(config, ledger, receipts, parking)
+    gateway = Gateway(config, ledger, receipts, parking, history=history)
     await gateway.start()
     for item in accounts if credit_accounts else ():
         await ledger.adjust(item.id, credit, reason="test credit", reference=f"credit-{item.id}")
