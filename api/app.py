@@ -57,7 +57,8 @@ def create_app(engine: Engine) -> Starlette:
     limits = engine.gateway.config.api
     app = Starlette(
         routes=one_route_per_path(
-            [*ops.routes, *v1.routes, *v1_messages.routes, *jasmin.routes, *admin.routes]
+            # Starlette tries routes in order: the sending ones first.
+            [*v1.routes, *jasmin.routes, *v1_messages.routes, *ops.routes, *admin.routes]
         ),
         middleware=[Middleware(BodyLimit, max_body_bytes=limits.max_body_bytes)],
         exception_handlers=HANDLERS,  # type: ignore[arg-type]

@@ -89,7 +89,9 @@ def serve_engine(operator_port: int, credit: int) -> int:
     async def run(stopping: asyncio.Event) -> None:
         history = MemoryMessageStore()
         ledger = MemoryLedger(shard=config.shard, tap=history.apply)
-        gateway = Gateway(config, ledger, MemoryReceiptMap(ttl=config.limits.receipt_ttl))
+        gateway = Gateway(
+            config, ledger, MemoryReceiptMap(ttl=config.limits.receipt_ttl), history=history
+        )
         await gateway.start()
         front = None
         try:
