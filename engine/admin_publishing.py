@@ -1,0 +1,63 @@
+"""Admin changes shared between shards on Redis pub/sub.
+
+A shard publishes each account and routing change it makes on
+``{namespace}:accounts`` and ``{namespace}:routing``; shards running `watch`
+apply what the others publish. Nothing is kept: a shard started later knows
+only its config file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import msgspec
+import structlog
+from redis.asyncio import Redis
+
+log = structlog.get_logger("smsgw.admin")
+
+Apply = Callable[[Any], None]
+"""Applies the data of one change published by another shard."""
+
+
+class _Published(msgspec.Struct, frozen=True):
+    """One change on the pub/sub channels; ``shard`` is where it was made."""
+
+    shard: str
+    data: Any
+
+
+class ShardChannels:
+    """The pub/sub channels of one shard's admin changes."""
+
+    def __init__(self, shard: str, namespace: str, redis: Redis | None) -> None:
+        self.shard = shard
+        self.redis = redis
+        """None: changes stay on this shard."""
+        self.routing = f"{namespace}:routing"
+        self.accounts = f"{namespace}:accounts"
+
+    async def publish(self, channel: str, data: Any) -> None:
+        if self.redis is not None:
+            message = _Published(self.shard, msgspec.to_builtins(data))
+            await self.redis.publish(channel, msgspec.json.encode(message))
+
+    async def watch(self, redis: Redis, apply: Mapping[str, Apply]) -> None:
+        """Apply what other shards publish on the channels of ``apply``, until
+        cancelled. A change that does not load is logged and skipped: the
+        shard keeps what it has."""
+        decode = msgspec.json.Decoder(_Published).decode
+        async with redis.pubsub() as pubsub:
+            await pubsub.subscribe(*apply)
+            async for message in pubsub.listen():
+                if message["type"] != "message":
+                    continue
+                channel = message["channel"]
+                channel = channel.decode() if isinstance(channel, bytes) else channel
+                try:
+                    published = decode(message["data"])
+                    if published.shard != self.shard:
+                        apply[channel](published.data)
+                except (msgspec.ValidationError, msgspec.DecodeError, ValueError) as exc:
+                    log.error("published change refused", channel=channel, error=str(exc))

@@ -1,0 +1,140 @@
+"""What the admin operations take and show: request and view structs, their
+field rules, and `AdminRefused` (an operation refused with a stable code)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+from ledger.model import MAX_AMOUNT
+
+# Patterns end in ``$(?!\n)``: msgspec tests them with Python's ``re``, where
+# ``$`` also matches before a final newline ("bank\n" would pass ``^...$``).
+PriorityName = Literal["otp", "express", "normal", "bulk"]
+AccountId = Annotated[
+    str,
+    Meta(
+        pattern=r"^[A-Za-z0-9_.\-]{1,15}$(?!\n)",
+        description="Also the SMPP system_id: 1 to 15 of A-Z a-z 0-9 _ . -",
+    ),
+]
+SmppPassword = Annotated[
+    str, Meta(pattern=r"^[!-~]{1,8}$(?!\n)", description="1 to 8 printable ASCII characters.")
+]
+Group = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.\-]{1,64}$(?!\n)")]
+Groups = Annotated[list[Group], Meta(max_length=64)]
+Amount = Annotated[int, Meta(ge=0, le=MAX_AMOUNT)]
+MaxBinds = Annotated[int, Meta(ge=0, le=1_000)]
+BindThroughput = Annotated[int, Meta(ge=0, le=100_000)]
+Window = Annotated[int, Meta(ge=1, le=1_000)]
+WebhookSecret = Annotated[str, Meta(max_length=256, pattern=r"^[\x20-\x7e]*$(?!\n)")]
+
+
+class AdminRefused(Exception):
+    """An admin operation refused with a stable ``code``; nothing was changed."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+class NewAccount(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An account to create; without a password it cannot bind over SMPP."""
+
+    id: AccountId
+    password: SmppPassword | None = None
+    groups: Groups = msgspec.field(default_factory=list)
+    max_binds: MaxBinds = 4
+    priority: PriorityName = "normal"
+    latin1_allowed: bool = True
+    credit_limit: Amount = 0
+    throughput: Amount = 0
+    """Parts per second across every shard; 0 is unlimited."""
+    bind_throughput: BindThroughput = 0
+    window: Window = 10
+    webhook_url: Annotated[str, Meta(max_length=2048)] = ""
+    webhook_secret: WebhookSecret = ""
+
+
+class AccountChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What to change in an account; an absent field stays as it is."""
+
+    enabled: bool | None = None
+    """False refuses every new message of the account at the ledger, on every shard."""
+    groups: Groups | None = None
+    max_binds: MaxBinds | None = None
+    priority: PriorityName | None = None
+    latin1_allowed: bool | None = None
+    credit_limit: Amount | None = None
+    throughput: Amount | None = None
+    bind_throughput: BindThroughput | None = None
+    window: Window | None = None
+    webhook_url: Annotated[str, Meta(max_length=2048)] | None = None
+    webhook_secret: WebhookSecret | None = None
+
+
+class AccountView(msgspec.Struct, frozen=True, kw_only=True):
+    """An account as the admin API shows it: never a password hash or a secret."""
+
+    id: str
+    enabled: bool
+    groups: list[str]
+    max_binds: int
+    priority: PriorityName
+    latin1_allowed: bool
+    credit_limit: int
+    throughput: int
+    bind_throughput: int
+    window: int
+    webhook_url: str
+    has_password: bool
+    has_webhook_secret: bool
+    binds: int
+    """Live SMPP binds on this shard."""
+    in_ledger: bool
+    """False when the ledger does not know the account (it cannot send)."""
+
+
+class ConnectorView(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    running: bool
+    """False after `stop_connector`, until `start_connector`."""
+    binds: list[str]
+    """State of each bind: connecting, bound, backing_off, stopped."""
+    host: str
+    port: int
+    system_id: str
+    bind: str
+    binds_wanted: int
+    window: int
+    throughput: float
+    queue_depth: int
+    queue_by_priority: dict[str, int]
+    in_flight: int
+    waiting_retry: int
+    submitted: int
+    failed: int
+    expired: int
+    retried: int
+
+
+class LedgerBatches(msgspec.Struct, frozen=True, kw_only=True):
+    batches: int
+    messages: int
+    mean: float
+
+
+class ShardStats(msgspec.Struct, frozen=True, kw_only=True):
+    shard: str
+    messages: dict[str, int]
+    """The pipeline's counters since start: accepted, refused, submitted, ..."""
+    queue_depth: dict[str, int]
+    """Messages waiting per connector."""
+    customer_binds: dict[str, int]
+    held_deliveries: int
+    webhooks: dict[str, int]
+    webhooks_held: int
+    ledger_batches: LedgerBatches
