@@ -26,7 +26,9 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections import deque
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import httpx
 import msgspec
@@ -69,16 +71,20 @@ class WebhookLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     """Idle connections a worker keeps open (to the hosts it called last)."""
     log_pending: Annotated[int, Meta(ge=1)] = 100_000
     """Delivery-log entries waiting to be written; beyond that the oldest are dropped."""
+    per_host: Annotated[int, Meta(ge=1, le=4096)] = 16
+    """Calls in flight to one host at once: a receiver that hangs holds at most
+    this many workers, and the others keep serving everyone else."""
 
 
 class _Job:
     """One delivery on its way, with the attempts it has had."""
 
-    __slots__ = ("attempts", "delivery", "request")
+    __slots__ = ("attempts", "delivery", "host", "request")
 
     def __init__(self, delivery: WebhookDelivery, request: WebhookRequest) -> None:
         self.delivery = delivery
         self.request = request
+        self.host = urlsplit(request.url).netloc.lower()
         self.attempts = 0
 
 
@@ -101,6 +107,10 @@ class WebhookDispatcher:
         self._log = DeliveryLogWriter(delivery_log, limits.log_pending)
         self._ready: asyncio.Queue[_Job | None] = asyncio.Queue()
         self._waiting: dict[_Job, asyncio.TimerHandle] = {}
+        self._busy: dict[str, int] = {}
+        """Calls in flight per host."""
+        self._parked: dict[str, deque[_Job]] = {}
+        """Jobs waiting for their host to have a call fewer in flight."""
         self._workers: list[asyncio.Task[None]] = []
         self._clients: list[httpx.AsyncClient] = []
         self._accepting = False
@@ -164,6 +174,8 @@ class WebhookDispatcher:
         dropped_before = self.counters["dropped"]
         self._accepting = False
         given_up = len(self._waiting) + self._ready.qsize()
+        given_up += sum(len(parked) for parked in self._parked.values())
+        self._parked.clear()
         for handle in self._waiting.values():
             handle.cancel()
         self._waiting.clear()
@@ -189,7 +201,28 @@ class WebhookDispatcher:
 
     async def _work(self, client: httpx.AsyncClient) -> None:
         while (job := await self._ready.get()) is not None:
-            await self._attempt(client, job)
+            host = job.host
+            if self._busy.get(host, 0) >= self.limits.per_host:
+                self._parked.setdefault(host, deque()).append(job)
+                continue
+            self._busy[host] = self._busy.get(host, 0) + 1
+            try:
+                await self._attempt(client, job)
+            finally:
+                self._host_done(host)
+
+    def _host_done(self, host: str) -> None:
+        """One call fewer to ``host``: the oldest job parked for it may go."""
+        left = self._busy[host] - 1
+        if left:
+            self._busy[host] = left
+        else:
+            del self._busy[host]
+        parked = self._parked.get(host)
+        if parked:
+            self._ready.put_nowait(parked.popleft())
+            if not parked:
+                del self._parked[host]
 
     async def _attempt(self, client: httpx.AsyncClient, job: _Job) -> None:
         job.attempts += 1

@@ -484,3 +484,30 @@ async def test_a_log_store_that_is_down_does_not_stop_deliveries(
     await unreachable.aclose()
     assert dispatcher.counters["sent"] == 1
     assert dispatcher.log_entries_dropped == 1
+
+
+async def test_a_hanging_host_holds_only_its_own_share_of_workers(
+    receiver: Receiver, watched_log: WatchedLog
+) -> None:
+    other = Receiver()
+    await other.start()
+    receiver.answers = [HOLD]
+    limits = msgspec.structs.replace(FAST, per_host=1)
+    dispatcher = WebhookDispatcher(limits, watched_log)
+    dispatcher.start()
+    try:
+        assert dispatcher.submit(delivery(receiver.url, message_id="slow-1"))
+        await receiver.got_request.wait()
+        assert dispatcher.submit(delivery(receiver.url, message_id="slow-2"))
+        assert dispatcher.submit(delivery(other.url, message_id="fast"))
+        await asyncio.wait_for(other.got_request.wait(), 5)  # not stuck behind the slow host
+        assert len(receiver.requests) == 1  # its second call waits for the first
+        receiver.release.set()
+        for _ in range(300):
+            if dispatcher.counters["sent"] == 3:
+                break
+            await asyncio.sleep(0.01)
+        assert dispatcher.counters["sent"] == 3 and len(receiver.requests) == 2
+    finally:
+        await dispatcher.stop(timeout=2.0)
+        await other.close()
