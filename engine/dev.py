@@ -21,6 +21,7 @@ from engine.facade import Engine
 from engine.gateway import Gateway
 from engine.passwords import hash_password
 from engine.receipts import MemoryReceiptMap
+from engine.webhooks import WebhookLimits
 from ledger.memory import MemoryLedger
 from ledger.memory_messages import MemoryMessageStore
 from router import load_data
@@ -99,6 +100,8 @@ def dev_config(host: str, port: int, operator_port: int, password: str) -> Gatew
             ),
         ),
         routing=load_data(DEMO_ROUTING),
+        # Webhook receivers of a developer's machine are local.
+        webhooks=WebhookLimits(private_networks=True),
     )
 
 

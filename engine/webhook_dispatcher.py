@@ -35,6 +35,7 @@ import msgspec
 import structlog
 from msgspec import Meta
 
+from engine.webhook_guard import AddressGuard
 from engine.webhook_log import MAX_ERROR_LENGTH, DeliveryAttempt, DeliveryLog, Outcome
 from engine.webhook_log_writer import DeliveryLogWriter
 from engine.webhook_requests import (
@@ -71,6 +72,10 @@ class WebhookLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     """Idle connections a worker keeps open (to the hosts it called last)."""
     log_pending: Annotated[int, Meta(ge=1)] = 100_000
     """Delivery-log entries waiting to be written; beyond that the oldest are dropped."""
+    private_networks: bool = False
+    """Whether webhooks may call loopback, private and link-local addresses
+    (the gateway's own network): off, anyone who can set a webhook URL could
+    reach internal services through us. `smsgw dev` turns it on."""
     per_host: Annotated[int, Meta(ge=1, le=4096)] = 16
     """Calls in flight to one host at once: a receiver that hangs holds at most
     this many workers, and the others keep serving everyone else."""
@@ -79,12 +84,14 @@ class WebhookLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
 class _Job:
     """One delivery on its way, with the attempts it has had."""
 
-    __slots__ = ("attempts", "delivery", "host", "request")
+    __slots__ = ("attempts", "delivery", "host", "hostname", "request")
 
     def __init__(self, delivery: WebhookDelivery, request: WebhookRequest) -> None:
         self.delivery = delivery
         self.request = request
-        self.host = urlsplit(request.url).netloc.lower()
+        parts = urlsplit(request.url)
+        self.host = parts.netloc.lower()
+        self.hostname = parts.hostname or ""
         self.attempts = 0
 
 
@@ -107,6 +114,7 @@ class WebhookDispatcher:
         self._log = DeliveryLogWriter(delivery_log, limits.log_pending)
         self._ready: asyncio.Queue[_Job | None] = asyncio.Queue()
         self._waiting: dict[_Job, asyncio.TimerHandle] = {}
+        self._guard = AddressGuard(limits.private_networks)
         self._busy: dict[str, int] = {}
         """Calls in flight per host."""
         self._parked: dict[str, deque[_Job]] = {}
@@ -278,6 +286,12 @@ class WebhookDispatcher:
     async def _send(self, client: httpx.AsyncClient, job: _Job) -> _Answer:
         """One HTTP call; its status is the answer even if reading its body then fails."""
         request = job.request
+        try:
+            refusal = await self._guard.refusal(job.hostname)
+        except OSError as exc:
+            return _Answer(Verdict.RETRY, error=f"cannot resolve {job.hostname}: {exc}")
+        if refusal is not None:
+            return _Answer(Verdict.FAILED, error=refusal)
         headers = request_headers(request, job.delivery, int(time.time()))
         content = request.body if request.method == "POST" else None
         status: int | None = None

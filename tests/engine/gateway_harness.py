@@ -119,7 +119,7 @@ async def running_gateway(
         limits=limits or GatewayLimits(),
         api=api or ApiConfig(),
         shard=shard,
-        webhooks=webhooks or WebhookLimits(),
+        webhooks=webhooks or WebhookLimits(private_networks=True),  # receivers are local
     )
     ledger: Ledger
     parking = None

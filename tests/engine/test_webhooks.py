@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from engine.webhook_guard import AddressGuard
 from engine.webhook_log_writer import DeliveryLogWriter
 from engine.webhook_retry import Verdict, WebhookRetryPolicy, verdict_of_status
 from engine.webhooks import (
@@ -35,7 +36,7 @@ from engine.webhooks import (
 from tests.engine.webhook_receiver import HANG, HOLD, Receiver
 
 SECRET = "whsec_test"
-FAST = WebhookLimits(concurrency=4, timeout=2.0, retry_delays=(0.01, 0.01))
+FAST = WebhookLimits(concurrency=4, timeout=2.0, retry_delays=(0.01, 0.01), private_networks=True)
 
 
 class WatchedLog:
@@ -248,7 +249,7 @@ async def test_429_and_5xx_are_retried_until_the_delays_run_out(
 
 async def test_a_timeout_is_retried(receiver: Receiver, watched_log: WatchedLog) -> None:
     receiver.answers = [HANG]
-    limits = WebhookLimits(timeout=0.2, retry_delays=(0.01,))
+    limits = WebhookLimits(timeout=0.2, retry_delays=(0.01,), private_networks=True)
     entries, _ = await dispatch(watched_log, delivery(receiver.url), limits=limits)
     assert [(e.attempt, e.status, e.error, e.outcome) for e in entries] == [
         (1, None, "timeout after 0.2 s", "retrying"),
@@ -273,7 +274,7 @@ async def test_a_refused_connection_is_retried(watched_log: WatchedLog) -> None:
 async def test_an_oversized_payload_fails_without_a_call(
     receiver: Receiver, watched_log: WatchedLog
 ) -> None:
-    limits = WebhookLimits(max_body_bytes=64)
+    limits = WebhookLimits(max_body_bytes=64, private_networks=True)
     big = delivery(receiver.url, payload={"text": "x" * 100})
     entries, counters = await dispatch(watched_log, big, limits=limits)
     assert receiver.requests == []
@@ -302,7 +303,7 @@ async def test_submit_says_no_when_full_and_stop_gives_up_the_rest(
     receiver: Receiver, watched_log: WatchedLog
 ) -> None:
     receiver.answers = [HANG] * 4
-    limits = WebhookLimits(queue_depth=3, concurrency=1, timeout=30.0)
+    limits = WebhookLimits(queue_depth=3, concurrency=1, timeout=30.0, private_networks=True)
     dispatcher = WebhookDispatcher(limits, watched_log)
     assert not dispatcher.submit(delivery(receiver.url)), "not started yet"
     dispatcher.start()
@@ -511,3 +512,20 @@ async def test_a_hanging_host_holds_only_its_own_share_of_workers(
     finally:
         await dispatcher.stop(timeout=2.0)
         await other.close()
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "10.1.2.3", "169.254.169.254", "[::1]"])
+async def test_internal_addresses_are_refused_unless_allowed(
+    host: str, watched_log: WatchedLog
+) -> None:
+    limits = WebhookLimits(concurrency=1, timeout=2.0, retry_delays=(0.01,))
+    item = delivery(f"http://{host}:9/hook")
+    entries, counters = await dispatch(watched_log, item, limits=limits)
+    assert counters["failed"] == 1 and counters["retried"] == 0
+    [entry] = entries
+    assert entry.status is None and "non-public address" in entry.error
+
+
+async def test_the_guard_lets_public_addresses_through() -> None:
+    assert await AddressGuard(private_networks=False).refusal("93.184.215.14") is None
+    assert await AddressGuard(private_networks=True).refusal("127.0.0.1") is None
