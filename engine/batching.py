@@ -36,13 +36,22 @@ class BackgroundTasks:
 
 
 class TickBatcher(Generic[T]):
-    """Collects items; the first one of an iteration schedules ``handle(items)``."""
+    """Collects items; the first one of an iteration schedules ``handle(items)``.
+
+    With ``retry_after``, a batch whose handling raised (its backend is down)
+    is handled again that many seconds later, until it succeeds: only for
+    handlers that are safe to repeat.
+    """
 
     def __init__(
-        self, handle: Callable[[list[T]], Awaitable[None]], tasks: BackgroundTasks
+        self,
+        handle: Callable[[list[T]], Awaitable[None]],
+        tasks: BackgroundTasks,
+        retry_after: float = 0.0,
     ) -> None:
         self._handle = handle
         self._tasks = tasks
+        self._retry_after = retry_after
         self._pending: list[T] = []
 
     def add(self, item: T) -> None:
@@ -52,4 +61,14 @@ class TickBatcher(Generic[T]):
 
     async def _flush(self) -> None:
         batch, self._pending = self._pending, []
-        await self._handle(batch)
+        try:
+            await self._handle(batch)
+        except Exception:
+            if not self._retry_after:
+                raise
+            log.warning("batch failed, retrying", items=len(batch), exc_info=True)
+            asyncio.get_running_loop().call_later(self._retry_after, self._again, batch)
+
+    def _again(self, batch: list[T]) -> None:
+        for item in batch:
+            self.add(item)

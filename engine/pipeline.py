@@ -49,6 +49,9 @@ _RECEIPT_RETRIES = (0.5, 2.0, 8.0)
 """Seconds to wait before looking a receipt's message up again: another shard
 may still be writing the correlation when an operator answers very fast."""
 
+_SETTLE_RETRY = 1.0
+"""Seconds before a settlement or release whose backend failed is tried again."""
+
 Reply = Callable[[int, str, str], None]
 """Answers the customer: command_status, our message id, and on a refusal a
 stable reason (`Refusal`) the HTTP front turns into its own status."""
@@ -141,11 +144,13 @@ class Pipeline:
         self._commits: TickBatcher[tuple[AcceptRequest, MtMessage, Reply]] = TickBatcher(
             self._commit, self.tasks
         )
+        # Settling and releasing are safe to repeat (captures, releases and
+        # acknowledgements are idempotent): while Redis is down they are retried.
         self._settlements: TickBatcher[tuple[str, MtMessage, tuple[str, ...]]] = TickBatcher(
-            self._settle, self.tasks
+            self._settle, self.tasks, retry_after=_SETTLE_RETRY
         )
         self._releases: TickBatcher[tuple[MtMessage, MessageState, str]] = TickBatcher(
-            self._release, self.tasks
+            self._release, self.tasks, retry_after=_SETTLE_RETRY
         )
         self._incoming: TickBatcher[_Incoming] = TickBatcher(self._relay, self.tasks)
         self.usable: frozenset[str] | None = None
@@ -408,14 +413,14 @@ class Pipeline:
                 part = self._unsaved.get((connector, operator_id))
                 if part is not None:
                     by_connector.setdefault(connector, []).append((operator_id, part))
-        try:
-            await asyncio.gather(
-                *(self.receipts.put_many(c, entries) for c, entries in by_connector.items())
-            )
-        finally:
-            for connector, entries in by_connector.items():
-                for operator_id, _ in entries:
-                    self._unsaved.pop((connector, operator_id), None)
+        await asyncio.gather(
+            *(self.receipts.put_many(c, entries) for c, entries in by_connector.items())
+        )
+        # Kept until stored: a receipt arriving meanwhile still finds them, and
+        # a retry after a failure stores them again.
+        for connector, entries in by_connector.items():
+            for operator_id, _ in entries:
+                self._unsaved.pop((connector, operator_id), None)
         await asyncio.gather(
             *(self.ledger.capture(m.id, m.account, m.price_per_part * m.parts) for _, m, _ in batch)
         )
