@@ -80,6 +80,22 @@ class GatewayLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     """Seconds a connector may have no live bind before its queue moves on."""
     health_interval: float = 0.5
     """How often connector health is checked."""
+    shard_heartbeat_interval: float = 1.0
+    """How often this shard says it is alive and looks for dead peers' outboxes."""
+    shard_heartbeat_ttl: float = 10.0
+    """Seconds without a heartbeat after which peers take this shard's outbox over."""
+    shard_claim_ttl: float = 30.0
+    """Seconds a taken-over outbox stays claimed if its claimer dies; also the
+    longest a starting shard waits for a peer to give its own outbox back."""
+
+    def __post_init__(self) -> None:
+        beat = self.shard_heartbeat_interval
+        if beat <= 0:
+            raise ValueError("shard_heartbeat_interval must be > 0")
+        if self.shard_heartbeat_ttl <= beat or self.shard_claim_ttl <= beat:
+            raise ValueError(
+                "shard_heartbeat_ttl and shard_claim_ttl must exceed shard_heartbeat_interval"
+            )
 
     @property
     def validity(self) -> ValidityLimits:

@@ -30,6 +30,7 @@ from engine.pipeline import MessageIds, Pipeline
 from engine.receipts import ReceiptMap
 from engine.scheduler import Scheduler
 from engine.server import CustomerSessions
+from engine.shards import OutboxTakeover, RedisShardRegistry
 from engine.webhooks import DeliveryLog, MemoryDeliveryLog, WebhookDispatcher
 from ledger.message_query import MessageQuery
 from ledger.model import AccountLimits
@@ -49,9 +50,12 @@ class Gateway:
         parking: RedisParking | None = None,
         delivery_log: DeliveryLog | None = None,
         history: MessageQuery | None = None,
+        shards: RedisShardRegistry | None = None,
     ) -> None:
         """``history``: the message history (PostgreSQL, or embedded mode's
-        store), for query_sm and the HTTP API; None keeps none."""
+        store), for query_sm and the HTTP API; None keeps none. ``shards``:
+        the registry through which shards adopt a dead peer's outbox; None
+        (embedded mode, one shard) recovers only this shard's outbox."""
         self.config = config
         self.ledger = ledger
         self.accounts = {account.id: account for account in config.accounts}
@@ -61,6 +65,7 @@ class Gateway:
         self.held = HeldDeliveries(config.limits.held_receipts_per_account)
         self.delivery = CustomerDelivery(self.binds, self.held, self.accounts, parking)
         routing = config.routing or load_data({"currency": "EUR"})
+        new_id = MessageIds(config.shard_number)
         self.pipeline = Pipeline(
             ledger=ledger,
             table=RoutingTable(routing),
@@ -69,7 +74,7 @@ class Gateway:
             delivery=self.delivery,
             accounts=self.accounts,
             validity=config.limits.validity,
-            new_id=MessageIds(config.shard_number),
+            new_id=new_id,
             metrics=PipelineMetrics(self.registry),
         )
         self.connectors = {
@@ -87,18 +92,34 @@ class Gateway:
         self.servers: list[asyncio.Server] = []
         self._background: set[asyncio.Task[None]] = set()
         self._watch: asyncio.Task[None] | None = None
+        self.takeover: OutboxTakeover | None = None
+        if shards is not None:
+            self.takeover = OutboxTakeover(
+                shards,
+                ledger,
+                self.pipeline,
+                interval=config.limits.shard_heartbeat_interval,
+                own_prefix=new_id.prefix,
+            )
+        self._takeover_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.ledger.start()
         for account in self.config.accounts:
             await self._apply_limits(account)
         self.webhooks.start()
-        await self._recover_outbox()
+        if self.takeover is None:
+            await self._recover_outbox()
+        else:
+            await self.takeover.start(wait=self.config.limits.shard_claim_ttl)
         for connector in self.connectors.values():
             connector.start()
         for listener in self.config.listeners:
             self.servers.append(await self._listen(listener))
-        self._watch = asyncio.get_running_loop().create_task(self._watch_connectors())
+        loop = asyncio.get_running_loop()
+        self._watch = loop.create_task(self._watch_connectors())
+        if self.takeover is not None:
+            self._takeover_task = loop.create_task(self.takeover.run())
         log.info("gateway started", shard=self.config.shard, ports=self.ports)
 
     @property
@@ -161,8 +182,9 @@ class Gateway:
             await asyncio.sleep(limits.health_interval)
 
     async def stop(self) -> None:
-        if self._watch is not None:
-            self._watch.cancel()
+        for task in (self._watch, self._takeover_task):
+            if task is not None:
+                task.cancel()
         for server in self.servers:
             server.close()
         customers = list(self.binds.all())
@@ -176,6 +198,11 @@ class Gateway:
         await self.webhooks.stop(self.config.limits.drain_timeout)
         for server in self.servers:
             await server.wait_closed()
+        if self.takeover is not None:
+            try:
+                await self.takeover.release_all()
+            except Exception:
+                log.exception("releasing adopted outboxes failed")
         await self.ledger.aclose()
         log.info("gateway stopped", shard=self.config.shard)
 

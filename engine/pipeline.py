@@ -102,11 +102,12 @@ class MessageIds:
     counter (all hex). Restarts take a later start, so ids never repeat."""
 
     def __init__(self, shard: int) -> None:
-        self._prefix = f"{int(time.time() * 1000):x}{shard:02x}"
+        self.prefix = f"{int(time.time() * 1000):x}{shard:02x}"
+        """Starts every id this process makes (and no other process's)."""
         self._counter = itertools.count()
 
     def __call__(self) -> str:
-        return f"{self._prefix}{next(self._counter):07x}"
+        return f"{self.prefix}{next(self._counter):07x}"
 
 
 class _Incoming(msgspec.Struct, frozen=True):
@@ -161,6 +162,11 @@ class Pipeline:
         self._scheduled: dict[str, tuple[asyncio.TimerHandle, MtMessage]] = {}
         """Accepted messages waiting for their scheduled time (they are in the outbox)."""
         self._outbox: dict[str, str] = {}
+        """Own outbox entry of each accepted message, acknowledged once it is settled."""
+        self._adopted: dict[str, tuple[str, str]] = {}
+        """Entries taken over from a dead peer's outbox: message id -> (shard, entry id)."""
+        self._adopted_left: dict[str, int] = {}
+        """Adopted entries not yet acknowledged, per dead shard."""
         self._unsaved: dict[tuple[str, str], SubmittedPart] = {}
         """Correlations on their way to the receipt map: a receipt may beat them."""
         self.counters = dict.fromkeys(
@@ -240,9 +246,22 @@ class Pipeline:
                 status, reason = _REFUSALS[result.outcome]
                 reply(status, "", reason)
 
-    def remember_outbox(self, message_id: str, entry_id: str) -> None:
-        """Recovery: the outbox entry to acknowledge once ``message_id`` is settled."""
-        self._outbox[message_id] = entry_id
+    def remember_outbox(self, message_id: str, entry_id: str, shard: str | None = None) -> bool:
+        """Recovery: the outbox entry to acknowledge once ``message_id`` is
+        settled, in ``shard``'s outbox (None: this shard's). False when the
+        message is already known here: it must not be queued twice."""
+        if message_id in self._outbox or message_id in self._adopted:
+            return False
+        if shard is None:
+            self._outbox[message_id] = entry_id
+        else:
+            self._adopted[message_id] = (shard, entry_id)
+            self._adopted_left[shard] = self._adopted_left.get(shard, 0) + 1
+        return True
+
+    def adopted_left(self, shard: str) -> int:
+        """Messages taken from ``shard``'s outbox whose entries are not yet acknowledged."""
+        return self._adopted_left.get(shard, 0)
 
     def enqueue(self, message: MtMessage) -> None:
         """Queue on the first connector still listed; none left fails the message.
@@ -435,11 +454,34 @@ class Pipeline:
             self.deliver_receipt(part, state, error, message.expires_at)
 
     async def _ack_outbox(self, messages: list[MtMessage]) -> None:
-        refs = [
-            OutboxRef(m.account, entry) for m in messages if (entry := self._outbox.pop(m.id, None))
-        ]
+        """Entries are forgotten only once acknowledged: a batch retried after
+        a failure acknowledges them again rather than leaving them behind."""
+        refs = [OutboxRef(m.account, entry) for m in messages if (entry := self._outbox.get(m.id))]
         if refs:
             await self.ledger.ack_outbox(refs)
+        for message in messages:
+            self._outbox.pop(message.id, None)
+        if self._adopted:
+            await self._ack_adopted(messages)
+
+    async def _ack_adopted(self, messages: list[MtMessage]) -> None:
+        by_shard: dict[str, list[tuple[str, OutboxRef]]] = {}
+        for message in messages:
+            found = self._adopted.get(message.id)
+            if found is not None:
+                shard, entry = found
+                by_shard.setdefault(shard, []).append(
+                    (message.id, OutboxRef(message.account, entry))
+                )
+        for shard, items in by_shard.items():
+            await self.ledger.ack_outbox([ref for _, ref in items], shard=shard)
+            for message_id, _ in items:
+                del self._adopted[message_id]
+            left = self._adopted_left[shard] - len(items)
+            if left:
+                self._adopted_left[shard] = left
+            else:
+                del self._adopted_left[shard]
 
     async def _relay(self, batch: list[_Incoming]) -> None:
         """Match receipts to our messages (one lookup call per batch) and relay them."""

@@ -21,6 +21,7 @@ from engine.gateway import Gateway
 from engine.idempotency import RedisIdempotencyStore
 from engine.parking import RedisParking
 from engine.receipts import RedisReceiptMap
+from engine.shards import RedisShardRegistry
 from engine.webhooks import RedisDeliveryLog
 from ledger.message_query import PgMessageQuery
 from ledger.persister import Persister
@@ -59,7 +60,14 @@ async def start_production(
     )
     database_url = os.environ.get("SMSGW_DATABASE_URL")
     history = PgMessageQuery(database_url) if database_url else None
-    gateway = Gateway(config, ledger, receipts, parking, delivery_log, history)
+    shards = RedisShardRegistry(
+        redis,
+        namespace,
+        config.shard,
+        heartbeat_ttl=config.limits.shard_heartbeat_ttl,
+        claim_ttl=config.limits.shard_claim_ttl,
+    )
+    gateway = Gateway(config, ledger, receipts, parking, delivery_log, history, shards)
     await gateway.start()
     persister: Persister | None = None
     persister_task: asyncio.Task[None] | None = None

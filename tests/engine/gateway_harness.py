@@ -20,6 +20,7 @@ from engine.gateway import Gateway
 from engine.parking import RedisParking
 from engine.passwords import hash_password
 from engine.receipts import MemoryReceiptMap, RedisReceiptMap
+from engine.shards import RedisShardRegistry
 from engine.webhooks import WebhookLimits
 from ledger.config import LedgerConfig
 from ledger.memory import MemoryLedger
@@ -100,9 +101,11 @@ async def running_gateway(
     credit_accounts: bool = True,
     history: MemoryMessageStore | None = None,
     webhooks: WebhookLimits | None = None,
+    shards: RedisShardRegistry | None = None,
 ) -> AsyncIterator[Gateway]:
     """A started gateway on ``backend`` ("memory" or "redis") bound to the
-    ``operators``; every account starts with ``credit``."""
+    ``operators``; every account starts with ``credit``. ``shards`` turns on
+    the adoption of dead peers' outboxes (Redis only)."""
     accounts = accounts or (account("bank"), account("shop"))
     for operator in operators:
         await operator.start()
@@ -131,7 +134,7 @@ async def running_gateway(
     else:
         ledger = MemoryLedger(shard=shard, tap=history.apply if history is not None else None)
         receipts = MemoryReceiptMap(600)  # type: ignore[assignment]
-    gateway = Gateway(config, ledger, receipts, parking, history=history)
+    gateway = Gateway(config, ledger, receipts, parking, history=history, shards=shards)
     await gateway.start()
     for item in accounts if credit_accounts else ():
         await ledger.adjust(item.id, credit, reason="test credit", reference=f"credit-{item.id}")
