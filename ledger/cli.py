@@ -62,12 +62,17 @@ async def _reconcile(redis_url: str, database_url: str, config: LedgerConfig) ->
     return 0
 
 
-def reconcile_command(args: argparse.Namespace) -> int:
+def _redis_and_ledger(args: argparse.Namespace, command: str) -> tuple[str, LedgerConfig]:
+    """The Redis URL and ledger layout a `smsgw ledger` command works on."""
     redis_url = args.redis_url or os.environ.get("SMSGW_REDIS_URL", "redis://127.0.0.1:6379/0")
     try:
-        config = LedgerConfig(namespace=args.namespace, buckets=args.buckets)
+        return redis_url, LedgerConfig(namespace=args.namespace, buckets=args.buckets)
     except ValueError as error:
-        raise SystemExit(f"smsgw ledger reconcile: {error}") from error
+        raise SystemExit(f"smsgw ledger {command}: {error}") from error
+
+
+def reconcile_command(args: argparse.Namespace) -> int:
+    redis_url, config = _redis_and_ledger(args, "reconcile")
     return asyncio.run(_reconcile(redis_url, _database_url(args), config))
 
 
@@ -90,11 +95,7 @@ async def _persist(redis_url: str, database_url: str, config: LedgerConfig, cons
 
 
 def persist_command(args: argparse.Namespace) -> int:
-    redis_url = args.redis_url or os.environ.get("SMSGW_REDIS_URL", "redis://127.0.0.1:6379/0")
-    try:
-        config = LedgerConfig(namespace=args.namespace, buckets=args.buckets)
-    except ValueError as error:
-        raise SystemExit(f"smsgw ledger persist: {error}") from error
+    redis_url, config = _redis_and_ledger(args, "persist")
     try:
         import uvloop
 
@@ -105,7 +106,7 @@ def persist_command(args: argparse.Namespace) -> int:
 
 
 def register_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Adds `migrate` and `ledger reconcile` to the `smsgw` command line."""
+    """Adds `migrate`, `ledger reconcile` and `ledger persist` to the `smsgw` command line."""
     migrate_parser = subparsers.add_parser("migrate", help="apply the PostgreSQL migrations")
     migrate_parser.add_argument("--database-url", help="default: $SMSGW_DATABASE_URL")
     migrate_parser.set_defaults(handler=migrate_command)
@@ -116,23 +117,25 @@ def register_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
         "reconcile",
         help="compare live Redis balances with PostgreSQL; exit 1 on any difference",
     )
-    reconcile_parser.add_argument("--redis-url", help="default: $SMSGW_REDIS_URL")
-    reconcile_parser.add_argument("--database-url", help="default: $SMSGW_DATABASE_URL")
-    reconcile_parser.add_argument("--namespace", default=LedgerConfig().namespace)
-    reconcile_parser.add_argument("--buckets", type=int, default=LedgerConfig().buckets)
+    _add_backend_options(reconcile_parser)
     reconcile_parser.set_defaults(handler=reconcile_command)
 
     persist_parser = ledger_commands.add_parser(
         "persist",
         help="drain ledger and message events into PostgreSQL (a process of its own)",
     )
-    persist_parser.add_argument("--redis-url", help="default: $SMSGW_REDIS_URL")
-    persist_parser.add_argument("--database-url", help="default: $SMSGW_DATABASE_URL")
-    persist_parser.add_argument("--namespace", default=LedgerConfig().namespace)
-    persist_parser.add_argument("--buckets", type=int, default=LedgerConfig().buckets)
+    _add_backend_options(persist_parser)
     persist_parser.add_argument(
         "--consumer",
         default="persister-1",
         help="stable name in the consumer group: a restart resumes its own pending events",
     )
     persist_parser.set_defaults(handler=persist_command)
+
+
+def _add_backend_options(parser: argparse.ArgumentParser) -> None:
+    """What `_redis_and_ledger` and `_database_url` read."""
+    parser.add_argument("--redis-url", help="default: $SMSGW_REDIS_URL")
+    parser.add_argument("--database-url", help="default: $SMSGW_DATABASE_URL")
+    parser.add_argument("--namespace", default=LedgerConfig().namespace)
+    parser.add_argument("--buckets", type=int, default=LedgerConfig().buckets)
