@@ -22,6 +22,7 @@ from engine.accounts import AccountConfig
 from engine.admin import Administration
 from engine.api_keys import ApiKey, ApiKeyStore, key_digest, key_id_of, matches, new_api_key
 from engine.gateway import Gateway
+from engine.history import STATE_OF_RECEIPT
 from engine.idempotency import IdempotencyStore, MemoryIdempotencyStore
 from engine.intake import Refused, SubmitOptions, prepare_mt
 from engine.message import Callback, MtMessage, Priority
@@ -63,14 +64,8 @@ _REFUSED_CODES = {
 }
 
 
-_RECENT_STATES = {
-    MessageState.ENROUTE: HistoryState.ACCEPTED,
-    MessageState.DELIVERED: HistoryState.DELIVERED,
-    MessageState.EXPIRED: HistoryState.EXPIRED,
-    MessageState.DELETED: HistoryState.DELETED,
-    MessageState.UNDELIVERABLE: HistoryState.UNDELIVERABLE,
-    MessageState.REJECTED: HistoryState.REJECTED,
-}
+_RECENT_STATES = {**STATE_OF_RECEIPT, MessageState.ENROUTE: HistoryState.ACCEPTED}
+"""A recent state as the history names it; ENROUTE is what acceptance records."""
 
 
 class SendItem(msgspec.Struct, frozen=True, kw_only=True):
@@ -372,7 +367,7 @@ class Engine:
         return MessageRecord(
             message_id=message_id,
             account=account,
-            state=_RECENT_STATES.get(known.state, HistoryState.UNKNOWN),
+            state=_RECENT_STATES[known.state],
             parts=0,
             price_per_part=0,
             held=None,
