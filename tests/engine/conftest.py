@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.engine.webhook_receiver import Receiver
 from tests.services import (  # noqa: F401  (fixtures used by the tests of this folder)
     namespace_fixture,
     redis_client_fixture,
 )
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """A local HTTP receiver for webhooks, answering 200 unless scripted."""
+    server = Receiver()
+    await server.start()
+    yield server
+    await server.close()

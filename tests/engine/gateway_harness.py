@@ -32,6 +32,14 @@ from smpp import pdu as p
 from smpp.aio import SmppConnection, open_session
 
 PASSWORD = "secret"
+OTP = p.SubmitSm(
+    source_addr="BANK",
+    source_addr_ton=5,
+    destination_addr="33612345678",
+    short_message=b"Your code is 123456",
+    registered_delivery=1,
+)
+"""A routed message (to 33...) that asks for a receipt."""
 PRICE = 40_000
 CREDIT = 10 * PRICE
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import orjson
-import pytest
 
 from engine.api_keys import MemoryApiKeyStore
 from engine.facade import Engine, SendItem
@@ -17,14 +15,6 @@ from tests.engine.gateway_harness import account, running_gateway, simulator
 from tests.engine.webhook_receiver import Receiver
 
 SECRET = "whsec_bank"
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    server = Receiver()
-    await server.start()
-    yield server
-    await server.close()
 
 
 async def test_a_receipt_is_posted_signed_to_the_messages_webhook(receiver: Receiver) -> None:

@@ -18,18 +18,10 @@ from smpp.aio import CommandFailed, open_session
 from smpp.constants import CommandStatus as S
 from smpp.receipt import MessageState
 from smpp.tlv import Tag
-from tests.engine.gateway_harness import CREDIT, PRICE, Customer, running_gateway, simulator
+from tests.engine.gateway_harness import CREDIT, OTP, PRICE, Customer, running_gateway, simulator
 from tests.ledger.helpers import redis_events
 
 pytestmark = pytest.mark.parametrize("backend", ["memory", "redis"])
-
-OTP = p.SubmitSm(
-    source_addr="BANK",
-    source_addr_ton=5,
-    destination_addr="33612345678",
-    short_message=b"Your code is 123456",
-    registered_delivery=1,
-)
 
 
 async def test_submit_gets_a_receipt_with_our_id_and_is_billed(

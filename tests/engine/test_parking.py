@@ -12,15 +12,7 @@ from smpp import pdu as p
 from smpp.aio import SmppConnection, open_session
 from smpp.receipt import MessageState
 from smpp.tlv import Tag
-from tests.engine.gateway_harness import PASSWORD, Customer, running_gateway, simulator
-
-OTP = p.SubmitSm(
-    source_addr="BANK",
-    source_addr_ton=5,
-    destination_addr="33612345678",
-    short_message=b"Your code is 123456",
-    registered_delivery=1,
-)
+from tests.engine.gateway_harness import OTP, PASSWORD, Customer, running_gateway, simulator
 
 
 async def bind(port: int, customer: Customer, kind: type[p.Pdu]) -> SmppConnection:

@@ -12,15 +12,7 @@ from smpp import pdu as p
 from smpp.aio import CommandFailed
 from smpp.constants import CommandStatus as S
 from smpp.receipt import MessageState
-from tests.engine.gateway_harness import Customer, running_gateway, simulator
-
-OTP = p.SubmitSm(
-    source_addr="BANK",
-    source_addr_ton=5,
-    destination_addr="33612345678",
-    short_message=b"Your code is 123456",
-    registered_delivery=1,
-)
+from tests.engine.gateway_harness import OTP, Customer, running_gateway, simulator
 
 
 async def test_query_sm_falls_back_to_the_history() -> None:

@@ -8,6 +8,8 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -71,15 +73,18 @@ def test_serve_rejects_a_broken_config_with_its_places(tmp_path: Path) -> None:
     assert "shard_number" in run.stderr and "accounts[0]" in run.stderr
 
 
-async def test_serve_binds_customers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+@asynccontextmanager
+async def serving(
+    tmp_path: Path, port: int, namespace: str, extra: str = "", ready: bytes = b"gateway started"
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`smsgw serve` on the real Redis (no database) until it logs ``ready``;
+    killed if the test leaves it running, its namespace deleted after."""
     from engine.passwords import hash_password
 
-    port, namespace = free_port(), random_namespace()
     config = tmp_path / "smsgw.toml"
+    password_hash = hash_password("secret", log2_n=10)
     config.write_text(
-        CONFIG.format(
-            port=port, namespace=namespace, password_hash=hash_password("secret", log2_n=10)
-        )
+        CONFIG.format(port=port, namespace=namespace, password_hash=password_hash) + extra
     )
     env = {**os.environ, "SMSGW_REDIS_URL": REDIS_URL}
     env.pop("SMSGW_DATABASE_URL", None)
@@ -90,13 +95,9 @@ async def test_serve_binds_customers_and_stops_cleanly_on_sigterm(tmp_path: Path
     try:
         assert process.stdout is not None
         async with asyncio.timeout(20):
-            while b"gateway started" not in await process.stdout.readline():
+            while ready not in await process.stdout.readline():
                 pass
-        bind = p.BindTransceiver(system_id="bank", password="secret")
-        connection = await open_session("127.0.0.1", port, bind, Customer())
-        process.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(connection.wait_closed(), 20)
-        assert await asyncio.wait_for(process.wait(), 20) == 0
+        yield process
     finally:
         if process.returncode is None:
             process.kill()
@@ -106,31 +107,26 @@ async def test_serve_binds_customers_and_stops_cleanly_on_sigterm(tmp_path: Path
         await redis.aclose()
 
 
-async def test_serve_answers_http_with_keys_from_redis(tmp_path: Path) -> None:
-    from engine.passwords import hash_password
+async def test_serve_binds_customers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    async with serving(tmp_path, port, random_namespace()) as process:
+        bind = p.BindTransceiver(system_id="bank", password="secret")
+        connection = await open_session("127.0.0.1", port, bind, Customer())
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(connection.wait_closed(), 20)
+        assert await asyncio.wait_for(process.wait(), 20) == 0
 
-    port, api_port, namespace = free_port(), free_port(), random_namespace()
+
+async def test_serve_answers_http_with_keys_from_redis(tmp_path: Path) -> None:
+    api_port, namespace = free_port(), random_namespace()
     redis = Redis.from_url(REDIS_URL)
     record, key = new_api_key("bank")
     await RedisApiKeyStore(redis, namespace).put(record)
-    config = tmp_path / "smsgw.toml"
-    config.write_text(
-        CONFIG.format(
-            port=port, namespace=namespace, password_hash=hash_password("secret", log2_n=10)
-        )
-        + f"\n[api]\nport = {api_port}\n"
-    )
-    env = {**os.environ, "SMSGW_REDIS_URL": REDIS_URL}
-    env.pop("SMSGW_DATABASE_URL", None)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "engine.cli", "serve", "--config", str(config),
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        async with asyncio.timeout(20):
-            while b"http front listening" not in await process.stdout.readline():
-                pass
+    await redis.aclose()
+    extra = f"\n[api]\nport = {api_port}\n"
+    async with serving(
+        tmp_path, free_port(), namespace, extra, ready=b"http front listening"
+    ) as process:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api_port}") as client:
             assert (await client.get("/health")).json() == {"status": "ok"}
             ready = await client.get("/ready")  # its one connector points nowhere
@@ -140,9 +136,3 @@ async def test_serve_answers_http_with_keys_from_redis(tmp_path: Path) -> None:
             assert (await client.get("/v1/balance")).status_code == 401
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 20) == 0
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-        await delete_namespace(redis, namespace)
-        await redis.aclose()

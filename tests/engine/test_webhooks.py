@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -65,14 +64,6 @@ class WatchedLog:
                 lambda: sum(e.outcome != "retrying" for e in self.entries) >= count
             )
         return list(self.entries)
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    server = Receiver()
-    await server.start()
-    yield server
-    await server.close()
 
 
 @pytest.fixture
