@@ -7,18 +7,12 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from redis.asyncio import Redis
 
 from engine.idempotency import Claim, fingerprint
-from tests.api.harness import Api, Starter, running_api, starter
+from tests.api.harness import Api, Starter, running_api
 from tests.engine.gateway_harness import CREDIT, PRICE, account
 
 FR = "33612345678"
-
-
-@pytest.fixture(params=["memory", "redis"])
-def start(request: pytest.FixtureRequest, redis_client: Redis, namespace: str) -> Starter:
-    return starter(request.param, redis_client, namespace)
 
 
 def body(**fields: Any) -> bytes:

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 
 from api.jasmin import refusal
 from engine.callbacks import WebhookCallbacks
 from engine.jasmin_dlr import jasmin_dlr_fields
 from ledger.model import AccountLimits
-from tests.api.harness import Api, Starter, running_api, starter
+from tests.api.harness import Api, Starter, running_api
 from tests.engine.customers import recording_operator
 from tests.engine.gateway_harness import account
 from tests.engine.webhook_receiver import Receiver
@@ -23,17 +21,6 @@ from tests.engine.webhook_receiver import Receiver
 FR = "33612345678"
 SUCCESS = re.compile(r'Success "([0-9a-f]+)"')
 CREDENTIALS = {"username": "bank", "password": "secret"}
-
-
-@pytest.fixture(params=["memory", "redis"])
-def start(request: pytest.FixtureRequest, redis_client: Redis, namespace: str) -> Starter:
-    return starter(request.param, redis_client, namespace)
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[Api]:
-    async with running_api("memory") as running:
-        yield running
 
 
 def message(to: str = FR, **fields: str) -> dict[str, str]:

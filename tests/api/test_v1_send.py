@@ -5,33 +5,19 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 
 from engine.config import ApiConfig
 from ledger.model import AccountLimits
-from tests.api.harness import Api, Starter, running_api, starter
+from tests.api.harness import Api, Starter, running_api
 from tests.engine.gateway_harness import CREDIT, PRICE, account
 from tests.engine.webhook_receiver import Receiver
 
 FR = "33612345678"
-
-
-@pytest.fixture(params=["memory", "redis"])
-def start(request: pytest.FixtureRequest, redis_client: Redis, namespace: str) -> Starter:
-    return starter(request.param, redis_client, namespace)
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[Api]:
-    """The memory backend, for what does not depend on the backend (the edge)."""
-    async with running_api("memory") as running:
-        yield running
 
 
 async def send(api: Api, account: str = "bank", **fields: Any) -> httpx.Response:

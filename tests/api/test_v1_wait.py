@@ -5,20 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import pytest
-from redis.asyncio import Redis
 
 from bench.smsc_sim import SimulatedSmsc
 from bench.smsc_sim_config import Delay, OutcomeMix, ReceiptSettings, SimulatorConfig
-from tests.api.harness import Api, Starter, starter
+from tests.api.harness import Api, Starter
 from tests.engine.gateway_harness import CREDIT, PRICE
 
 FR = "33612345678"
-
-
-@pytest.fixture(params=["memory", "redis"])
-def start(request: pytest.FixtureRequest, redis_client: Redis, namespace: str) -> Starter:
-    return starter(request.param, redis_client, namespace)
 
 
 def operator(receipt_ms: int = 20, **outcomes: int) -> SimulatedSmsc:
