@@ -149,9 +149,6 @@ _REFUSALS: dict[str, tuple[int, str]] = {
 }
 _RETRY_LATER = frozenset({429})
 
-_FAILED_STATES = frozenset({"UNDELIVERABLE", "REJECTED", "EXPIRED", "DELETED", "UNKNOWN"})
-"""Final states that end an OTP wait as a failure of the message itself."""
-
 
 def _engine(request: Request) -> Engine:
     return request.app.state.engine
@@ -323,7 +320,7 @@ async def _waited(
     outcome = await engine.wait(account.id, result.message_id, waiter, deadline)
     if outcome.reached:
         return _json(WaitAnswer(_accepted(result), outcome.state, engine.currency))
-    if not outcome.released and outcome.state in _FAILED_STATES:
+    if not outcome.timed_out:
         raise Problem(
             422,
             "message_failed",
