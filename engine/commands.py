@@ -67,7 +67,7 @@ def _dev(args: argparse.Namespace) -> int:
             await gateway.stop()
             await simulator.stop()
 
-    return run_until_signalled(run)
+    return _run_listening("smsgw dev", run)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -101,7 +101,7 @@ def _serve(args: argparse.Namespace) -> int:
             await gateway.stop()
             await close()
 
-    return run_until_signalled(run)
+    return _run_listening("smsgw serve", run)
 
 
 async def _start_front(engine: Any, host: str, port: int) -> Any:
@@ -124,6 +124,16 @@ def reload_config(gateway: Any, path: str) -> None:
         return
     changed = gateway.reload(config)
     log.info("reloaded", path=path, **changed)
+
+
+def _run_listening(command: str, main: Callable[[asyncio.Event], Awaitable[None]]) -> int:
+    """`run_until_signalled`, with a port that cannot be listened on (taken,
+    not permitted) said in one line and exit status 2, not a traceback."""
+    try:
+        return run_until_signalled(main)
+    except OSError as exc:
+        print(f"{command}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
 
 
 def run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
+import socket
+import subprocess
 import sys
 
 import httpx
@@ -46,3 +48,19 @@ async def test_dev_prints_credentials_that_work_over_http() -> None:
     finally:
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 30) == 0
+
+
+def test_a_taken_port_is_one_clear_line_and_status_2() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        run = subprocess.run(
+            [sys.executable, "-m", "engine.cli", "dev", "--port", port, "--api-port", "-1"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines()[-1].startswith("smsgw dev: ")
+    assert "address already in use" in run.stderr and "Traceback" not in run.stderr
