@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import getpass
 import os
 import signal
@@ -136,6 +137,27 @@ def _run_listening(command: str, main: Callable[[asyncio.Event], Awaitable[None]
         return 2
 
 
+GC_THRESHOLDS = (100_000, 50, 100)
+"""Allocations between young collections, and the older generations' ratios.
+
+The default (700, 10, 10) runs a young collection every few messages: a
+message allocates hundreds of short-lived objects (PDUs, events, futures).
+Measured on bench.e2e (embedded, 20k messages, alternating runs): engine CPU
+3.35-3.82 s with the defaults, 2.87-3.07 s with these.
+"""
+
+
+def settle_collector() -> None:
+    """Freeze what start-up built (modules, config, tables) and collect rarely.
+
+    Frozen objects are never scanned again, so a collection costs what the
+    traffic allocated, not the whole heap.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> int:
     """Run ``main`` on uvloop until SIGINT/SIGTERM; a second signal exits at once."""
     try:
@@ -146,6 +168,7 @@ def run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> int
         runner = asyncio.run
 
     async def supervise() -> None:
+        settle_collector()
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
 
