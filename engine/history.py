@@ -43,7 +43,14 @@ in a `ledger.memory_messages.MemoryMessageStore`)."""
 
 
 class MessageHistory:
-    """Collects message events and writes each loop iteration's batch at once."""
+    """Collects message events and writes them in batches, one batch at a time.
+
+    Events recorded while a batch is on its way make the next batch. Two
+    batches in flight at once could reach Redis in either order (they may
+    take different connections), and a message's newest state is the one
+    latest in its stream: a receipt's DELIVERED written before its SUBMITTED
+    left the message shown as submitted (31 of 20,000 on bench.e2e).
+    """
 
     def __init__(self, ledger: Ledger, tap: MessageTap | None = None) -> None:
         self._ledger = ledger
@@ -51,7 +58,7 @@ class MessageHistory:
         self._pending: list[MessageEvent] = []
         self._tapped = 0
         """How many events at the head of `_pending` the tap has seen: a failed batch's."""
-        self._flushing: set[asyncio.Task[None]] = set()
+        self._writer: asyncio.Task[None] | None = None
 
     def record(
         self,
@@ -70,8 +77,6 @@ class MessageHistory:
     ) -> None:
         """Queues one state change; what describes the message (addresses, the
         client's reference, the price per part) goes with its ACCEPTED state only."""
-        if not self._pending:
-            self._schedule_flush()
         self._pending.append(
             MessageEvent(
                 message_id=message_id,
@@ -88,19 +93,23 @@ class MessageHistory:
                 price_per_part=price_per_part,
             )
         )
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._write())
 
-    def _schedule_flush(self, delay: float = 0.0) -> None:
-        task = asyncio.get_running_loop().create_task(self._flush(delay))
-        self._flushing.add(task)
-        task.add_done_callback(self._flushing.discard)
+    async def _write(self) -> None:
+        """Writes what is pending until nothing is; started on the next loop
+        iteration, so the first batch holds all of the current one's events."""
+        try:
+            while self._pending:
+                if not await self._write_batch():
+                    await asyncio.sleep(_RETRY_DELAY)
+        finally:
+            self._writer = None
 
-    async def _flush(self, delay: float) -> None:
-        if delay:
-            await asyncio.sleep(delay)
+    async def _write_batch(self) -> bool:
+        """One batch to the ledger; on failure it goes back ahead of newer events."""
         batch, self._pending = self._pending, []
         tapped, self._tapped = self._tapped, 0
-        if not batch:
-            return
         if self._tap is not None and tapped < len(batch):
             try:
                 self._tap(batch[tapped:])
@@ -110,12 +119,11 @@ class MessageHistory:
             await self._ledger.append_message_events(batch)
         except Exception:
             log.exception("message events not written, retrying", events=len(batch))
-            was_idle = not self._pending
             self._pending[:0] = batch
             self._tapped += len(batch)
-            if was_idle:
-                self._schedule_flush(_RETRY_DELAY)
+            return False
+        return True
 
     async def drain(self) -> None:
-        while self._flushing:
-            await asyncio.gather(*list(self._flushing), return_exceptions=True)
+        while self._writer is not None:
+            await asyncio.gather(self._writer, return_exceptions=True)

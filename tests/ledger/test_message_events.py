@@ -15,12 +15,12 @@ from redis.asyncio import Redis
 
 from engine.cli import main
 from ledger.events import (
-    EventField,
+    EventSchemaError,
     MessageEvent,
     MessageState,
     Position,
     decode_event,
-    message_event_fields,
+    message_event_body,
 )
 from ledger.model import MAX_AMOUNT
 from ledger.redis_ledger import RedisLedger
@@ -49,16 +49,24 @@ def test_message_details_survive_the_stream(
         destination=destination, source=source, reference=reference,
         price_per_part=price_per_part,
     )  # fmt: skip
-    wire = {k.encode(): str(v).encode() for k, v in message_event_fields(event).items()}
+    wire = {b"kind": b"message", b"body": message_event_body(event)}
     decoded = decode_event(3, f"{ms}-0", wire)
     assert decoded == msgspec.structs.replace(event, position=Position(3, ms, 0))
 
 
-def test_empty_details_are_left_out_of_the_stream_entry() -> None:
-    event = MessageEvent(message_id="m1", account="acme", state=MessageState.SUBMITTED, ts_ms=1)
-    fields = message_event_fields(event)
-    for name in ("destination", "source", "reference", "price_per_part"):
-        assert EventField(name) not in fields
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\xc1",  # not msgpack
+        msgspec.msgpack.encode([1, "m1", "acme"]),  # too short
+        msgspec.msgpack.encode([1, "m1", "acme", "gone", 1, "", "", None, "", "", "", 0]),
+        msgspec.msgpack.encode([1, "m1", "acme", "submitted", 1, "", "", None, "", "", "", -5]),
+        msgspec.msgpack.encode([1, "m 1", "acme", "submitted", 1, "", "", None, "", "", "", 0]),
+    ],
+)
+def test_a_bad_message_body_is_an_error_not_skipped(body: bytes) -> None:
+    with pytest.raises(EventSchemaError):
+        decode_event(3, "1-0", {b"kind": b"message", b"body": body})
 
 
 @pytest.mark.parametrize(

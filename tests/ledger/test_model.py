@@ -19,7 +19,7 @@ from ledger.events import (
     MessageState,
     Position,
     decode_event,
-    message_event_fields,
+    message_event_body,
 )
 from ledger.layout import LedgerKeys
 from ledger.model import MAX_AMOUNT, MAX_PARTS, AcceptRequest, AccountLimits
@@ -112,7 +112,7 @@ def test_message_events_survive_the_stream(
         error_code=error_code,
         parts=parts,
     )
-    wire = {k.encode(): str(v).encode() for k, v in message_event_fields(event).items()}
+    wire = {b"kind": b"message", b"body": message_event_body(event)}
     decoded = decode_event(bucket, f"{ms}-{seq}", wire)
     assert decoded == msgspec.structs.replace(event, position=Position(bucket, ms, seq))
     assert Position.parse(bucket, f"{ms}-{seq}").event_id == f"{bucket}-{ms}-{seq}"
