@@ -169,6 +169,11 @@ class Connector:
             queue_depth=len(self.scheduler),
         )
 
+    def has_begun(self, message_id: str) -> bool:
+        """Whether this connector began sending the message: queued again for
+        a retry, parts of it may be with the operator, so it may not change."""
+        return message_id in self._submissions
+
     # -- for the binds ----------------------------------------------------
 
     def is_expired(self, message: MtMessage) -> bool:

@@ -81,6 +81,7 @@ class Gateway:
             c.id: Connector(c, self.pipeline, scheduler=self.schedulers[c.id])
             for c in config.connectors
         }
+        self.pipeline.begun = self._begun
         self.webhook_log = delivery_log or MemoryDeliveryLog(config.webhooks.log_length)
         self.webhooks = WebhookDispatcher(config.webhooks, self.webhook_log)
         self.pipeline.callbacks = WebhookCallbacks(
@@ -205,6 +206,10 @@ class Gateway:
                 log.exception("releasing adopted outboxes failed")
         await self.ledger.aclose()
         log.info("gateway stopped", shard=self.config.shard)
+
+    def _begun(self, message_id: str) -> bool:
+        """Connectors change at run time (admin API): asked of those there now."""
+        return any(c.has_begun(message_id) for c in self.connectors.values())
 
     async def _recover_outbox(self) -> None:
         """What this shard accepted and never submitted goes out again (DESIGN: Sharding)."""

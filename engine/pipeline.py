@@ -27,6 +27,7 @@ from engine.intake import NO_OPTIONS, Refused, SubmitOptions, ValidityLimits, pr
 from engine.message import MtMessage, pack_message
 from engine.metrics import PipelineMetrics
 from engine.receipts import ReceiptMap, SubmittedPart
+from engine.replacing import Answer, replace_waiting
 from engine.scheduler import Scheduler, SchedulerFull
 from engine.states import KnownState, RecentStates
 from engine.waiters import MessageWaiters
@@ -159,6 +160,8 @@ class Pipeline:
         self.waiters = MessageWaiters()
         self.callbacks: CallbackSink | None = None
         """Sends HTTP customers' webhooks; set by the HTTP front."""
+        self.begun: Callable[[str], bool] = _nothing_begun
+        """Whether a connector began sending a message id; set by the gateway."""
         self._scheduled: dict[str, tuple[asyncio.TimerHandle, MtMessage]] = {}
         """Accepted messages waiting for their scheduled time (they are in the outbox)."""
         self._outbox: dict[str, str] = {}
@@ -343,6 +346,10 @@ class Pipeline:
         self.states.set(message.id, KnownState(account, MessageState.DELETED, time.time(), 0))
         self._releases.add((message, MessageState.DELETED, "000"))
         return True
+
+    def replace(self, account: AccountConfig, request: p.ReplaceSm, answer: Answer) -> None:
+        """replace_sm (§4.10) of a message still waiting here: `engine.replacing`."""
+        replace_waiting(self, account, request, answer)
 
     def reroute(self, connector: str, message: MtMessage) -> None:
         """A message waiting on a connector that has been down too long moves
@@ -570,6 +577,10 @@ class Pipeline:
         """Wait for the batches, settlements and history already started."""
         await self.tasks.drain()
         await self.history.drain()
+
+
+def _nothing_begun(message_id: str) -> bool:
+    return False
 
 
 def _submitted_part(message: MtMessage, submitted_at: float) -> SubmittedPart:

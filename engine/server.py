@@ -17,6 +17,7 @@ from engine.accounts import AccountConfig, BindRegistry
 from engine.batching import BackgroundTasks
 from engine.passwords import verify_password
 from engine.pipeline import Pipeline, Reply
+from engine.replacing import Answer
 from engine.throttle import TokenBucket
 from ledger.events import MessageState as Recorded
 from ledger.message_query import MessageQuery
@@ -29,8 +30,6 @@ from smpp.smpptime import format_absolute
 
 log = structlog.get_logger("smsgw.server")
 
-_UNSERVED = {C.REPLACE_SM: S.ESME_RREPLACEFAIL}
-"""replace_sm would change a message the ledger already priced and held."""
 _RECEIVING = (C.BIND_RECEIVER, C.BIND_TRANSCEIVER)
 _SMPP_STATE_OF = {
     Recorded.ACCEPTED: MessageState.ENROUTE,
@@ -99,9 +98,10 @@ class CustomerSessions:
                 account.id, request.message_id
             )
             connection.respond(p.response_to(request, 0 if cancelled else S.ESME_RCANCELFAIL))
+        elif isinstance(request, p.ReplaceSm):
+            self.pipeline.replace(account, request, _answerer(connection, request))
         else:
-            status = _UNSERVED.get(request.command_id, S.ESME_RINVCMDID)  # type: ignore[call-overload]
-            connection.respond(p.response_to(request, status))
+            connection.respond(p.response_to(request, S.ESME_RINVCMDID))
 
     def _query(self, account: AccountConfig, request: p.QuerySm) -> p.Pdu | None:
         """From this shard's recent states; None when it does not know the message."""
@@ -266,6 +266,16 @@ def as_submit_sm(request: p.DataSm) -> p.SubmitSm:
         data_coding=request.data_coding,
         tlvs=request.tlvs,
     )
+
+
+def _answerer(connection: SmppConnection, request: p.Pdu) -> Answer:
+    """Answers ``request`` with a bare status, if the customer is still there to hear it."""
+
+    def answer(status: int) -> None:
+        if connection.is_open:
+            connection.respond(p.response_to(request, status))
+
+    return answer
 
 
 def _replier(

@@ -318,6 +318,21 @@ class MemoryLedger:
             removed += entries.pop(ref.entry_id, None) is not None
         return removed
 
+    async def replace_outbox(
+        self, ref: OutboxRef, payload: bytes, shard: str | None = None
+    ) -> str | None:
+        shard = self.shard if shard is None else shard
+        check_shard(shard)
+        if not isinstance(payload, bytes):
+            raise ValueError("payload must be bytes")
+        entries = self._outboxes.get(shard, {}).get(self.keys.bucket_of(ref.account), {})
+        old = entries.pop(ref.entry_id, None)
+        if old is None:
+            return None
+        entry_id = self._next_id()
+        entries[entry_id] = msgspec.structs.replace(old, entry_id=entry_id, payload=payload)
+        return entry_id
+
     async def append_message_events(self, events: Sequence[MessageEvent]) -> None:
         placed = [
             msgspec.structs.replace(

@@ -56,5 +56,11 @@ class Ledger(Protocol):
     async def ack_outbox(self, refs: Sequence[OutboxRef], shard: str | None = None) -> int:
         """Removes submitted entries from the shard's outbox; returns how many were there."""
 
+    async def replace_outbox(
+        self, ref: OutboxRef, payload: bytes, shard: str | None = None
+    ) -> str | None:
+        """Swaps an entry's payload for ``payload`` in one step (replace_sm): the
+        entry id it now has, or None when the entry is gone."""
+
     async def append_message_events(self, events: Sequence[MessageEvent]) -> None:
         """Records message state changes for the persister, in their account's bucket."""

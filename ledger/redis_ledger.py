@@ -315,6 +315,18 @@ class RedisLedger:
                 pipe.xdel(self.keys.outbox(bucket, shard), *entry_ids)
             return sum(await pipe.execute())
 
+    async def replace_outbox(
+        self, ref: OutboxRef, payload: bytes, shard: str | None = None
+    ) -> str | None:
+        shard = self.shard if shard is None else shard
+        check_shard(shard)
+        if not isinstance(payload, bytes):
+            raise ValueError("payload must be bytes")
+        outbox = self.keys.outbox(self.keys.bucket_of(ref.account), shard)
+        script = self._scripts.replace_outbox
+        entry_id = await script(self._redis, (outbox,), (ref.entry_id, payload))
+        return entry_id.decode() or None
+
     async def append_message_events(self, events: Sequence[MessageEvent]) -> None:
         if not events:
             return

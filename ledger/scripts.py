@@ -87,6 +87,7 @@ class LedgerScripts:
         self.set_account = LuaScript.from_files("set_account", ledger_state=True)
         self.trim_events = LuaScript.from_files("trim_events", ledger_state=False)
         self.append_events = LuaScript.from_files("append_events", ledger_state=False)
+        self.replace_outbox = LuaScript.from_files("replace_outbox", ledger_state=False)
 
     def all(self) -> tuple[LuaScript, ...]:
         return (
@@ -96,4 +97,5 @@ class LedgerScripts:
             self.set_account,
             self.trim_events,
             self.append_events,
+            self.replace_outbox,
         )

@@ -337,6 +337,8 @@ async def test_unsupported_requests_get_an_error() -> None:
         connection = await bind(simulator)
         answer = await connection.request(p.QuerySm(message_id="1"))
         assert answer.command_status == S.ESME_RQUERYFAIL
+        answer = await connection.request(p.ReplaceSm(message_id="1", short_message=b"x"))
+        assert answer.command_status == S.ESME_RREPLACEFAIL
         answer = await connection.request(p.DataSm(destination_addr=HANDSET))
         assert answer.command_status == S.ESME_RINVCMDID
 
