@@ -338,7 +338,11 @@ class Pipeline:
 
     def cancel(self, account: str, message_id: str) -> bool:
         """cancel_sm (§4.9): a message still queued is taken out, its hold
-        released; one already handed to an operator cannot be cancelled."""
+        released; one already handed to an operator cannot be cancelled, nor
+        one a connector began (queued again for a retry, some of its parts
+        may be with the operator: releasing its whole hold would not charge them)."""
+        if self.begun(message_id):
+            return False
         message = self._take_queued(account, message_id)
         if message is None:
             return False

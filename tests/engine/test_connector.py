@@ -313,6 +313,22 @@ async def test_accepted_parts_are_not_resent(smsc: Smsc, make_connector: Factory
     assert listener.submitted[0][1] == tuple(smsc.issued)
 
 
+async def test_a_message_counts_as_begun_from_its_first_part_until_it_settles(
+    smsc: Smsc, make_connector: Factory
+) -> None:
+    smsc.answer = lambda submit: HOLD
+    listener = Listener()
+    connector = make_connector(listener)
+    sent = message()
+    assert not connector.has_begun(sent.id)
+    connector.scheduler.push(sent)
+    await smsc.signal.wait_until(lambda: len(smsc.held) == 1)
+    assert connector.has_begun(sent.id)
+    smsc.release()
+    await listener.signal.wait_until(lambda: len(listener.submitted) == 1)
+    assert not connector.has_begun(sent.id)
+
+
 async def test_dropped_bind_resubmits_exactly_once_more(
     smsc: Smsc, make_connector: Factory
 ) -> None:
