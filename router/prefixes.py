@@ -7,13 +7,18 @@ thousands of prefixes, so lookup must not scan them.
 The map is the level-hashed form of a trie: one hash table keyed by prefix,
 probed with the key cut to each stored prefix length, longest first. A lookup
 costs one probe per distinct length above the match (a handful: prefixes run
-from 1 to 8 digits in practice) instead of one node per digit. Only the
-lengths that occur under the key's first `HEAD` digits are probed: a number
-that no long prefix covers (often most of them) skips straight to the short
-ones (1.05 us -> 0.57 us per lookup on the router benchmark's table). Measured on
+from 1 to 8 digits in practice) instead of one node per digit. Measured on
 20,000 prefixes against a dict-of-dicts trie: 2.1 MB against 6.6 MB (keys
 included), 4 ms against 43 ms to build, and 0.41 us against 0.70 us per lookup
 when eight such maps share the cache, as a table's do.
+
+Only the lengths that occur under the key's first ``HEAD`` digits are probed,
+and none shorter: each head also holds the value of its own longest prefix, the
+answer when no longer prefix matches. A number under no stored head (one that
+no long prefix covers) probes only the lengths shorter than ``HEAD``. With five
+digits (a country code and a range) a lookup on the router benchmark's table
+probes 1.2 times instead of 2.4 (three digits, then every shorter length), and a
+decision takes 7% fewer instructions; the heads add 0.9 MB and 10 ms to build.
 """
 
 from collections.abc import Iterable
@@ -21,8 +26,8 @@ from typing import Generic, TypeVar
 
 V = TypeVar("V")
 
-HEAD = 3
-"""Digits that pick the prefix lengths worth probing for a key."""
+HEAD = 5
+"""Digits of a key that pick the longer prefix lengths worth probing, and the fallback."""
 
 
 class PrefixMap(Generic[V]):
@@ -31,20 +36,25 @@ class PrefixMap(Generic[V]):
     Values must not be None: None is the answer for "no prefix matches".
     """
 
-    __slots__ = ("_entries", "_lengths_by_head", "_short_lengths")
+    __slots__ = ("_entries", "_heads", "_short_lengths")
 
     def __init__(self, items: Iterable[tuple[str, V]]) -> None:
         self._entries: dict[str, V] = dict(items)
-        lengths = sorted({len(prefix) for prefix in self._entries}, reverse=True)
-        self._short_lengths = tuple(length for length in lengths if length < HEAD)
-        heads: dict[str, set[int]] = {}
+        short = {len(prefix) for prefix in self._entries if len(prefix) < HEAD}
+        self._short_lengths = tuple(sorted(short, reverse=True))
+        lengths_by_head: dict[str, set[int]] = {}
         for prefix in self._entries:
             if len(prefix) >= HEAD:
-                heads.setdefault(prefix[:HEAD], set()).add(len(prefix))
-        self._lengths_by_head = {
-            head: (*sorted(under, reverse=True), *self._short_lengths)
-            for head, under in heads.items()
-        }
+                lengths_by_head.setdefault(prefix[:HEAD], set()).add(len(prefix))
+        shared: dict[tuple[int, ...], tuple[int, ...]] = {}
+        self._heads: dict[str, tuple[tuple[int, ...], V | None]] = {}
+        for head, under in lengths_by_head.items():
+            longer = tuple(sorted(under - {HEAD}, reverse=True))
+            own = self._entries.get(head)
+            self._heads[head] = (
+                shared.setdefault(longer, longer),
+                own if own is not None else ancestor(self._entries, head),
+            )
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -53,13 +63,25 @@ class PrefixMap(Generic[V]):
         return self._entries.items()
 
     def longest(self, key: str) -> V | None:
-        """The value of the longest stored prefix of ``key``, or None if no prefix matches."""
+        """The value of the longest stored prefix of ``key``, or None if no prefix matches.
+
+        ``_heads`` holds per head the longer lengths under it, longest first, and the
+        value of the head's own longest prefix.
+        """
         entries = self._entries
-        for length in self._lengths_by_head.get(key[:HEAD], self._short_lengths):
-            value = entries.get(key[:length])
-            if value is not None:
-                return value
-        return None
+        head = self._heads.get(key[:HEAD])
+        if head is None:
+            for length in self._short_lengths:
+                value = entries.get(key[:length])
+                if value is not None:
+                    return value
+            return None
+        longer, value = head
+        for length in longer:
+            found = entries.get(key[:length])
+            if found is not None:
+                return found
+        return value
 
 
 def ancestor(found: dict[str, V], prefix: str) -> V | None:

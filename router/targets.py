@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from router.destinations import Costs, DestinationInfo
+from router.tariffs import price_on
 
 Usable = Container[str] | None
 """Endpoints that can take a message now (connectors for MT, accounts for MO); None: all."""
@@ -216,8 +217,7 @@ class LeastCostTarget:
         for position, connector in enumerate(ready):
             schedule = costs.get(connector)
             if schedule is not None:
-                changes, prices = schedule
-                cost = prices[bisect_right(changes, now)]
+                cost = price_on(schedule, now)
                 if cost is not None:
                     priced.append((cost, position, connector))
         if not priced:

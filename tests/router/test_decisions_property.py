@@ -2,8 +2,11 @@
 
 The reference below restates the routing rules directly on the config data (first
 route whose filters all match, none of whose ``unless`` filters match, and that has
-a sell price and a usable connector), with brute-force prefix matching; it shares
-no code with the router's filters, index or prefix maps.
+a sell price and a usable connector; least cost orders the usable connectors that
+have a cost now), with brute-force prefix matching and rate windows; it shares no
+code with the router's filters, index, prefix maps or tariffs. ``decide_mt`` spells
+out what ``apply_mt`` (which ``explain_mt`` uses) does per route, so the two must
+give the same decision, field for field.
 """
 
 import re
@@ -18,6 +21,8 @@ from router.table import RoutingTable
 
 BASE = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)
 CONNECTORS = ["a", "b", "c"]
+COSTED = {"a": "cost-a", "b": "cost-b"}
+"""Connectors with a cost tariff; ``c`` has none, so its cost is unknown."""
 short_digits = st.text(alphabet="123", min_size=1, max_size=3)
 
 filter_values: dict[str, Any] = {
@@ -43,12 +48,15 @@ def filter_tables(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def routes(draw: st.DrawFn, position: int) -> dict[str, Any]:
-    kind = draw(st.sampled_from(["static", "failover", "reject"]))
+    kind = draw(st.sampled_from(["static", "failover", "least_cost", "reject"]))
     if kind == "static":
         target: dict[str, Any] = {"kind": "static", "connector": draw(st.sampled_from(CONNECTORS))}
     elif kind == "failover":
         chosen = draw(st.lists(st.sampled_from(CONNECTORS), min_size=1, max_size=3, unique=True))
         target = {"kind": "failover", "connectors": chosen}
+    elif kind == "least_cost":
+        chosen = draw(st.lists(st.sampled_from(sorted(COSTED)), min_size=1, unique=True))
+        target = {"kind": "least_cost", "connectors": chosen}
     else:
         target = {"kind": "reject", "command_status": 0x45, "reason": "refused"}
     route: dict[str, Any] = {
@@ -64,11 +72,26 @@ def routes(draw: st.DrawFn, position: int) -> dict[str, Any]:
 
 
 @st.composite
+def cost_rates(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """One rate per prefix, some of them only from ``BASE`` on or only until it."""
+    rates = []
+    for prefix in draw(st.lists(short_digits, unique=True, max_size=4)):
+        rate: dict[str, Any] = {"prefix": prefix, "price": draw(st.integers(1, 9))}
+        window = draw(st.sampled_from(["always", "valid_from", "valid_until"]))
+        if window != "always":
+            rate[window] = BASE.isoformat()
+        rates.append(rate)
+    return rates
+
+
+@st.composite
 def configs(draw: st.DrawFn) -> dict[str, Any]:
     count = draw(st.integers(min_value=1, max_value=8))
     return {
         "currency": "EUR",
-        "connectors": {name: {} for name in CONNECTORS},
+        "connectors": {
+            name: {"cost_tariff": COSTED[name]} if name in COSTED else {} for name in CONNECTORS
+        },
         "accounts": {"a1": {"sell_tariff": "special"}},
         "tariffs": {
             "retail": {"rates": [{"prefix": "", "price": 100}]},
@@ -77,7 +100,8 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
                     {"prefix": p, "price": 7} for p in draw(st.lists(short_digits, unique=True))
                 ]
             },
-        },
+        }
+        | {tariff: {"rates": draw(cost_rates())} for tariff in COSTED.values()},
         "networks": {"98": "00101", "99": "00102"}
         | draw(st.dictionaries(short_digits, st.sampled_from(["00101", "00102"]))),
         "mt_routes": [draw(routes(position)) for position in range(count)],
@@ -126,6 +150,19 @@ def reference_match(
     return start <= facts.now < end
 
 
+def reference_cost(data: dict[str, Any], connector: str, destination: str, now: datetime) -> Any:
+    """The rate of the longest prefix of ``destination`` valid at ``now``, if any."""
+    if connector not in COSTED:
+        return None
+    valid = {}
+    for rate in data["tariffs"][COSTED[connector]]["rates"]:
+        start = datetime.fromisoformat(rate.get("valid_from", "2000-01-01T00:00:00+00:00"))
+        end = datetime.fromisoformat(rate.get("valid_until", "2100-01-01T00:00:00+00:00"))
+        if start <= now < end:
+            valid[rate["prefix"]] = rate["price"]
+    return longest(valid, destination)
+
+
 def reference_decision(
     data: dict[str, Any], facts: MessageFacts, usable: set[str]
 ) -> tuple[Any, ...]:
@@ -150,9 +187,14 @@ def reference_decision(
             price = 100
         listed = [target["connector"]] if target["kind"] == "static" else target["connectors"]
         connectors = tuple(c for c in listed if c in usable)
+        if target["kind"] == "least_cost":
+            costs = {c: reference_cost(data, c, destination, facts.now) for c in connectors}
+            carrying = [c for c in connectors if costs[c] is not None]
+            connectors = tuple(sorted(carrying, key=lambda c: (costs[c], listed.index(c))))
         if price is None or not connectors:
             continue
-        return ("routed", route["id"], connectors, price, network)
+        cost = reference_cost(data, connectors[0], destination, facts.now)
+        return ("routed", route["id"], connectors, price, cost, network)
     return ("no route",)
 
 
@@ -163,6 +205,7 @@ def as_tuple(decision: object) -> tuple[Any, ...]:
             decision.route_id,
             decision.connectors,
             decision.sell_per_part,
+            decision.cost_per_part,
             decision.network,
         )
     if isinstance(decision, Rejected):
@@ -183,8 +226,9 @@ def test_decisions_match_the_reference(
     table = RoutingTable(load_data(data))
     for facts in batch:
         expected = reference_decision(data, facts, usable)
-        assert as_tuple(table.decide_mt(facts, usable)) == expected
+        decision = table.decide_mt(facts, usable)
+        assert as_tuple(decision) == expected
         explanation = explain_mt(table, facts, usable)
-        assert as_tuple(explanation.decision) == expected
+        assert explanation.decision == decision
         decided = [trace.route_id for trace in explanation.routes if trace.decided]
         assert decided == ([expected[1]] if len(expected) > 1 else [])

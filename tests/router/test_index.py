@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from router import RoutingTable, index
+from router.filters import VALUE_FIELDS
 from tests.router.builders import config, facts, route, routed, table
 
 TAGS = ("otp", "promo", "bulk", "bank")
@@ -51,7 +52,7 @@ def test_decisions_do_not_depend_on_what_the_memo_holds(
         for groups, tags in messages:
             decision = routing.decide_mt(facts(groups=tuple(groups), tags=tuple(tags)))
             assert routed(decision).route_id == expected_route(tuple(groups), tuple(tags))
-            assert len(routing._mt_index._memo) <= limit
+            assert len(routing._mt_index.by_facts) <= limit
 
 
 def test_memo_starts_over_at_its_limit(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,4 +60,21 @@ def test_memo_starts_over_at_its_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     routing = tagged_table()
     for number in range(5):
         routing.decide_mt(facts(tags=(f"t{number}",)))
-    assert len(routing._mt_index._memo) == 1
+    assert len(routing._mt_index.by_facts) == 1
+
+
+def test_the_fact_key_holds_every_set_like_field_of_the_facts() -> None:
+    """A field left out would let the routes remembered for one message answer for another."""
+    assert set(index.FACT_KEY_FIELDS) == {
+        name for owner, name, _ in VALUE_FIELDS.values() if owner == "facts"
+    }
+    message = facts(account="bank", groups=("banks",), data_coding=8, priority="otp", tags=("x",))
+    expected = tuple(getattr(message, name) for name in index.FACT_KEY_FIELDS)
+    assert index.fact_key(message) == expected
+
+
+def test_mt_decisions_spell_out_the_fact_key() -> None:
+    routing = tagged_table()
+    message = facts(account="bank", groups=("banks",), data_coding=8, priority="otp", tags=("x",))
+    routing.decide_mt(message)
+    assert list(routing._mt_index.by_facts) == [index.fact_key(message)]

@@ -89,7 +89,7 @@ def info_for(destination: str) -> DestinationInfo:
         matching = [prefix for prefix in schedules if destination.startswith(prefix)]
         if matching:
             found[connector] = schedules[max(matching, key=len)]
-    fixed = not any(changes for changes, _ in found.values())
+    fixed = all(isinstance(schedule, int) for schedule in found.values())
     return DestinationInfo("", 0, 0, found, {}, fixed)
 
 
