@@ -49,13 +49,8 @@ class EventField(StrEnum):
     KIND = "kind"
     TS = "ts"
     ACCOUNT = "account"
-    AMOUNT = "amount"
     BALANCE = "balance"
     HELD = "held"
-    MESSAGE_ID = "message_id"
-    PARTS = "parts"
-    REFERENCE = "reference"
-    REASON = "reason"
     ENABLED = "enabled"
     CREDIT_LIMIT = "credit_limit"
     THROUGHPUT = "throughput"
@@ -254,6 +249,14 @@ and spares Redis the unpacking.
 _encode_record = msgspec.msgpack.Encoder().encode
 _decode_record = msgspec.msgpack.Decoder(_MessageRecord).decode
 
+_MoneyRecord = tuple[int, str, int, int, int, str, int, str, str]
+"""A money event as the Lua scripts' `emit` packs its `body`: the time, the
+account, the amount, the balance and holds after it, the message id, the
+parts, the reference and the reason (empty or 0 when the kind has none).
+Packed in Lua and decoded here in C, for the reason message events are."""
+
+_decode_money = msgspec.msgpack.Decoder(_MoneyRecord).decode
+
 
 def message_event_body(event: MessageEvent) -> bytes:
     """The `body` field of a message event's stream entry (`kind` is `message`)."""
@@ -273,20 +276,23 @@ def decode_event(bucket: int, entry_id: str, raw: dict[bytes, bytes]) -> Event:
         kind = EventKind(raw[_KIND].decode())
         if kind is EventKind.MESSAGE:
             return _message_event(raw[_BODY], position)
-        fields = {key.decode(): value.decode() for key, value in raw.items()}
         if kind is EventKind.ACCOUNT:
+            fields = {key.decode(): value.decode() for key, value in raw.items()}
             return _account_event(fields, position)
+        ts_ms, account, amount, balance, held, message_id, parts, reference, reason = _decode_money(
+            raw[_BODY]
+        )
         return LedgerEvent(
             kind=kind,
-            account=fields[EventField.ACCOUNT],
-            amount=int(fields[EventField.AMOUNT]),
-            balance=int(fields[EventField.BALANCE]),
-            held=int(fields[EventField.HELD]),
-            ts_ms=int(fields[EventField.TS]),
-            message_id=fields.get(EventField.MESSAGE_ID, ""),
-            parts=int(fields.get(EventField.PARTS, 0)),
-            reference=fields.get(EventField.REFERENCE, ""),
-            reason=fields.get(EventField.REASON, ""),
+            account=account,
+            amount=amount,
+            balance=balance,
+            held=held,
+            ts_ms=ts_ms,
+            message_id=message_id,
+            parts=parts,
+            reference=reference,
+            reason=reason,
             position=position,
         )
     except (KeyError, ValueError, msgspec.ValidationError, msgspec.DecodeError) as error:

@@ -83,7 +83,7 @@ local function accept(m, payload)
   end
   local entry_id = redis.call('XADD', KEYS[2], '*', OF.message_id, message_id,
     OF.account, account, OF.parts, parts, OF.price, price, OF.payload, payload)
-  local event_id = emit(KIND.hold, a, amount, {EF.message_id, message_id, EF.parts, parts})
+  local event_id = emit(KIND.hold, a, amount, message_id, parts)
   redis.call('HSET', a.key, AF.held, a.held, AF.last_event, event_id,
     AF.window_second, a.window_second, AF.window_used, a.window_used,
     AF.quota_window, a.quota_window, AF.quota_used, a.quota_used)

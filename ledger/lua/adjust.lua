@@ -24,7 +24,7 @@ local function adjust(account, account_key, refs_key, amount, reason, reference)
   end
   a.balance = balance
   redis.call('HSET', refs_key, reference, amount)
-  local event_id = emit(KIND.adjust, a, amount, {EF.reference, reference, EF.reason, reason})
+  local event_id = emit(KIND.adjust, a, amount, nil, nil, reference, reason)
   store_money(a, event_id)
   return ADJUST.ok, a.balance, a.held
 end

@@ -41,15 +41,14 @@ local function load_account(id, k)
   return a
 end
 
--- Appends one money event with the account's balance and holds after it and
--- returns its stream id; `extra` is a flat list of further fields.
-local function emit(kind, a, amount, extra)
-  local args = {KEYS[1], '*', EF.kind, kind, EF.ts, NOW, EF.account, a.id,
-    EF.amount, amount, EF.balance, a.balance, EF.held, a.held}
-  for i = 1, #extra do
-    args[#args + 1] = extra[i]
-  end
-  return redis.call('XADD', unpack(args))
+-- Appends one money event and returns its stream id. Its `body` is a msgpack
+-- array (`ledger.events` _MoneyRecord): the time, the account, the amount, the
+-- account's balance and holds after it, then the message id and parts (holds,
+-- captures, releases) or the reference and reason (adjustments), '' or 0 if none.
+local function emit(kind, a, amount, message_id, parts, reference, reason)
+  local body = cmsgpack.pack({NOW, a.id, amount, a.balance, a.held,
+    message_id or '', parts or 0, reference or '', reason or ''})
+  return redis.call('XADD', KEYS[1], '*', EF.kind, kind, EF.body, body)
 end
 
 -- Writes the account's balance and holds with the id of the event that set them.

@@ -31,12 +31,12 @@ local function settle(op, message_id, account, account_key, hold_key, amount)
   local event_id
   if op == 'c' then
     a.balance, a.held = a.balance - amount, a.held - amount
-    event_id = emit(KIND.capture, a, amount, {EF.message_id, message_id})
+    event_id = emit(KIND.capture, a, amount, message_id)
   end
   local rest = held - amount
   if op == 'r' or rest > 0 then
     a.held = a.held - rest
-    event_id = emit(KIND.release, a, rest, {EF.message_id, message_id})
+    event_id = emit(KIND.release, a, rest, message_id)
   end
   store_money(a, event_id)
   local state = op == 'c' and HS.captured or HS.released
