@@ -324,7 +324,7 @@ class Pipeline:
         _, message = self._scheduled.pop(message_id)
         self.enqueue(msgspec.structs.replace(message, not_before=0.0))
 
-    def _take_queued(self, account: str, message_id: str) -> MtMessage | None:
+    def take_queued(self, account: str, message_id: str) -> MtMessage | None:
         waiting = self._scheduled.get(message_id)
         if waiting is not None and waiting[1].account == account:
             del self._scheduled[message_id]
@@ -336,6 +336,22 @@ class Pipeline:
                 return message
         return None
 
+    def outbox_entry(self, message_id: str) -> tuple[str | None, str]:
+        """The shard whose outbox holds a waiting message (None: this shard's)
+        and its entry id there ("" when it has none)."""
+        adopted = self._adopted.get(message_id)
+        if adopted is not None:
+            return adopted
+        return None, self._outbox.get(message_id, "")
+
+    def outbox_moved(self, message_id: str, shard: str | None, entry_id: str) -> None:
+        """A waiting message's outbox entry was written anew (replace_sm): its
+        settlement acknowledges ``entry_id`` in ``shard``'s outbox."""
+        if shard is None:
+            self._outbox[message_id] = entry_id
+        else:
+            self._adopted[message_id] = (shard, entry_id)
+
     def cancel(self, account: str, message_id: str) -> bool:
         """cancel_sm (§4.9): a message still queued is taken out, its hold
         released; one already handed to an operator cannot be cancelled, nor
@@ -343,7 +359,7 @@ class Pipeline:
         may be with the operator: releasing its whole hold would not charge them)."""
         if self.begun(message_id):
             return False
-        message = self._take_queued(account, message_id)
+        message = self.take_queued(account, message_id)
         if message is None:
             return False
         self.history.record(message.id, account, Recorded.DELETED)

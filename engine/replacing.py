@@ -132,7 +132,7 @@ def replace_waiting(
     if pipeline.begun(request.message_id):
         answer(S.ESME_RREPLACEFAIL)
         return
-    original = pipeline._take_queued(account.id, request.message_id)
+    original = pipeline.take_queued(account.id, request.message_id)
     if original is None:
         answer(S.ESME_RREPLACEFAIL)
         return
@@ -156,7 +156,7 @@ async def _write(
     pipeline: Pipeline, original: MtMessage, replacement: MtMessage, answer: Answer
 ) -> None:
     """The outbox first, then the queue: ESME_ROK only once the new content is durable."""
-    shard, entry_id = _entry_id(pipeline, original.id)
+    shard, entry_id = pipeline.outbox_entry(original.id)
     new_entry = None
     if entry_id:
         ref = OutboxRef(original.account, entry_id)
@@ -178,7 +178,7 @@ async def _write(
 async def _resume_from_outbox(pipeline: Pipeline, original: MtMessage) -> None:
     """Whichever content the outbox holds is the one that goes back to wait:
     the replacement if it was written, else the original."""
-    shard, entry_id = _entry_id(pipeline, original.id)
+    shard, entry_id = pipeline.outbox_entry(original.id)
     try:
         entry = await _find_entry(pipeline.ledger, original.id, shard)
     except Exception:
@@ -196,20 +196,9 @@ async def _resume_from_outbox(pipeline: Pipeline, original: MtMessage) -> None:
 
 def _replaced(pipeline: Pipeline, message: MtMessage, shard: str | None, entry_id: str) -> None:
     """The outbox holds ``message`` under ``entry_id`` now: settling acknowledges that one."""
-    if shard is None:
-        pipeline._outbox[message.id] = entry_id
-    else:
-        pipeline._adopted[message.id] = (shard, entry_id)
+    pipeline.outbox_moved(message.id, shard, entry_id)
     pipeline.history.record(message.id, message.account, Recorded.ACCEPTED, parts=message.parts)
     _put_back(pipeline, message)
-
-
-def _entry_id(pipeline: Pipeline, message_id: str) -> tuple[str | None, str]:
-    """The shard whose outbox holds the message (None: this shard's) and its entry id."""
-    adopted = pipeline._adopted.get(message_id)
-    if adopted is not None:
-        return adopted
-    return None, pipeline._outbox.get(message_id, "")
 
 
 async def _find_entry(ledger: Ledger, message_id: str, shard: str | None) -> OutboxEntry | None:
