@@ -87,8 +87,13 @@ class GatewayLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     shard_claim_ttl: float = 30.0
     """Seconds a taken-over outbox stays claimed if its claimer dies; also the
     longest a starting shard waits for a peer to give its own outbox back."""
+    redis_timeout: float = 2.0
+    """Seconds a Redis call may take before it fails and is tried once more on
+    a fresh connection: a stalled Redis costs a customer at most about twice this."""
 
     def __post_init__(self) -> None:
+        if self.redis_timeout <= 0:
+            raise ValueError("redis_timeout must be > 0")
         beat = self.shard_heartbeat_interval
         if beat <= 0:
             raise ValueError("shard_heartbeat_interval must be > 0")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
@@ -32,7 +33,7 @@ from engine.scheduler import Scheduler, SchedulerFull
 from engine.states import KnownState, RecentStates
 from engine.waiters import MessageWaiters
 from ledger.events import MessageState as Recorded
-from ledger.model import AcceptOutcome, AcceptRequest, OutboxRef
+from ledger.model import AcceptOutcome, AcceptRequest, OutboxRef, VoidOutcome
 from ledger.protocol import Ledger
 from router import MessageFacts, MoRouted, Rejected, RoutingTable
 from smpp import pdu as p
@@ -146,13 +147,16 @@ class Pipeline:
         self._commits: TickBatcher[tuple[AcceptRequest, MtMessage, Reply]] = TickBatcher(
             self._commit, self.tasks
         )
-        # Settling and releasing are safe to repeat (captures, releases and
-        # acknowledgements are idempotent): while Redis is down they are retried.
+        # Settling, releasing and voiding are safe to repeat (captures, releases,
+        # voids and acknowledgements are idempotent): while Redis is down they are retried.
         self._settlements: TickBatcher[tuple[str, MtMessage, tuple[str, ...]]] = TickBatcher(
             self._settle, self.tasks, retry_after=_SETTLE_RETRY
         )
         self._releases: TickBatcher[tuple[MtMessage, MessageState, str]] = TickBatcher(
             self._release, self.tasks, retry_after=_SETTLE_RETRY
+        )
+        self._voids: TickBatcher[tuple[AcceptRequest, MtMessage]] = TickBatcher(
+            self._void, self.tasks, retry_after=_SETTLE_RETRY
         )
         self._incoming: TickBatcher[_Incoming] = TickBatcher(self._relay, self.tasks)
         self.usable: frozenset[str] | None = None
@@ -173,7 +177,7 @@ class Pipeline:
         self._unsaved: dict[tuple[str, str], SubmittedPart] = {}
         """Correlations on their way to the receipt map: a receipt may beat them."""
         self.counters = dict.fromkeys(
-            ("accepted", "refused", "submitted", "failed", "receipts", "mo"), 0
+            ("accepted", "refused", "voided", "submitted", "failed", "receipts", "mo"), 0
         )
 
     # -- accept ---------------------------------------------------------------
@@ -220,25 +224,19 @@ class Pipeline:
         try:
             results = await self.ledger.accept_many([item[0] for item in batch])
         except Exception:
-            log.exception("ledger accept failed", messages=len(batch))
+            # The script may still have run, or may run once a stalled Redis
+            # resumes: the batch is voided before anyone could send it.
+            log.exception("ledger accept failed, voiding the batch", messages=len(batch))
             self.counters["refused"] += len(batch)
-            for _, _, reply in batch:
+            for request, message, reply in batch:
                 reply(S.ESME_RSYSERR, "", Refusal.LEDGER_DOWN)
+                self._voids.add((request, message))
             return
         for (_, message, reply), result in zip(batch, results, strict=True):
             if result.outcome is AcceptOutcome.OK:
                 self.counters["accepted"] += 1
                 self._outbox[message.id] = result.outbox_id or ""
-                self.history.record(
-                    message.id,
-                    message.account,
-                    Recorded.ACCEPTED,
-                    parts=message.parts,
-                    destination=message.destination_addr,
-                    source=message.source_addr,
-                    reference=message.reference,
-                    price_per_part=message.price_per_part,
-                )
+                self._record_described(message, Recorded.ACCEPTED)
                 self.states.set(message.id, KnownState(message.account, MessageState.ENROUTE, 0, 0))
                 self.enqueue(message)
                 reply(S.ESME_ROK, message.id, "")
@@ -248,6 +246,29 @@ class Pipeline:
                 self.counters["refused"] += 1
                 status, reason = _REFUSALS[result.outcome]
                 reply(status, "", reason)
+
+    async def _void(self, batch: list[tuple[AcceptRequest, MtMessage]]) -> None:
+        """Accepts whose reply never came: none of them may be sent or charged."""
+        outcomes = await self.ledger.void_accepts([request for request, _ in batch])
+        for (_, message), outcome in zip(batch, outcomes, strict=True):
+            if outcome is VoidOutcome.VOIDED:  # its hold made it a message of the history
+                self._record_described(message, Recorded.FAILED)
+        counts = Counter(outcome.value for outcome in outcomes)
+        self.counters["voided"] += counts[VoidOutcome.VOIDED.value]
+        log.warning("unanswered accepts voided", messages=len(batch), **counts)
+
+    def _record_described(self, message: MtMessage, state: Recorded) -> None:
+        """A message's first state in the history, with what describes it."""
+        self.history.record(
+            message.id,
+            message.account,
+            state,
+            parts=message.parts,
+            destination=message.destination_addr,
+            source=message.source_addr,
+            reference=message.reference,
+            price_per_part=message.price_per_part,
+        )
 
     def remember_outbox(self, message_id: str, entry_id: str, shard: str | None = None) -> bool:
         """Recovery: the outbox entry to acknowledge once ``message_id`` is

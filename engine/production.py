@@ -13,6 +13,8 @@ import os
 from collections.abc import Awaitable, Callable
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from engine.api_keys import RedisApiKeyStore
 from engine.config import GatewayConfig
@@ -23,6 +25,7 @@ from engine.parking import RedisParking
 from engine.receipts import RedisReceiptMap
 from engine.shards import RedisShardRegistry
 from engine.webhooks import RedisDeliveryLog
+from ledger.config import PersisterConfig
 from ledger.message_query import PgMessageQuery
 from ledger.persister import Persister
 from ledger.pgstore import EventStore
@@ -35,17 +38,29 @@ plain pool of redis-py raises once it has handed out its maximum)."""
 REDIS_POOL_WAIT = 10.0
 
 
+def shard_redis(url: str, timeout: float, connections: int = REDIS_CONNECTIONS) -> Redis:
+    """The shard's Redis client: a call that gets no answer within ``timeout``
+    is sent once more on a fresh connection, then fails (redis-py's default
+    of ten retries would keep a customer waiting ten times as long). Every
+    script may run twice that way, which the ledger's idempotency allows."""
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=connections,
+        timeout=REDIS_POOL_WAIT,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 1),
+    )
+    return Redis.from_pool(pool)  # closing the client closes its pool
+
+
 async def start_production(
     config: GatewayConfig,
 ) -> tuple[Engine, Callable[[], Awaitable[None]]]:
     """Start the shard; returns its facade (``.gateway`` is the shard) and the
     coroutine function that closes the backends."""
-    pool = BlockingConnectionPool.from_url(
-        os.environ.get("SMSGW_REDIS_URL", DEFAULT_REDIS_URL),
-        max_connections=REDIS_CONNECTIONS,
-        timeout=REDIS_POOL_WAIT,
-    )
-    redis = Redis(connection_pool=pool)
+    redis_url = os.environ.get("SMSGW_REDIS_URL", DEFAULT_REDIS_URL)
+    redis = shard_redis(redis_url, config.limits.redis_timeout)
     ledger = RedisLedger(redis, config.ledger, shard=config.shard)
     receipts = RedisReceiptMap(redis, config.ledger.namespace, config.limits.receipt_ttl)
     parking = RedisParking(
@@ -70,6 +85,7 @@ async def start_production(
     gateway = Gateway(config, ledger, receipts, parking, delivery_log, history, shards)
     await gateway.start()
     persister: Persister | None = None
+    persister_redis: Redis | None = None
     persister_task: asyncio.Task[None] | None = None
     store: EventStore | None = None
 
@@ -94,17 +110,22 @@ async def start_production(
     watching = asyncio.get_running_loop().create_task(engine.admin.watch(redis))
     if database_url and config.persister_in_process:
         store = EventStore(database_url)
-        persister = Persister(redis, store, config.ledger)
+        # Its own connection: a blocking read outlasts the shard's timeout.
+        reading = PersisterConfig().block_ms / 1000 + config.limits.redis_timeout
+        persister_redis = shard_redis(redis_url, reading, connections=2)
+        persister = Persister(persister_redis, store, config.ledger)
         persister_task = asyncio.get_running_loop().create_task(persister.run())
 
     async def close() -> None:
         """Stop the persister after one last drain of what the shard wrote."""
         watching.cancel()
         if persister is not None and persister_task is not None and store is not None:
+            assert persister_redis is not None
             persister.stop()  # returns within one blocking read (block_ms)
             await persister_task
             await persister.drain()
             await store.close()
+            await persister_redis.aclose()
         if history is not None:
             await history.aclose()
         await redis.aclose()

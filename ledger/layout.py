@@ -50,6 +50,8 @@ class HoldField(StrEnum):
     AMOUNT = "amount"
     STATE = "state"
     CAPTURED = "captured"
+    OUTBOX = "outbox"
+    """The outbox entry its accept added, so a void can delete it."""
 
 
 class HoldState(StrEnum):

@@ -34,6 +34,7 @@ from ledger.model import (
     QuotaPeriod,
     SettleOutcome,
     SettleResult,
+    VoidOutcome,
     check_account,
     check_amount,
     check_message_id,
@@ -61,6 +62,7 @@ class _Hold:
     amount: int
     state: HoldState | None = None
     captured: int = 0
+    outbox_id: str = ""
 
 
 def _quota_window(period: QuotaPeriod, second: int) -> int:
@@ -207,7 +209,6 @@ class MemoryLedger:
                 outcome=AcceptOutcome.DUPLICATE,
                 original_message_id=r.message_id,
             )
-        self._holds[hold_key] = _Hold(r.account, r.amount)
         a.held += r.amount
         a.window_second, a.window_used = second, window_used + r.parts
         a.quota_window, a.quota_used = quota_window, quota_used + r.parts
@@ -216,6 +217,7 @@ class MemoryLedger:
             expires = now_ms + self.config.idempotency_ttl * 1000
             self._idempotency_expiry.append((expires, idem))
         entry_id = self._next_id()
+        self._holds[hold_key] = _Hold(r.account, r.amount, outbox_id=entry_id)
         outbox = self._outboxes.setdefault(self.shard, {}).setdefault(hold_key[0], {})
         outbox[entry_id] = OutboxEntry(
             entry_id=entry_id,
@@ -229,6 +231,31 @@ class MemoryLedger:
             EventKind.HOLD, r.account, r.amount, now_ms, message_id=r.message_id, parts=r.parts
         )
         return AcceptResult(message_id=r.message_id, outcome=AcceptOutcome.OK, outbox_id=entry_id)
+
+    async def void_accepts(self, requests: Sequence[AcceptRequest]) -> list[VoidOutcome]:
+        now_ms = self._now_ms()
+        return [self._void(request, now_ms) for request in requests]
+
+    def _void(self, r: AcceptRequest, now_ms: int) -> VoidOutcome:
+        hold_key = (self.keys.bucket_of(r.account), r.message_id)
+        expiry = (now_ms + self.config.settled_hold_ttl * 1000, hold_key)
+        hold = self._holds.get(hold_key)
+        if hold is None:
+            self._holds[hold_key] = _Hold(r.account, 0, HoldState.RELEASED)
+            self._settled_expiry.append(expiry)
+            return VoidOutcome.BARRED
+        a = self._accounts.get(r.account)
+        if hold.account != r.account or hold.state is not None or a is None:
+            return VoidOutcome.KEPT
+        a.held -= hold.amount
+        self._emit(EventKind.RELEASE, r.account, hold.amount, now_ms, message_id=r.message_id)
+        hold.state = HoldState.RELEASED
+        self._settled_expiry.append(expiry)
+        self._outboxes.get(self.shard, {}).get(hold_key[0], {}).pop(hold.outbox_id, None)
+        idem = (r.account, r.idempotency_key)
+        if r.idempotency_key is not None and self._idempotency.get(idem) == r.message_id:
+            del self._idempotency[idem]
+        return VoidOutcome.VOIDED
 
     async def capture(self, message_id: str, account: str, amount: int) -> SettleResult:
         check_amount("amount", amount)

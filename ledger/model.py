@@ -144,6 +144,17 @@ class AcceptResult(msgspec.Struct, frozen=True, kw_only=True):
     """Set for a duplicate: the message the idempotency key first accepted."""
 
 
+class VoidOutcome(StrEnum):
+    """What voiding an accept whose reply never came did (`Ledger.void_accepts`)."""
+
+    VOIDED = "voided"
+    """The accept had run: its hold is released and its outbox entry deleted."""
+    BARRED = "barred"
+    """It had not: a settled hold record bars it, should it still reach the ledger."""
+    KEPT = "kept"
+    """The hold was settled already, or is another account's: nothing changed."""
+
+
 class SettleOutcome(StrEnum):
     OK = "ok"
     ALREADY_CAPTURED = "already_captured"

@@ -15,6 +15,7 @@ from ledger.model import (
     OutboxEntry,
     OutboxRef,
     SettleResult,
+    VoidOutcome,
 )
 
 
@@ -38,6 +39,11 @@ class Ledger(Protocol):
 
     async def accept_many(self, requests: Sequence[AcceptRequest]) -> list[AcceptResult]:
         """`accept` for several messages; one result per request, in order."""
+
+    async def void_accepts(self, requests: Sequence[AcceptRequest]) -> list[VoidOutcome]:
+        """Makes accepts whose reply never came (the backend did not answer)
+        have no effect, whether they ran, run later or never: one outcome per
+        request, in order. Safe to repeat."""
 
     async def capture(self, message_id: str, account: str, amount: int) -> SettleResult:
         """Spends `amount` of the message's hold and releases the rest."""

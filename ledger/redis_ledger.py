@@ -35,6 +35,7 @@ from ledger.model import (
     QuotaPeriod,
     SettleOutcome,
     SettleResult,
+    VoidOutcome,
     check_account,
     check_amount,
     check_message_id,
@@ -47,6 +48,7 @@ from ledger.scripts import LedgerScripts
 _ACCEPT_CODES = {outcome.value.encode(): outcome for outcome in AcceptOutcome}
 _SETTLE_CODES = {outcome.value.encode(): outcome for outcome in SettleOutcome}
 _ADJUST_CODES = {outcome.value.encode(): outcome for outcome in AdjustOutcome}
+_VOID_CODES = {outcome.value.encode(): outcome for outcome in VoidOutcome}
 _ACCOUNT_FIELDS = (
     AccountField.ENABLED,
     AccountField.BALANCE,
@@ -181,21 +183,7 @@ class RedisLedger:
         return list(await asyncio.gather(*[submit(bucket_of(r.account), r) for r in requests]))
 
     async def _accept_batch(self, bucket: int, requests: list[AcceptRequest]) -> list[AcceptResult]:
-        keys = _DeclaredKeys(self._prefixes[bucket], self._events[bucket], self._outboxes[bucket])
-        items = [
-            (
-                r.message_id,
-                r.account,
-                keys.index(_ACCOUNT, r.account),
-                keys.index(_HOLD, r.message_id),
-                0 if r.idempotency_key is None
-                else keys.index(_IDEMPOTENCY, f"{r.account}:{r.idempotency_key}"),
-                r.parts,
-                r.price,
-                len(r.payload),
-            )
-            for r in requests
-        ]  # fmt: skip
+        keys, items = self._accept_items(bucket, requests)
         args = (
             self._now(),
             self.config.idempotency_ttl,
@@ -219,6 +207,40 @@ class RedisLedger:
                 result = AcceptResult(message_id=request.message_id, outcome=outcome)
             results.append(result)
         return results
+
+    def _accept_items(
+        self, bucket: int, requests: Sequence[AcceptRequest]
+    ) -> tuple[_DeclaredKeys, list[tuple[str, str, int, int, int, int, int, int]]]:
+        """The keys and per-message items of accept.lua (void.lua reads them too)."""
+        keys = _DeclaredKeys(self._prefixes[bucket], self._events[bucket], self._outboxes[bucket])
+        items = [
+            (
+                r.message_id,
+                r.account,
+                keys.index(_ACCOUNT, r.account),
+                keys.index(_HOLD, r.message_id),
+                0 if r.idempotency_key is None
+                else keys.index(_IDEMPOTENCY, f"{r.account}:{r.idempotency_key}"),
+                r.parts,
+                r.price,
+                len(r.payload),
+            )
+            for r in requests
+        ]  # fmt: skip
+        return keys, items
+
+    async def void_accepts(self, requests: Sequence[AcceptRequest]) -> list[VoidOutcome]:
+        by_bucket: dict[int, list[int]] = defaultdict(list)
+        for index, request in enumerate(requests):
+            by_bucket[self.keys.bucket_of(request.account)].append(index)
+        outcomes: list[VoidOutcome] = [VoidOutcome.KEPT] * len(requests)
+        for bucket, indexes in by_bucket.items():
+            keys, items = self._accept_items(bucket, [requests[index] for index in indexes])
+            args = (self._now(), self.config.settled_hold_ttl, msgspec.msgpack.encode(items))
+            reply = await self._scripts.void(self._redis, keys.keys, args)
+            for index, code in zip(indexes, reply, strict=True):
+                outcomes[index] = _VOID_CODES[code]
+        return outcomes
 
     async def capture(self, message_id: str, account: str, amount: int) -> SettleResult:
         check_amount("amount", amount)

@@ -20,7 +20,14 @@ from redis.exceptions import NoScriptError
 
 from ledger.events import EventField, EventKind
 from ledger.layout import AccountField, HoldField, HoldState, OutboxField
-from ledger.model import MAX_AMOUNT, AcceptOutcome, AdjustOutcome, QuotaPeriod, SettleOutcome
+from ledger.model import (
+    MAX_AMOUNT,
+    AcceptOutcome,
+    AdjustOutcome,
+    QuotaPeriod,
+    SettleOutcome,
+    VoidOutcome,
+)
 
 _CONSTANTS: dict[str, type[StrEnum]] = {
     "AF": AccountField,
@@ -33,6 +40,7 @@ _CONSTANTS: dict[str, type[StrEnum]] = {
     "ACCEPT": AcceptOutcome,
     "SETTLE": SettleOutcome,
     "ADJUST": AdjustOutcome,
+    "VOID": VoidOutcome,
 }
 
 
@@ -83,6 +91,7 @@ class LedgerScripts:
     def __init__(self) -> None:
         self.accept = LuaScript.from_files("accept", ledger_state=True)
         self.settle = LuaScript.from_files("settle", ledger_state=True)
+        self.void = LuaScript.from_files("void", ledger_state=True)
         self.adjust = LuaScript.from_files("adjust", ledger_state=True)
         self.set_account = LuaScript.from_files("set_account", ledger_state=True)
         self.trim_events = LuaScript.from_files("trim_events", ledger_state=False)
@@ -93,6 +102,7 @@ class LedgerScripts:
         return (
             self.accept,
             self.settle,
+            self.void,
             self.adjust,
             self.set_account,
             self.trim_events,

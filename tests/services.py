@@ -105,7 +105,9 @@ class TcpProxy:
     """Forwards a local port to a server and can play an outage.
 
     `stop()` closes the listener and every forwarded connection, as when the
-    server goes down; `start()` (again) listens on the same port.
+    server goes down; `start()` (again) listens on the same port. `pause()`
+    plays a server that hangs: connections still open, but what they carry is
+    held until `resume()` delivers it, late, as a stalled server would take it.
     """
 
     def __init__(self, host: str, port: int) -> None:
@@ -113,7 +115,15 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._pipes: set[asyncio.Task[None]] = set()
+        self._flowing = asyncio.Event()
+        self._flowing.set()
         self.port = 0
+
+    def pause(self) -> None:
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        self._flowing.set()
 
     async def start(self) -> int:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
@@ -141,6 +151,7 @@ class TcpProxy:
     async def _pipe(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError):
             while data := await source.read(65_536):
+                await self._flowing.wait()
                 sink.write(data)
                 await sink.drain()
         sink.close()

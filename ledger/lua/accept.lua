@@ -74,15 +74,15 @@ local function accept(m, payload)
   if redis.call('HSETNX', hold_key, HF.account, account) == 0 then
     return ACCEPT.duplicate, message_id
   end
-  redis.call('HSET', hold_key, HF.amount, amount)
+  local entry_id = redis.call('XADD', KEYS[2], '*', OF.message_id, message_id,
+    OF.account, account, OF.parts, parts, OF.price, price, OF.payload, payload)
+  redis.call('HSET', hold_key, HF.amount, amount, HF.outbox, entry_id)
   a.held = a.held + amount
   a.window_second, a.window_used = second, window_used + parts
   a.quota_window, a.quota_used = quota_window, quota_used + parts
   if idem_key then
     redis.call('SET', idem_key, message_id, 'EX', idempotency_ttl)
   end
-  local entry_id = redis.call('XADD', KEYS[2], '*', OF.message_id, message_id,
-    OF.account, account, OF.parts, parts, OF.price, price, OF.payload, payload)
   local event_id = emit(KIND.hold, a, amount, message_id, parts)
   redis.call('HSET', a.key, AF.held, a.held, AF.last_event, event_id,
     AF.window_second, a.window_second, AF.window_used, a.window_used,

@@ -20,6 +20,7 @@ from ledger.model import (
     OutboxRef,
     QuotaPeriod,
     SettleOutcome,
+    VoidOutcome,
 )
 from ledger.protocol import Ledger
 from tests.ledger.helpers import FakeClock
@@ -335,3 +336,55 @@ async def test_quota_windows_follow_the_utc_calendar(
     assert (
         await ledger.accept(message(f"{account}-3", account, price=0))
     ).outcome is AcceptOutcome.OK
+
+
+async def test_void_undoes_an_accept_that_ran(ledger: Ledger, emitted: Emitted) -> None:
+    await funded(ledger)
+    request = message("m1", parts=2, price=10, idempotency_key="order-7")
+    assert (await ledger.accept(request)).outcome is AcceptOutcome.OK
+    assert await ledger.void_accepts([request]) == [VoidOutcome.VOIDED]
+    state = await ledger.get_account("acme")
+    assert state is not None and (state.balance, state.held) == (1_000, 0)
+    assert [entry async for entry in ledger.read_outbox()] == []
+    money = [e for e in await emitted() if isinstance(e, LedgerEvent)]
+    assert [(e.kind, e.amount, e.held) for e in money[-2:]] == [
+        (EventKind.HOLD, 20, 20),
+        (EventKind.RELEASE, 20, 0),
+    ]
+    # The key is free again, and the voided message can never be charged or voided twice.
+    retry = await ledger.accept(message("m2", idempotency_key="order-7"))
+    assert retry.outcome is AcceptOutcome.OK
+    assert (await ledger.capture("m1", "acme", 20)).outcome is SettleOutcome.ALREADY_RELEASED
+    assert await ledger.void_accepts([request]) == [VoidOutcome.KEPT]
+
+
+async def test_void_bars_an_accept_that_arrives_later(ledger: Ledger, emitted: Emitted) -> None:
+    await funded(ledger)
+    request = message("m1", idempotency_key="order-7")
+    assert await ledger.void_accepts([request]) == [VoidOutcome.BARRED]
+    late = await ledger.accept(request)
+    assert (late.outcome, late.original_message_id) == (AcceptOutcome.DUPLICATE, "m1")
+    state = await ledger.get_account("acme")
+    assert state is not None and state.held == 0
+    assert [entry async for entry in ledger.read_outbox()] == []
+    assert [e.kind for e in await emitted() if isinstance(e, LedgerEvent)] == [EventKind.ADJUST]
+    assert (await ledger.accept(message("m2", idempotency_key="order-7"))).outcome is (
+        AcceptOutcome.OK
+    )
+
+
+async def test_void_keeps_settled_holds_and_other_messages_keys(ledger: Ledger) -> None:
+    await funded(ledger)
+    sent = message("m1")
+    await ledger.accept(sent)
+    await ledger.capture("m1", "acme", 10)
+    owner = message("m2", idempotency_key="k")
+    await ledger.accept(owner)
+    stranger = message("m3", idempotency_key="k")
+    outcomes = await ledger.void_accepts([sent, stranger])
+    assert outcomes == [VoidOutcome.KEPT, VoidOutcome.BARRED]
+    state = await ledger.get_account("acme")
+    assert state is not None and (state.balance, state.held) == (990, 10)
+    again = await ledger.accept(message("m4", idempotency_key="k"))
+    assert (again.outcome, again.original_message_id) == (AcceptOutcome.DUPLICATE, "m2")
+    assert [entry.message_id async for entry in ledger.read_outbox()] == ["m1", "m2"]

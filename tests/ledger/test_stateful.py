@@ -53,6 +53,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.holds: list[tuple[str, str]] = []  # (message id, account) ever accepted
         # (message id, account) -> (twin id, redis id); a message id is unique per bucket only
         self.outbox_ids: dict[tuple[str, str], tuple[str, str]] = {}
+        self.barred: list[tuple[str, str]] = []  # ids voided before any accept
         self.next_id = 0
 
     def run(self, coroutine: Awaitable[T]) -> T:
@@ -124,10 +125,10 @@ class LedgerMachine(RuleBasedStateMachine):
     def accept(self, batch: list[tuple[str, int, int, str | None, bool]]) -> None:
         requests = []
         for account, parts, price, key, reuse in batch:
-            if reuse and self.holds:
-                message_id = self.holds[self.next_id % len(self.holds)][0]
-            else:
-                message_id = f"m{self.next_id}"
+            used = self.holds + self.barred
+            message_id = f"m{self.next_id}"
+            if reuse and used:
+                message_id = used[self.next_id % len(used)][0]
             self.next_id += 1
             requests.append(
                 AcceptRequest(
@@ -174,6 +175,28 @@ class LedgerMachine(RuleBasedStateMachine):
             twin = self.run(self.twin.ack_outbox([OutboxRef(account, twin_id)]))
             real = self.run(self.real.ack_outbox([OutboxRef(account, real_id)]))
             assert twin == real
+
+    @rule(
+        data=st.data(),
+        fresh=st.tuples(st.one_of(accounts, st.just("nobody")), st.integers(0, 2)),
+        key=st.sampled_from([None, "k1", "k2"]),
+    )
+    def void_accepts(self, data: st.DataObject, fresh: tuple[str, int], key: str | None) -> None:
+        """Voids some accepted messages and some ids no accept has used yet."""
+        chosen = data.draw(st.lists(st.sampled_from(self.holds), max_size=3)) if self.holds else []
+        account, count = fresh
+        for _ in range(count):
+            chosen.append((f"m{self.next_id}", account))
+            self.barred.append(chosen[-1])  # accept may reuse it: a duplicate then
+            self.next_id += 1
+        requests = [
+            AcceptRequest(
+                message_id=message_id, account=account, parts=1, price=0, idempotency_key=key
+            )
+            for message_id, account in chosen
+        ]
+        twin, real = self.both(lambda ledger: ledger.void_accepts(requests))
+        assert twin == real
 
     @rule(seconds=st.sampled_from([0.3, 1, 59, 3_600, 86_400, 31 * 86_400]))
     def tick(self, seconds: float) -> None:
