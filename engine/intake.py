@@ -130,16 +130,8 @@ def prepare_mt(
     priority = options.priority
     if priority is None:
         priority = message_priority(account, request.priority_flag)
-    facts = MessageFacts(
-        source=request.source_addr,
-        destination=request.destination_addr,
-        now=moment,
-        account=account.id,
-        groups=account.groups,
-        content=text,
-        data_coding=request.data_coding,
-        priority=_PRIORITY_NAMES[priority],  # type: ignore[arg-type]
-    )
+    facts = _facts(request.source_addr, request.destination_addr, moment, account, text,
+                   request.data_coding, priority)  # fmt: skip
     decision = table.decide_mt(facts, usable)
     if isinstance(decision, NoRoute) and usable is not None:
         # Every connector of the route is down: accept and queue rather than
@@ -173,4 +165,55 @@ def prepare_mt(
         reference=options.reference,
         callback=options.callback,
         not_before=not_before if not_before > now else 0.0,
+    )
+
+
+def _facts(
+    source: str,
+    destination: str,
+    moment: datetime,
+    account: AccountConfig,
+    text: str,
+    data_coding: int,
+    priority: Priority,
+) -> MessageFacts:
+    return MessageFacts(
+        source=source,
+        destination=destination,
+        now=moment,
+        account=account.id,
+        groups=account.groups,
+        content=text,
+        data_coding=data_coding,
+        priority=_PRIORITY_NAMES[priority],  # type: ignore[arg-type]
+    )
+
+
+def routed_again(
+    message: MtMessage,
+    account: AccountConfig,
+    table: RoutingTable,
+    usable: frozenset[str] | None,
+    now: float,
+) -> MtMessage | None:
+    """``message`` routed by this shard's table, for a message adopted from a
+    dead shard whose connectors this one does not have; None when no route
+    here serves it at the price held per part (the hold cannot grow)."""
+    try:
+        text = (
+            "" if message.esm_class & _UDHI else decode_text(message.user_data, message.data_coding)
+        )
+    except NotTextError:
+        text = ""
+    # Already international: the "+" keeps the router from reading it as national.
+    facts = _facts(message.source_addr, "+" + message.destination_addr,
+                   datetime.fromtimestamp(now, UTC), account, text, message.data_coding,
+                   message.priority)  # fmt: skip
+    decision = table.decide_mt(facts, usable)
+    if isinstance(decision, NoRoute) and usable is not None:
+        decision = table.decide_mt(facts)  # queued until a connector binds, as on accept
+    if not isinstance(decision, MtRouted) or decision.sell_per_part != message.price_per_part:
+        return None
+    return msgspec.structs.replace(
+        message, connectors=decision.connectors, cost_per_part=decision.cost_per_part or 0
     )

@@ -24,7 +24,14 @@ from engine.accounts import AccountConfig
 from engine.batching import BackgroundTasks, TickBatcher
 from engine.delivery import CustomerDelivery, receipt_pdu
 from engine.history import STATE_OF_RECEIPT, MessageHistory
-from engine.intake import NO_OPTIONS, Refused, SubmitOptions, ValidityLimits, prepare_mt
+from engine.intake import (
+    NO_OPTIONS,
+    Refused,
+    SubmitOptions,
+    ValidityLimits,
+    prepare_mt,
+    routed_again,
+)
 from engine.message import MtMessage, pack_message
 from engine.metrics import PipelineMetrics
 from engine.receipts import ReceiptMap, SubmittedPart
@@ -305,7 +312,23 @@ class Pipeline:
             except SchedulerFull:
                 continue
             return
+        if not any(connector in self.schedulers for connector in message.connectors):
+            rerouted = self._routed_here(message)
+            if rerouted is not None:
+                self.enqueue(rerouted)
+                return
         self._releases.add((message, MessageState.UNDELIVERABLE, "069"))
+
+    def _routed_here(self, message: MtMessage) -> MtMessage | None:
+        """A message none of whose connectors this shard has (adopted from a
+        dead peer with other connectors), routed again to connectors it has."""
+        account = self.accounts.get(message.account)
+        if account is None:
+            return None
+        rerouted = routed_again(message, account, self.table, self.usable, time.time())
+        if rerouted is None or not any(c in self.schedulers for c in rerouted.connectors):
+            return None
+        return rerouted
 
     # -- connector listener ---------------------------------------------------
 

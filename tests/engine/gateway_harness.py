@@ -110,14 +110,16 @@ async def running_gateway(
     history: MemoryMessageStore | None = None,
     webhooks: WebhookLimits | None = None,
     shards: RedisShardRegistry | None = None,
+    connector_prefix: str = "op-",
 ) -> AsyncIterator[Gateway]:
     """A started gateway on ``backend`` ("memory" or "redis") bound to the
     ``operators``; every account starts with ``credit``. ``shards`` turns on
-    the adoption of dead peers' outboxes (Redis only)."""
+    the adoption of dead peers' outboxes (Redis only). Connectors are named
+    ``connector_prefix`` and their operator's index."""
     accounts = accounts or (account("bank"), account("shop"))
     for operator in operators:
         await operator.start()
-    names = [f"op-{i}" for i in range(len(operators))]
+    names = [f"{connector_prefix}{i}" for i in range(len(operators))]
     connectors = tuple(
         msgspec.structs.replace(connector(name, operator.port), **(connector_settings or {}))
         for name, operator in zip(names, operators, strict=True)

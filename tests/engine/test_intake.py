@@ -1,9 +1,10 @@
 from datetime import UTC, datetime
 
+import msgspec
 import pytest
 
 from engine.accounts import AccountConfig
-from engine.intake import Refused, ValidityLimits, message_priority, prepare_mt
+from engine.intake import Refused, ValidityLimits, message_priority, prepare_mt, routed_again
 from engine.message import MtMessage, Priority
 from router import RoutingTable, load_data
 from smpp import pdu as p
@@ -109,3 +110,15 @@ def test_priority_flag_three_is_otp() -> None:
     assert message_priority(ACCOUNT, 3) is Priority.OTP
     assert message_priority(ACCOUNT, 2) is Priority.EXPRESS
     assert message_priority(ACCOUNT, 0) is Priority.NORMAL
+
+
+def test_an_adopted_message_is_routed_again_only_at_the_price_it_holds() -> None:
+    message = prepare(p.SubmitSm(source_addr="BANK", destination_addr="33612345678"))
+    assert isinstance(message, MtMessage)
+    elsewhere = msgspec.structs.replace(message, connectors=("op-z",), cost_per_part=1)
+    again = routed_again(elsewhere, ACCOUNT, TABLE, frozenset({"op-b"}), NOW)
+    assert again == msgspec.structs.replace(message, connectors=("op-b",))
+    dearer = msgspec.structs.replace(elsewhere, price_per_part=message.price_per_part + 1)
+    assert routed_again(dearer, ACCOUNT, TABLE, None, NOW) is None
+    premium = msgspec.structs.replace(elsewhere, destination_addr="33899000000")
+    assert routed_again(premium, ACCOUNT, TABLE, None, NOW) is None

@@ -6,6 +6,7 @@ import asyncio
 import socket
 from contextlib import AsyncExitStack
 
+import pytest
 from redis.asyncio import Redis
 
 from engine.config import GatewayLimits
@@ -69,9 +70,12 @@ async def accept_on_unreachable_operator(redis: Redis, namespace: str) -> list[s
     return ids
 
 
+@pytest.mark.parametrize("connector_prefix", ["op-", "b-op-"], ids=["same", "own connectors"])
 async def test_a_live_shard_sends_what_a_dead_shard_accepted(
-    redis_client: Redis, namespace: str
+    redis_client: Redis, namespace: str, connector_prefix: str
 ) -> None:
+    """Through the dead shard's connectors, or routed again to the live
+    shard's own when it has none of them (at the price held)."""
     ids = await accept_on_unreachable_operator(redis_client, namespace)
     operator = simulator()
     async with running_gateway(
@@ -83,6 +87,7 @@ async def test_a_live_shard_sends_what_a_dead_shard_accepted(
         limits=LIMITS,
         credit_accounts=False,
         shards=registry(redis_client, namespace, "b", LIMITS.shard_heartbeat_ttl),
+        connector_prefix=connector_prefix,
     ) as shard_b:
         watcher = registry(redis_client, namespace, "watcher")
 
