@@ -511,25 +511,36 @@ class Pipeline:
         for connector, entries in by_connector.items():
             for operator_id, _ in entries:
                 self._unsaved.pop((connector, operator_id), None)
+        outbox = self._outbox
         await asyncio.gather(
-            *(self.ledger.capture(m.id, m.account, m.price_per_part * m.parts) for _, m, _ in batch)
+            *(
+                self.ledger.capture(
+                    m.id, m.account, m.price_per_part * m.parts, outbox_id=outbox.get(m.id, "")
+                )
+                for _, m, _ in batch
+            )
         )
-        await self._ack_outbox([m for _, m, _ in batch])
+        await self._settled([m for _, m, _ in batch])
 
     async def _release(self, batch: list[tuple[MtMessage, MessageState, str]]) -> None:
         """Messages that will never reach an operator: holds back, customers told."""
-        await asyncio.gather(*(self.ledger.release(m.id, m.account) for m, _, _ in batch))
-        await self._ack_outbox([m for m, _, _ in batch])
+        outbox = self._outbox
+        await asyncio.gather(
+            *(
+                self.ledger.release(m.id, m.account, outbox_id=outbox.get(m.id, ""))
+                for m, _, _ in batch
+            )
+        )
+        await self._settled([m for m, _, _ in batch])
         for message, state, error in batch:
             part = _submitted_part(message, message.accepted_at)
             self.deliver_receipt(part, state, error, message.expires_at)
 
-    async def _ack_outbox(self, messages: list[MtMessage]) -> None:
-        """Entries are forgotten only once acknowledged: a batch retried after
-        a failure acknowledges them again rather than leaving them behind."""
-        refs = [OutboxRef(m.account, entry) for m in messages if (entry := self._outbox.get(m.id))]
-        if refs:
-            await self.ledger.ack_outbox(refs)
+    async def _settled(self, messages: list[MtMessage]) -> None:
+        """Own outbox entries were acknowledged with the settlement; adopted
+        ones, in their dead shard's outbox, are acknowledged here. Entries are
+        forgotten only once acknowledged: a batch retried after a failure
+        acknowledges them again rather than leaving them behind."""
         for message in messages:
             self._outbox.pop(message.id, None)
         if self._adopted:

@@ -38,6 +38,7 @@ from ledger.model import (
     check_account,
     check_amount,
     check_message_id,
+    check_outbox_id,
     check_reason,
     check_shard,
     check_token,
@@ -257,16 +258,28 @@ class MemoryLedger:
             del self._idempotency[idem]
         return VoidOutcome.VOIDED
 
-    async def capture(self, message_id: str, account: str, amount: int) -> SettleResult:
+    async def capture(
+        self, message_id: str, account: str, amount: int, *, outbox_id: str = ""
+    ) -> SettleResult:
         check_amount("amount", amount)
-        return self._settle(message_id, account, amount, capture=True)
+        return self._settle_and_ack(message_id, account, amount, outbox_id, capture=True)
 
-    async def release(self, message_id: str, account: str) -> SettleResult:
-        return self._settle(message_id, account, 0, capture=False)
+    async def release(self, message_id: str, account: str, *, outbox_id: str = "") -> SettleResult:
+        return self._settle_and_ack(message_id, account, 0, outbox_id, capture=False)
 
-    def _settle(self, message_id: str, account: str, amount: int, *, capture: bool) -> SettleResult:
+    def _settle_and_ack(
+        self, message_id: str, account: str, amount: int, outbox_id: str, *, capture: bool
+    ) -> SettleResult:
         check_message_id(message_id)
         check_account(account)
+        check_outbox_id(outbox_id)
+        result = self._settle(message_id, account, amount, capture=capture)
+        if outbox_id:
+            outbox = self._outboxes.get(self.shard, {}).get(self.keys.bucket_of(account), {})
+            outbox.pop(outbox_id, None)
+        return result
+
+    def _settle(self, message_id: str, account: str, amount: int, *, capture: bool) -> SettleResult:
         now_ms = self._now_ms()
         hold_key = (self.keys.bucket_of(account), message_id)
         hold = self._holds.get(hold_key)

@@ -18,6 +18,7 @@ MAX_PARTS = 255
 
 _ACCOUNT = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+_STREAM_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
 _TOKEN = re.compile(r"[!-~]{1,128}")  # printable ASCII, no spaces: idempotency keys, references
 
 
@@ -29,6 +30,12 @@ def check_account(account: str) -> None:
 def check_message_id(message_id: str) -> None:
     if not isinstance(message_id, str) or not _MESSAGE_ID.fullmatch(message_id):
         raise ValueError(f"message id must be 1-64 of [A-Za-z0-9_.:-], got {message_id!r}")
+
+
+def check_outbox_id(entry_id: str) -> None:
+    """An outbox entry's stream id, or "" for none."""
+    if entry_id and not (isinstance(entry_id, str) and _STREAM_ID.fullmatch(entry_id)):
+        raise ValueError(f"outbox entry id must be a stream id (ms-seq), got {entry_id!r}")
 
 
 def check_shard(shard: str) -> None:

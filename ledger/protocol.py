@@ -45,11 +45,15 @@ class Ledger(Protocol):
         have no effect, whether they ran, run later or never: one outcome per
         request, in order. Safe to repeat."""
 
-    async def capture(self, message_id: str, account: str, amount: int) -> SettleResult:
-        """Spends `amount` of the message's hold and releases the rest."""
+    async def capture(
+        self, message_id: str, account: str, amount: int, *, outbox_id: str = ""
+    ) -> SettleResult:
+        """Spends `amount` of the message's hold and releases the rest; with
+        `outbox_id`, deletes that entry of this shard's outbox in the same step
+        (whatever the outcome), so a restart never resends a settled message."""
 
-    async def release(self, message_id: str, account: str) -> SettleResult:
-        """Gives the message's whole hold back."""
+    async def release(self, message_id: str, account: str, *, outbox_id: str = "") -> SettleResult:
+        """Gives the message's whole hold back (`outbox_id` as for `capture`)."""
 
     async def adjust(
         self, account: str, amount: int, *, reason: str, reference: str

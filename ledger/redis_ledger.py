@@ -39,6 +39,7 @@ from ledger.model import (
     check_account,
     check_amount,
     check_message_id,
+    check_outbox_id,
     check_reason,
     check_shard,
     check_token,
@@ -63,7 +64,7 @@ _OUTBOX_PAGE = 1_000
 _ACCOUNT, _HOLD = KeyKind.ACCOUNT.value, KeyKind.HOLD.value
 _IDEMPOTENCY, _REFERENCES = KeyKind.IDEMPOTENCY.value, KeyKind.REFERENCES.value
 
-SettleItem = tuple[str, str, str, int]  # op, message id, account, amount
+SettleItem = tuple[str, str, str, int, str]  # op, message id, account, amount, outbox id
 AdjustItem = tuple[str, int, str, str]  # account, amount, reason, reference
 
 
@@ -242,21 +243,26 @@ class RedisLedger:
                 outcomes[index] = _VOID_CODES[code]
         return outcomes
 
-    async def capture(self, message_id: str, account: str, amount: int) -> SettleResult:
+    async def capture(
+        self, message_id: str, account: str, amount: int, *, outbox_id: str = ""
+    ) -> SettleResult:
         check_amount("amount", amount)
-        return await self._settle(_CAPTURE, message_id, account, amount)
+        return await self._settle(_CAPTURE, message_id, account, amount, outbox_id)
 
-    async def release(self, message_id: str, account: str) -> SettleResult:
-        return await self._settle(_RELEASE, message_id, account, 0)
+    async def release(self, message_id: str, account: str, *, outbox_id: str = "") -> SettleResult:
+        return await self._settle(_RELEASE, message_id, account, 0, outbox_id)
 
-    async def _settle(self, op: str, message_id: str, account: str, amount: int) -> SettleResult:
+    async def _settle(
+        self, op: str, message_id: str, account: str, amount: int, outbox_id: str
+    ) -> SettleResult:
         check_message_id(message_id)
         check_account(account)
-        item = (op, message_id, account, amount)
+        check_outbox_id(outbox_id)
+        item = (op, message_id, account, amount, outbox_id)
         return await self._settles.submit(self.keys.bucket_of(account), item)
 
     async def _settle_batch(self, bucket: int, items: list[SettleItem]) -> list[SettleResult]:
-        keys = _DeclaredKeys(self._prefixes[bucket], self._events[bucket])
+        keys = _DeclaredKeys(self._prefixes[bucket], self._events[bucket], self._outboxes[bucket])
         declared = [
             (
                 op,
@@ -265,8 +271,9 @@ class RedisLedger:
                 keys.index(_ACCOUNT, account),
                 keys.index(_HOLD, message_id),
                 amount,
+                outbox_id,
             )
-            for op, message_id, account, amount in items
+            for op, message_id, account, amount, outbox_id in items
         ]
         args = (self._now(), self.config.settled_hold_ttl, msgspec.msgpack.encode(declared))
         reply = await self._scripts.settle(self._redis, keys.keys, args)

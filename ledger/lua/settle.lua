@@ -1,8 +1,11 @@
 -- settle: capture or release the holds of a batch of messages of one bucket.
--- ARGV[2] is how long a settled hold is remembered (seconds), ARGV[3] a
--- msgpack list of {op, message_id, account, account key, hold key, amount}
--- (keys as indexes into KEYS): op "c" captures `amount` (at most what is
--- held; the rest is released), op "r" releases the hold.
+-- KEYS[2] is the shard's outbox stream. ARGV[2] is how long a settled hold is
+-- remembered (seconds), ARGV[3] a msgpack list of {op, message_id, account,
+-- account key, hold key, amount, outbox entry id or ""} (keys as indexes into
+-- KEYS): op "c" captures `amount` (at most what is held; the rest is
+-- released), op "r" releases the hold. The outbox entry, if named, is deleted
+-- whatever the outcome: the message is done with, and settling and
+-- acknowledging in one step leaves no moment in which a restart would resend it.
 -- Returns {code, captured, released} per item. A settled hold says how it
 -- ended, so a second capture or a release after a capture changes nothing.
 
@@ -49,6 +52,9 @@ local results = {}
 for i, item in ipairs(batch) do
   local code, captured, released = settle(item[1], item[2], item[3], KEYS[item[4]],
     KEYS[item[5]], item[6])
+  if item[7] ~= '' then
+    redis.call('XDEL', KEYS[2], item[7])
+  end
   results[3 * i - 2] = code
   results[3 * i - 1] = captured
   results[3 * i] = released

@@ -67,12 +67,12 @@ async def test_a_capture_that_failed_is_retried_and_the_money_settles() -> None:
         capture = ledger.capture
         failures = 0
 
-        async def flaky_capture(message_id: str, account: str, amount: int):  # type: ignore[no-untyped-def]
+        async def flaky_capture(message_id: str, account: str, amount: int, outbox_id: str):  # type: ignore[no-untyped-def]
             nonlocal failures
             if failures < 1:
                 failures += 1
                 raise ConnectionError("redis down")
-            return await capture(message_id, account, amount)
+            return await capture(message_id, account, amount, outbox_id=outbox_id)
 
         ledger.capture = flaky_capture  # type: ignore[method-assign]
         customer = Customer()

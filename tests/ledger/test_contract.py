@@ -388,3 +388,24 @@ async def test_void_keeps_settled_holds_and_other_messages_keys(ledger: Ledger) 
     again = await ledger.accept(message("m4", idempotency_key="k"))
     assert (again.outcome, again.original_message_id) == (AcceptOutcome.DUPLICATE, "m2")
     assert [entry.message_id async for entry in ledger.read_outbox()] == ["m1", "m2"]
+
+
+async def test_settling_can_acknowledge_the_outbox_entry_in_the_same_step(
+    ledger: Ledger,
+) -> None:
+    await funded(ledger)
+    results = await ledger.accept_many([message("m1"), message("m2"), message("m3")])
+    first, second, third = (result.outbox_id or "" for result in results)
+    assert (await ledger.capture("m1", "acme", 10, outbox_id=first)).outcome is SettleOutcome.OK
+    assert (await ledger.release("m2", "acme", outbox_id=second)).outcome is SettleOutcome.OK
+    assert [entry.message_id async for entry in ledger.read_outbox()] == ["m3"]
+    # Repeated (a retried batch), or for a message settled without it: the entry goes anyway.
+    again = await ledger.capture("m1", "acme", 10, outbox_id=first)
+    assert again.outcome is SettleOutcome.ALREADY_CAPTURED
+    await ledger.capture("m3", "acme", 10)
+    assert (await ledger.release("m3", "acme", outbox_id=third)).outcome is (
+        SettleOutcome.ALREADY_CAPTURED
+    )
+    assert [entry async for entry in ledger.read_outbox()] == []
+    with pytest.raises(ValueError):
+        await ledger.capture("m1", "acme", 10, outbox_id="not-an-id")

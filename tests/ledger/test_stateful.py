@@ -157,7 +157,11 @@ class LedgerMachine(RuleBasedStateMachine):
         if self.holds:
             message_id, account = data.draw(st.sampled_from(self.holds))
             amount = data.draw(st.integers(0, 35))
-            twin, real = self.both(lambda ledger: ledger.capture(message_id, account, amount))
+            twin_id, real_id = self.outbox_ids[message_id, account]
+            if not data.draw(st.booleans()):  # acknowledged in the same step, or not
+                twin_id = real_id = ""
+            twin = self.run(self.twin.capture(message_id, account, amount, outbox_id=twin_id))
+            real = self.run(self.real.capture(message_id, account, amount, outbox_id=real_id))
             assert twin == real
 
     @rule(data=st.data())
