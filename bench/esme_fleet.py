@@ -107,15 +107,25 @@ def otp_submits(count: int) -> list[p.SubmitSm]:
     ]
 
 
+_DELIVERY_RECEIPT = int(EsmClass.DELIVERY_RECEIPT)
+_RECEIPTED_MESSAGE_ID = int(Tag.RECEIPTED_MESSAGE_ID)
+_OK = int(S.ESME_ROK)
+"""Plain ints: ``int & IntFlag`` is a Python call, and reading an enum member off
+its class costs more than what is done with it; these run per message."""
+
+
 class _Bind:
     """One transceiver of the fleet and its window."""
 
-    __slots__ = ("connection", "in_flight", "slot_freed")
+    __slots__ = ("connection", "in_flight", "slot_freed", "stopped")
 
     def __init__(self, connection: SmppConnection) -> None:
         self.connection = connection
         self.in_flight = 0
         self.slot_freed = asyncio.Event()
+        """Set when a response frees a slot, for a paced sender waiting on it."""
+        self.stopped = False
+        """A submit failed to go out: this bind takes no more."""
 
 
 class EsmeFleet:
@@ -138,6 +148,9 @@ class EsmeFleet:
         self._receipt_latency: list[float] = []
         self._started = self._last_accept = self._last_receipt = 0.0
         self._lost_binds = 0
+        self._paced = settings.rate > 0
+        self._sending = False
+        """Unpaced, responses refill the windows while this holds."""
         self._unbinding = False
         self._answered_all = asyncio.Event()
         self._receipt_arrived = asyncio.Event()
@@ -148,7 +161,7 @@ class EsmeFleet:
     def request_received(self, connection: SmppConnection, request: p.Pdu) -> None:
         if isinstance(request, p.DeliverSm):
             connection.respond(p.DeliverSmResp(sequence_number=request.sequence_number))
-            if request.esm_class & EsmClass.DELIVERY_RECEIPT:
+            if request.esm_class & _DELIVERY_RECEIPT:
                 self._receipt_received(request)
         elif request.response_class is not None:
             connection.respond(p.response_to(request, S.ESME_RINVCMDID))
@@ -161,7 +174,7 @@ class EsmeFleet:
 
     def _receipt_received(self, request: p.DeliverSm) -> None:
         now = time.perf_counter()
-        message_id = request.tlvs.get(Tag.RECEIPTED_MESSAGE_ID)
+        message_id = request.tlvs.get(_RECEIPTED_MESSAGE_ID)
         if not isinstance(message_id, str):
             self._unreadable_receipts += 1
             return
@@ -183,7 +196,8 @@ class EsmeFleet:
     ) -> None:
         now = time.perf_counter()
         bind.in_flight -= 1
-        bind.slot_freed.set()
+        if self._paced:
+            bind.slot_freed.set()
         self._answered += 1
         if future.cancelled():
             self._failures["Cancelled"] += 1
@@ -193,9 +207,11 @@ class EsmeFleet:
             response = future.result()
             self._resp_latency.append(now - sent_at)
             self._statuses[response.command_status] += 1
-            if response.command_status == S.ESME_ROK:
+            if response.command_status == _OK:
                 self._accepted(getattr(response, "message_id", ""), now)
         self._check_finished()
+        if self._sending and not self._paced:
+            self._fill(bind)
 
     def _accepted(self, message_id: str, now: float) -> None:
         self._last_accept = now
@@ -214,33 +230,46 @@ class EsmeFleet:
 
     # -- sending ----------------------------------------------------------
 
-    async def _send(self, bind: _Bind) -> None:
+    def _fill(self, bind: _Bind) -> None:
+        """Unpaced: submit on ``bind`` until its window is full or nothing is
+        left. Called again by every response, so a freed slot is taken at once
+        without waking a task per message."""
+        window = self.settings.window
+        while bind.in_flight < window and self._unsent > 0 and not bind.stopped:
+            self._submit(bind)
+
+    async def _send_paced(self, bind: _Bind) -> None:
         """Submit while messages are left, within the window and the pace."""
         settings = self.settings
         loop = asyncio.get_running_loop()
-        interval = settings.binds / settings.rate if settings.rate else 0.0
+        interval = settings.binds / settings.rate
         due = loop.time()
-        while self._unsent > 0:
+        while self._unsent > 0 and not bind.stopped:
             while bind.in_flight >= settings.window:
                 bind.slot_freed.clear()
                 await bind.slot_freed.wait()
-            if interval:
-                if (delay := due - loop.time()) > 0:
-                    await asyncio.sleep(delay)
-                due += interval
+            if (delay := due - loop.time()) > 0:
+                await asyncio.sleep(delay)
+            due += interval
             if self._unsent <= 0:
                 return  # the other binds took the rest while this one waited
-            number = settings.count - self._unsent
-            self._unsent -= 1
-            try:
-                future = bind.connection.request(self._submits[number % len(self._submits)])
-            except SmppError as error:
-                self._failures[type(error).__name__] += 1
-                self._answered += 1
-                self._check_finished()
-                return
-            bind.in_flight += 1
-            future.add_done_callback(partial(self._response_received, bind, time.perf_counter()))
+            self._submit(bind)
+
+    def _submit(self, bind: _Bind) -> None:
+        """The next message on ``bind``; a bind that cannot send is stopped."""
+        settings = self.settings
+        number = settings.count - self._unsent
+        self._unsent -= 1
+        try:
+            future = bind.connection.request(self._submits[number % len(self._submits)])
+        except SmppError as error:
+            self._failures[type(error).__name__] += 1
+            self._answered += 1
+            bind.stopped = True
+            self._check_finished()
+            return
+        bind.in_flight += 1
+        future.add_done_callback(partial(self._response_received, bind, time.perf_counter()))
 
     async def run(self) -> dict[str, Any]:
         settings = self.settings
@@ -252,11 +281,18 @@ class EsmeFleet:
             async with asyncio.timeout(settings.timeout):
                 binds = [_Bind(c) for c in await self._bind_all()]
                 self._started = time.perf_counter()
-                senders = [asyncio.create_task(self._send(bind)) for bind in binds]
+                senders = []
+                if self._paced:
+                    senders = [asyncio.create_task(self._send_paced(bind)) for bind in binds]
+                else:
+                    self._sending = True
+                    for bind in binds:
+                        self._fill(bind)
                 try:
                     await self._answered_all.wait()
                     await self._wait_receipts()
                 finally:
+                    self._sending = False
                     for sender in senders:
                         sender.cancel()
                     await asyncio.gather(*senders, return_exceptions=True)

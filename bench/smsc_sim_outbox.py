@@ -22,7 +22,9 @@ from smpp.aio import SmppConnection
 from smpp.constants import CommandStatus as S
 from smpp.state import SessionState
 
-_RECEIVING = frozenset({SessionState.BOUND_RX, SessionState.BOUND_TRX})
+_BOUND_RX, _BOUND_TRX = SessionState.BOUND_RX, SessionState.BOUND_TRX
+_OK = S.ESME_ROK
+"""Hoisted: reading an enum member off its class costs more than using it, per message."""
 
 
 class DeliveryCounts(msgspec.Struct):
@@ -62,7 +64,12 @@ class ReceiverBinds:
         count = len(binds)
         for step in range(count):
             bind = binds[(self._turn + step) % count]
-            if bind.in_flight < window and bind.state in _RECEIVING and bind.is_open:
+            state = bind.state  # compared by identity: hashing an Enum is a Python call
+            if (
+                bind.in_flight < window
+                and (state is _BOUND_RX or state is _BOUND_TRX)
+                and bind.is_open
+            ):
                 self._turn = (self._turn + step + 1) % count
                 return bind
         return None
@@ -167,7 +174,7 @@ class DeliveryOutbox:
         error = outcome.exception()
         if not self._open:
             return
-        if error is None and outcome.result().command_status == S.ESME_ROK:
+        if error is None and outcome.result().command_status == _OK:
             if delivery.is_receipt:
                 self._counts.receipts_acked += 1
             else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from bisect import bisect_right
 from datetime import UTC, datetime
+from functools import lru_cache
 from itertools import accumulate
 
 import msgspec
@@ -17,13 +18,7 @@ import msgspec
 from bench.smsc_sim_config import OutcomeMix, encode_mo_text
 from smpp import pdu as p
 from smpp.constants import EsmClass, Npi, RegisteredDelivery, Ton
-from smpp.receipt import (
-    STAT_WORDS,
-    TEXT_PREVIEW_LENGTH,
-    DeliveryReceipt,
-    MessageState,
-    format_receipt,
-)
+from smpp.receipt import STAT_WORDS, TEXT_PREVIEW_LENGTH, MessageState
 from smpp.text import NotTextError, decode_text
 from smpp.tlv import Tag
 
@@ -46,6 +41,31 @@ RECEIPT_ERRORS: dict[MessageState, str] = {
 _SHORT_NUMBER_DIGITS = 8
 """Digit strings up to this long are short codes, longer ones international numbers."""
 
+_FINAL = int(RegisteredDelivery.FINAL)
+_FAILURE_ONLY = int(RegisteredDelivery.FAILURE_ONLY)
+_RECEIPT_BITS = _FINAL | _FAILURE_ONLY
+_UDHI = int(EsmClass.UDHI)
+_DELIVERY_RECEIPT = int(EsmClass.DELIVERY_RECEIPT)
+_RECEIPTED_MESSAGE_ID = int(Tag.RECEIPTED_MESSAGE_ID)
+_MESSAGE_STATE = int(Tag.MESSAGE_STATE)
+_DELIVERED = MessageState.DELIVERED
+"""Plain ints and hoisted members: an IntFlag operator is a Python call, and
+reading an enum member off its class costs more than using it; this is per message."""
+
+_RECEIPT_PIECES: dict[MessageState, tuple[str, str]] = {
+    state: (
+        f" sub:001 dlvrd:{1 if state is MessageState.DELIVERED else 0:03d} submit date:",
+        f" stat:{STAT_WORDS[state]} err:{RECEIPT_ERRORS[state]} text:",
+    )
+    for state in OUTCOME_STATES
+}
+"""What `format_receipt` writes around the dates of each outcome's receipt."""
+_PREVIEW_CACHE_SIZE = 4_096
+"""Distinct message beginnings whose preview is kept: a campaign repeats its text."""
+_RECEIPT_DATE = "%y%m%d%H%M"
+_NEAR_NEXT_SECOND = 0.999
+"""Past this fraction `datetime` may round a time up to the next second."""
+
 
 class OutcomeDraw:
     """Picks final states at random in proportion to an `OutcomeMix`."""
@@ -63,12 +83,12 @@ def receipt_wanted(registered_delivery: int, state: MessageState) -> bool:
     01 asks for every final state, 10 for failures only; 11 is reserved in 3.4
     and means success only in SMPP 5.0 (§4.7.21), which we follow.
     """
-    asked = registered_delivery & (RegisteredDelivery.FINAL | RegisteredDelivery.FAILURE_ONLY)
-    if asked == RegisteredDelivery.FINAL:
+    asked = registered_delivery & _RECEIPT_BITS
+    if asked == _FINAL:
         return True
-    if asked == RegisteredDelivery.FAILURE_ONLY:
-        return state is not MessageState.DELIVERED
-    return bool(asked) and state is MessageState.DELIVERED
+    if asked == _FAILURE_ONLY:
+        return state is not _DELIVERED
+    return bool(asked) and state is _DELIVERED
 
 
 class AcceptedMessage(msgspec.Struct, frozen=True, gc=False):
@@ -108,10 +128,15 @@ def text_preview(submit: p.SubmitSm) -> str:
     data = submit.short_message or submit.tlvs.get(Tag.MESSAGE_PAYLOAD, b"")
     if not isinstance(data, bytes):
         return ""
-    if submit.esm_class & EsmClass.UDHI and data:
+    if submit.esm_class & _UDHI and data:
         data = data[1 + data[0] :]
+    return _preview(data[: 2 * TEXT_PREVIEW_LENGTH], submit.data_coding)
+
+
+@lru_cache(maxsize=_PREVIEW_CACHE_SIZE)
+def _preview(data: bytes, data_coding: int) -> str:
     try:
-        text = decode_text(data[: 2 * TEXT_PREVIEW_LENGTH], submit.data_coding)
+        text = decode_text(data, data_coding)
     except NotTextError:
         return ""
     return text[:TEXT_PREVIEW_LENGTH]
@@ -123,19 +148,6 @@ def receipt_pdu(message: AcceptedMessage, done_at: float) -> p.DeliverSm:
     The text is ASCII: a character outside it in the preview becomes ``?``,
     as many SMSCs do, so the text stays readable under any default alphabet.
     """
-    state = message.state
-    text = format_receipt(
-        DeliveryReceipt(
-            id=message.message_id,
-            sub=1,
-            dlvrd=1 if state is MessageState.DELIVERED else 0,
-            submit_date=datetime.fromtimestamp(message.submitted_at, UTC),
-            done_date=datetime.fromtimestamp(done_at, UTC),
-            stat=STAT_WORDS[state],
-            err=RECEIPT_ERRORS[state],
-            text=message.preview,
-        )
-    )
     source_ton, source_npi, source = message.handset
     dest_ton, dest_npi, dest = message.sender
     return p.DeliverSm(
@@ -145,10 +157,35 @@ def receipt_pdu(message: AcceptedMessage, done_at: float) -> p.DeliverSm:
         dest_addr_ton=dest_ton,
         dest_addr_npi=dest_npi,
         destination_addr=dest,
-        esm_class=EsmClass.DELIVERY_RECEIPT,
-        short_message=text.encode("ascii", "replace"),
-        tlvs={Tag.RECEIPTED_MESSAGE_ID: message.message_id, Tag.MESSAGE_STATE: int(state)},
+        esm_class=_DELIVERY_RECEIPT,
+        short_message=receipt_text(message, done_at).encode("ascii", "replace"),
+        tlvs={_RECEIPTED_MESSAGE_ID: message.message_id, _MESSAGE_STATE: message.state},
     )
+
+
+def receipt_text(message: AcceptedMessage, done_at: float) -> str:
+    """`format_receipt`'s Appendix B text for ``message``, without building a
+    `DeliveryReceipt` and two datetimes per message: the dates come per minute."""
+    before_dates, after_dates = _RECEIPT_PIECES[message.state]
+    return (
+        f"id:{message.message_id}{before_dates}{_receipt_date(message.submitted_at)}"
+        f" done date:{_receipt_date(done_at)}{after_dates}{message.preview[:TEXT_PREVIEW_LENGTH]}"
+    )
+
+
+def _receipt_date(at: float) -> str:
+    """YYMMDDhhmm in UTC of ``at`` (seconds since the epoch); `datetime`
+    itself only near a whole second, which its rounding to the microsecond
+    may reach."""
+    second = int(at)
+    if at - second > _NEAR_NEXT_SECOND:
+        return datetime.fromtimestamp(at, UTC).strftime(_RECEIPT_DATE)
+    return _minute_text(second // 60)
+
+
+@lru_cache(maxsize=16)
+def _minute_text(minute: int) -> str:
+    return datetime.fromtimestamp(minute * 60, UTC).strftime(_RECEIPT_DATE)
 
 
 def mo_pdu(source: str, destination: str, text: str) -> p.DeliverSm:

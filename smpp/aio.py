@@ -4,7 +4,7 @@ This is the only module of `smpp/` that touches asyncio. It feeds bytes to the
 sans-IO `Session`, answers what the protocol answers by itself (enquire_link,
 unbind, malformed PDUs), hands every other request to a `SessionHandler`, and
 resolves the future of each request we sent when its response arrives. Writes
-issued during one loop iteration leave in one ``writelines`` call; a peer that
+issued during one loop iteration leave joined in one ``write`` call; a peer that
 stops reading our responses stops being read (write-buffer back-pressure).
 """
 
@@ -90,6 +90,7 @@ class SmppConnection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiting: dict[int, tuple[asyncio.Future[p.Pdu], float]] = {}
+        self._response_timeout = self.limits.response_timeout
         self._outgoing: list[bytes] = []
         self._flush_scheduled = False
         self._malformed = 0
@@ -181,13 +182,12 @@ class SmppConnection(asyncio.Protocol):
         """Send a request; the future resolves with its response (any status)
         or fails with `ResponseTimeout` / `SessionClosed`."""
         assert self._loop is not None
-        wire = self.session.send(outgoing)
+        sequence, wire = self.session.send_request(outgoing)
         future: asyncio.Future[p.Pdu] = self._loop.create_future()
-        sequence = int.from_bytes(wire[12:16], "big")
-        if outgoing.command_id in (C.OUTBIND, C.ALERT_NOTIFICATION):
+        if outgoing.command_id in _UNANSWERED:
             future.set_result(outgoing)
         else:
-            self._waiting[sequence] = (future, time.monotonic() + self.limits.response_timeout)
+            self._waiting[sequence] = (future, time.monotonic() + self._response_timeout)
         self._write(wire)
         return future
 
@@ -200,7 +200,7 @@ class SmppConnection(asyncio.Protocol):
         return response
 
     def respond(self, response: p.Pdu) -> None:
-        self._write(self.session.send(response))
+        self._write(self.session.send_response(response))
 
     async def unbind(self) -> None:
         """Unbind politely, then close whatever the peer answers (§4.2)."""
@@ -226,9 +226,11 @@ class SmppConnection(asyncio.Protocol):
             self._loop.call_soon(self._flush)
 
     def _flush(self) -> None:
+        """One write of everything queued, joined: uvloop's ``writelines`` keeps
+        each PDU as a buffer of its own, which cost a third more at 50 PDUs."""
         self._flush_scheduled = False
         if self._outgoing and self._transport is not None and not self._transport.is_closing():
-            self._transport.writelines(self._outgoing)
+            self._transport.write(b"".join(self._outgoing))
         self._outgoing = []
 
     def _answer_error(self, error: RemoteProtocolError) -> None:
@@ -238,19 +240,18 @@ class SmppConnection(asyncio.Protocol):
 
     def _dispatch(self, received: p.Pdu) -> None:
         command_id = received.command_id
-        if received.is_response:
+        if command_id & RESPONSE_BIT:
             waiting = self._waiting.pop(received.sequence_number, None)
             if waiting is not None and not waiting[0].done():
                 waiting[0].set_result(received)
             self._probing = False
-            return
-        if command_id == C.ENQUIRE_LINK:
+        elif command_id not in _ANSWERED_HERE:
+            self.handler.request_received(self, received)
+        elif command_id == C.ENQUIRE_LINK:
             self.respond(p.EnquireLinkResp(sequence_number=received.sequence_number))
-        elif command_id == C.UNBIND:
+        else:
             self.respond(p.UnbindResp(sequence_number=received.sequence_number))
             self.close()
-        else:
-            self.handler.request_received(self, received)
 
     def _tick(self) -> None:
         assert self._loop is not None
@@ -273,6 +274,12 @@ class SmppConnection(asyncio.Protocol):
             self._probing = True
             self.request(p.EnquireLink()).add_done_callback(_ignore_outcome)
         self._ticker = self._loop.call_later(self.limits.tick, self._tick)
+
+
+_ANSWERED_HERE = frozenset({C.ENQUIRE_LINK, C.UNBIND})
+"""Requests the adapter answers itself; the handler sees every other one."""
+_UNANSWERED = frozenset({C.OUTBIND, C.ALERT_NOTIFICATION})
+"""Requests without a response PDU (§4.1.7, §4.12): their future resolves at once."""
 
 
 def _ignore_outcome(future: asyncio.Future[p.Pdu]) -> None:

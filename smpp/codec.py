@@ -84,6 +84,20 @@ def _decode_unsuccess_sme(data: bytes, pos: int) -> tuple[tuple[_pdu.UnsuccessSm
     return tuple(entries), pos
 
 
+_TLV_INT, _TLV_CSTRING = int(Kind.INT), int(Kind.CSTRING)
+_TLV_RULES: dict[int, tuple[int, int, int, bytes]] = {
+    int(tag): (
+        int(spec.kind),
+        spec.min_length,
+        spec.max_length,
+        _TLV_HEADER.pack(tag, spec.max_length),
+    )
+    for tag, spec in SPECS.items()
+}
+"""`smpp.tlv.SPECS` as plain tuples: kind, min and max length, and the header
+of a full-length value (an integer tag's header is a constant)."""
+
+
 def _decode_tlvs(data: bytes, pos: int, end: int) -> dict[int, TlvValue]:
     """The optional parameters after the mandatory body (§3.2.4, §5.3)."""
     tlvs: dict[int, TlvValue] = {}
@@ -91,48 +105,55 @@ def _decode_tlvs(data: bytes, pos: int, end: int) -> dict[int, TlvValue]:
         if pos + 4 > end:
             raise _FieldError("truncated TLV header", S.ESME_RINVOPTPARSTREAM)
         tag, length = _TLV_HEADER.unpack_from(data, pos)
-        pos += 4
-        value_end = pos + length
-        if value_end > end:
+        start = pos + 4
+        pos = start + length
+        if pos > end:
             raise _FieldError(f"TLV 0x{tag:04x} runs past the PDU", S.ESME_RINVOPTPARSTREAM)
-        raw = data[pos:value_end]
-        pos = value_end
-        spec = SPECS.get(tag)
-        if spec is None:
-            tlvs[tag] = raw
+        rule = _TLV_RULES.get(tag)
+        if rule is None:
+            tlvs[tag] = data[start:pos]
             continue
-        if spec.kind is Kind.CSTRING:
-            if raw.endswith(b"\0"):
-                raw = raw[:-1]
-            elif length >= spec.max_length:
+        kind, low, high, _ = rule
+        if kind == _TLV_CSTRING:
+            if length and data[pos - 1] == 0:
+                raw = data[start : pos - 1]
+            elif length >= high:
                 raise _FieldError(f"TLV 0x{tag:04x} too long", S.ESME_RINVPARLEN)
-            if length > spec.max_length or 0 in raw:
+            else:
+                raw = data[start:pos]
+            if length > high or 0 in raw:
                 raise _FieldError(f"TLV 0x{tag:04x} is not a C-octet string", S.ESME_RINVPARLEN)
             tlvs[tag] = raw.decode("latin-1")
-            continue
-        if not spec.min_length <= length <= spec.max_length:
+        elif not low <= length <= high:
             raise _FieldError(
-                f"TLV 0x{tag:04x} has length {length}, expected"
-                f" {spec.min_length}..{spec.max_length}",
+                f"TLV 0x{tag:04x} has length {length}, expected {low}..{high}",
                 S.ESME_RINVPARLEN,
             )
-        tlvs[tag] = int.from_bytes(raw, "big") if spec.kind is Kind.INT else raw
+        elif kind == _TLV_INT:
+            tlvs[tag] = data[start] if length == 1 else int.from_bytes(data[start:pos], "big")
+        else:
+            tlvs[tag] = data[start:pos]
     return tlvs
 
 
 def _encode_tlvs(tlvs: dict[int, TlvValue]) -> bytes:
     out = []
     for tag, value in tlvs.items():
-        spec = SPECS.get(tag)
-        if spec is None:
-            raw = value
-            if not isinstance(raw, bytes):
+        rule = _TLV_RULES.get(tag)
+        if rule is None:
+            if not isinstance(value, bytes):
                 raise LocalProtocolError(f"unknown TLV 0x{tag:04x} needs a bytes value")
-        elif spec.kind is Kind.INT:
+            out.append(_TLV_HEADER.pack(tag, len(value)))
+            out.append(value)
+            continue
+        kind, low, high, full_header = rule
+        if kind == _TLV_INT:
             if not isinstance(value, int):
                 raise LocalProtocolError(f"TLV 0x{tag:04x} needs an int value")
-            raw = value.to_bytes(spec.max_length, "big")
-        elif spec.kind is Kind.CSTRING:
+            out.append(full_header)
+            out.append(value.to_bytes(high, "big"))
+            continue
+        if kind == _TLV_CSTRING:
             if not isinstance(value, str):
                 raise LocalProtocolError(f"TLV 0x{tag:04x} needs a str value")
             raw = value.encode("latin-1") + b"\0"
@@ -140,14 +161,13 @@ def _encode_tlvs(tlvs: dict[int, TlvValue]) -> bytes:
             raw = value
             if not isinstance(raw, bytes):
                 raise LocalProtocolError(f"TLV 0x{tag:04x} needs a bytes value")
-        if not spec or spec.min_length <= len(raw) <= spec.max_length:
-            out.append(_TLV_HEADER.pack(tag, len(raw)) + raw)
-        else:
+        if not low <= len(raw) <= high:
             raise LocalProtocolError(
-                f"TLV 0x{tag:04x} value of {len(raw)} octets, allowed"
-                f" {spec.min_length}..{spec.max_length}",
+                f"TLV 0x{tag:04x} value of {len(raw)} octets, allowed {low}..{high}",
                 S.ESME_RINVPARLEN,
             )
+        out.append(_TLV_HEADER.pack(tag, len(raw)))
+        out.append(raw)
     return b"".join(out)
 
 
@@ -217,7 +237,9 @@ class _Compiler:
         for f in self.fields:
             n = f.name
             if f.kind == "u8":
-                lines.append(f"    {n} = data[pos + {offset}]")
+                lines.append(
+                    f"    {n} = data[pos + {offset}]" if offset else f"    {n} = data[pos]"
+                )
                 offset += 1
                 continue
             if offset:
@@ -290,34 +312,36 @@ class _Compiler:
             status = self._const(f.status)
             if f.kind in ("cstring", "time"):
                 checks.append(f"    {n} = p.{n}.encode('latin-1')")
+                checks.append(f"    {n}_len = len({n})")
                 check = "_check_time" if f.kind == "time" else "_check_length"
                 size_arg = "" if f.kind == "time" else f", {f.size}"
-                too_long = "len(%s) not in (0, 16)" if f.kind == "time" else f"len(%s) >= {f.size}"
-                checks.append(f"    if {too_long % n} or 0 in {n}:")
+                too_long = "%s not in (0, 16)" if f.kind == "time" else f"%s >= {f.size}"
+                checks.append(f"    if {too_long % (n + '_len')} or 0 in {n}:")
                 checks.append(f"        {check}({n!r}, p.{n}{size_arg}, {status})")
                 pieces.append(n)
-                lengths.append(f"len({n})")
+                lengths.append(f"{n}_len")
                 run_format = "x"
             elif f.kind == "short_message":
                 checks.append(f"    {n} = p.{n}")
-                checks.append(f"    if len({n}) > 254: _check_short_message({n})")
-                pieces.append(f"_k_len_byte[len({n})]")
+                checks.append(f"    {n}_len = len({n})")
+                checks.append(f"    if {n}_len > 254: _check_short_message({n})")
+                pieces.append(f"_k_len_byte[{n}_len]")
                 pieces.append(n)
-                lengths.append(f"len({n})")
+                lengths.append(f"{n}_len")
                 fixed += 1
             else:
                 checks.append(f"    {n} = _encode_{f.kind}(p.{n})")
                 pieces.append(n)
                 lengths.append(f"len({n})")
         flush()
-        lines = [f"def {name}(p):"]
+        lines = [f"def {name}(p, seq):"]
         if self.cls.command_id & RESPONSE_BIT and self.fields:
             lines += self._bodyless_error_source()
         lines += checks
         lines.append("    tlvs = _encode_tlvs(p.tlvs) if p.tlvs else b''")
         total = " + ".join([str(fixed), *lengths, "len(tlvs)"])
         cid = self._const(int(self.cls.command_id))
-        header = f"_HEADER.pack({total}, {cid}, p.command_status, p.sequence_number)"
+        header = f"_HEADER.pack({total}, {cid}, p.command_status, seq)"
         lines.append(f"    return b''.join(({', '.join([header, *pieces, 'tlvs'])},))")
         return "\n".join(lines) + "\n"
 
@@ -330,10 +354,10 @@ class _Compiler:
         cid = self._const(int(self.cls.command_id))
         return [
             f"    if p.command_status and not p.tlvs and {' and '.join(defaults)}:",
-            f"        return _HEADER.pack(16, {cid}, p.command_status, p.sequence_number)",
+            f"        return _HEADER.pack(16, {cid}, p.command_status, seq)",
         ]
 
-    def compile(self) -> tuple[Callable[..., _pdu.Pdu], Callable[[_pdu.Pdu], bytes]]:
+    def compile(self) -> tuple[Callable[..., _pdu.Pdu], Callable[[_pdu.Pdu, int], bytes]]:
         names = set(self.cls.__struct_fields__[3:])
         if names != {f.name for f in self.fields} or len(names) != len(self.fields):
             raise AssertionError(f"layout of {self.cls.__name__} does not match its fields")
@@ -354,7 +378,7 @@ def _default_of(cls: type[_pdu.Pdu], name: str) -> object:
 _k_len_byte = [bytes((n,)) for n in range(256)]
 
 _DECODERS: dict[int, Callable[[bytes, int, int, int], _pdu.Pdu]] = {}
-_ENCODERS: dict[type[_pdu.Pdu], Callable[[_pdu.Pdu], bytes]] = {}
+_ENCODERS: dict[type[_pdu.Pdu], Callable[[_pdu.Pdu, int], bytes]] = {}
 for _cls, _fields in LAYOUTS.items():
     _DECODERS[_cls.command_id], _ENCODERS[_cls] = _Compiler(_cls, _fields).compile()
 
@@ -397,21 +421,30 @@ def decode(data: bytes) -> _pdu.Pdu:
         ) from None
 
 
-def encode(pdu: _pdu.Pdu) -> bytes:
-    """Encode one PDU with its header; every field is checked against the spec."""
+def encode(pdu: _pdu.Pdu, sequence_number: int | None = None) -> bytes:
+    """Encode one PDU with its header; every field is checked against the spec.
+
+    ``sequence_number``, when given, goes on the wire instead of the PDU's own:
+    a session numbers a request without building a copy of it.
+    """
     encoder = _ENCODERS.get(type(pdu))
     if encoder is None:
         raise LocalProtocolError(f"not a PDU: {type(pdu).__name__}")
+    if sequence_number is None:
+        sequence_number = pdu.sequence_number
     try:
-        return encoder(pdu)
+        return encoder(pdu, sequence_number)
     except (struct.error, UnicodeEncodeError, OverflowError, TypeError, AttributeError) as exc:
-        raise LocalProtocolError(f"{type(pdu).__name__}: {_describe_invalid(pdu, exc)}") from None
+        reason = _describe_invalid(pdu, sequence_number, exc)
+        raise LocalProtocolError(f"{type(pdu).__name__}: {reason}") from None
 
 
-def _describe_invalid(pdu: _pdu.Pdu, exc: Exception) -> str:
+def _describe_invalid(pdu: _pdu.Pdu, sequence_number: int, exc: Exception) -> str:
     """Name the field behind an encode failure (slow path: errors only)."""
-    for name in ("sequence_number", "command_status"):
-        value = getattr(pdu, name)
+    for name, value in (
+        ("sequence_number", sequence_number),
+        ("command_status", pdu.command_status),
+    ):
         if not isinstance(value, int) or not 0 <= value <= 0xFFFFFFFF:
             return f"{name}={value!r} is not a 32-bit unsigned integer"
     for f in LAYOUTS[type(pdu)]:

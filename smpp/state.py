@@ -78,11 +78,5 @@ BOUND_STATE_OF_BIND: dict[int, SessionState] = {
 """The state a successful bind response moves both ends into (§2.2)."""
 
 
-def may_send(role: Role, state: SessionState, command_id: int) -> bool:
-    """Whether the end playing ``role`` may send request ``command_id`` in ``state``."""
-    allowed = REQUESTS_BY_ROLE[role].get(command_id)  # type: ignore[call-overload]
-    return allowed is not None and state in allowed
-
-
 def is_bound(state: SessionState) -> bool:
     return state in _BOUND

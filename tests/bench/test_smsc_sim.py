@@ -10,6 +10,7 @@ import signal
 import sys
 import textwrap
 import tomllib
+from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
@@ -34,6 +35,7 @@ from bench.smsc_sim_pdus import (
     AcceptedMessage,
     OutcomeDraw,
     receipt_pdu,
+    receipt_text,
     receipt_wanted,
     text_preview,
 )
@@ -41,7 +43,14 @@ from smpp import pdu as p
 from smpp.aio import CommandFailed, SessionClosed, SmppConnection, open_session
 from smpp.constants import CommandStatus as S
 from smpp.constants import EsmClass
-from smpp.receipt import STAT_WORDS, MessageState, parse_receipt, receipt_outcome
+from smpp.receipt import (
+    STAT_WORDS,
+    DeliveryReceipt,
+    MessageState,
+    format_receipt,
+    parse_receipt,
+    receipt_outcome,
+)
 from smpp.state import SessionState
 from smpp.text import decode_text
 from smpp.tlv import Tag
@@ -630,6 +639,37 @@ def test_receipt_pdu_reads_back_to_its_id_and_state(
     outcome = receipt_outcome(None, None, pdu.short_message)
     assert outcome is not None and (outcome.message_id, outcome.state) == (message_id, state)
     assert outcome.receipt is not None and outcome.receipt.err == RECEIPT_ERRORS[state]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    message_id=st.text("0123456789ABCDEF", min_size=1, max_size=20),
+    state=st.sampled_from(OUTCOME_STATES),
+    preview=st.text(max_size=30),
+    submitted_at=st.floats(946_684_800, 4_102_444_799) | st.integers(946_684_800, 4_102_444_799),
+    delay=st.floats(0, 86_400)
+    | st.sampled_from([0.0, 0.4999994, 0.4999996, 0.9999995, 59.9999999]),
+)
+def test_receipt_text_is_what_format_receipt_writes(
+    message_id: str, state: MessageState, preview: str, submitted_at: float, delay: float
+) -> None:
+    done_at = min(submitted_at + delay, 4_102_444_799.0)
+    message = AcceptedMessage(
+        "bank", message_id, state, submitted_at, (1, 1, HANDSET), (5, 0, BANK), preview
+    )
+    expected = format_receipt(
+        DeliveryReceipt(
+            id=message_id,
+            sub=1,
+            dlvrd=1 if state is MessageState.DELIVERED else 0,
+            submit_date=datetime.fromtimestamp(submitted_at, UTC),
+            done_date=datetime.fromtimestamp(done_at, UTC),
+            stat=STAT_WORDS[state],
+            err=RECEIPT_ERRORS[state],
+            text=preview,
+        )
+    )
+    assert receipt_text(message, done_at) == expected
 
 
 @settings(max_examples=200, deadline=None)
