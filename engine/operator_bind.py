@@ -33,7 +33,9 @@ _BIND_PDUS: dict[str, type[p.BindTransmitter | p.BindTransceiver | p.BindReceive
     "transceiver": p.BindTransceiver,
     "receiver": p.BindReceiver,
 }
-_SENDING_STATES = frozenset({SessionState.BOUND_TX, SessionState.BOUND_TRX})
+_SENDING_STATES = (SessionState.BOUND_TX, SessionState.BOUND_TRX)
+"""A tuple: `in` finds a member by identity, where a set hashes it through
+`Enum.__hash__`, a Python call (checked twice per message sent)."""
 
 
 class BindState(Enum):

@@ -25,7 +25,8 @@ from ledger.model import (
 )
 
 _CONNECTOR = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-_OPERATOR_ID = re.compile(r"[!-~]{1,65}")  # SMPP message_id is a C-octet string of <= 65 (5.2.23)
+MAX_OPERATOR_ID = 65
+"""SMPP message_id is a C-octet string of <= 65 (5.2.23)."""
 _MESSAGE_ID_MATCH = re.compile(r"[A-Za-z0-9_.:-]{1,64}").fullmatch  # ledger.model's rule
 MAX_ADDRESS = 64
 """An SMPP address is a C-octet string of <= 65 (data_sm, SMPP 3.4 4.7.1)."""
@@ -169,6 +170,17 @@ def _check_text(name: str, value: str, limit: int) -> None:
         raise ValueError(f"{name} must be 1-{limit} printable characters, got {value!r}")
 
 
+def _is_operator_id(value: object) -> bool:
+    """1-65 printable ASCII characters but space (`[!-~]{1,65}`), without a regex: half the cost."""
+    return (
+        type(value) is str
+        and len(value) <= MAX_OPERATOR_ID
+        and value.isascii()
+        and value.isprintable()
+        and " " not in value
+    )
+
+
 _CHECKED_ACCOUNTS = _Checked(check_account)
 _CHECKED_CONNECTORS = _Checked(_check_connector)
 
@@ -210,10 +222,7 @@ class MessageEvent(msgspec.Struct, frozen=True, kw_only=True):
             type(self.connector) is not str or self.connector not in _CHECKED_CONNECTORS.values
         ):
             _CHECKED_CONNECTORS.add(self.connector)
-        if self.operator_message_id != "" and (
-            type(self.operator_message_id) is not str
-            or not _OPERATOR_ID.fullmatch(self.operator_message_id)
-        ):
+        if self.operator_message_id != "" and not _is_operator_id(self.operator_message_id):
             raise ValueError(
                 "operator message id must be 1-65 printable ASCII characters, "
                 f"got {self.operator_message_id!r}"
@@ -273,7 +282,7 @@ def decode_event(bucket: int, entry_id: str, raw: dict[bytes, bytes]) -> Event:
     """Turns one stream entry into its event, or raises EventSchemaError."""
     try:
         position = Position.parse(bucket, entry_id)
-        kind = EventKind(raw[_KIND].decode())
+        kind = _KINDS[raw[_KIND]]
         if kind is EventKind.MESSAGE:
             return _message_event(raw[_BODY], position)
         if kind is EventKind.ACCOUNT:
@@ -300,6 +309,8 @@ def decode_event(bucket: int, entry_id: str, raw: dict[bytes, bytes]) -> Event:
 
 
 _KIND = EventField.KIND.encode()
+_KINDS = {kind.value.encode(): kind for kind in EventKind}
+"""Each kind by its bytes in the stream: a dict lookup instead of decoding and an enum call."""
 _BODY = EventField.BODY.encode()
 
 

@@ -71,15 +71,26 @@ class OutboxField(StrEnum):
     PAYLOAD = "payload"
 
 
+_REMEMBERED_ACCOUNTS = 10_000
+
+
 class LedgerKeys:
     """Builds the key names of one ledger namespace."""
 
     def __init__(self, namespace: str, buckets: int) -> None:
         self.namespace = namespace
         self.buckets = buckets
+        self._bucket_of: dict[str, int] = {}
+        """Buckets of accounts seen: every event of a message asks again."""
 
     def bucket_of(self, account: str) -> int:
-        return zlib.crc32(account.encode()) % self.buckets
+        bucket = self._bucket_of.get(account)
+        if bucket is None:
+            bucket = zlib.crc32(account.encode()) % self.buckets
+            if len(self._bucket_of) >= _REMEMBERED_ACCOUNTS:
+                self._bucket_of.clear()
+            self._bucket_of[account] = bucket
+        return bucket
 
     def prefix(self, bucket: int) -> str:
         """The hash-tagged start of every key of a bucket."""

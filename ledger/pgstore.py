@@ -5,6 +5,11 @@ tables with `INSERT ... ON CONFLICT DO NOTHING` on the event position, so a
 batch applied twice (a persister killed after its commit, before its XACK)
 changes nothing. Snapshots (`balances`, `accounts`, `messages`) only move
 forward: an older event never overwrites what a newer one set.
+
+The staged rows carry their time as milliseconds since the epoch, and a view
+over them (named as the statements below read it) turns that into the
+`timestamptz` of the real tables: asyncpg spent 0.85 us of a row's 1.4 us of
+COPY encoding a datetime, and PostgreSQL does it exactly for next to nothing.
 """
 
 from __future__ import annotations
@@ -29,10 +34,29 @@ MESSAGE_EVENT_COLUMNS = (
     "price_per_part",
 )  # fmt: skip
 
-_CREATE_STAGING = """
-CREATE TEMP TABLE IF NOT EXISTS stage_ledger (LIKE ledger_entries) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS stage_message_events (LIKE message_events) ON COMMIT DELETE ROWS;
+
+_AT = "timestamptz 'epoch' + at / 1000000 * interval '1000 s' + at % 1000000 * interval '1 ms'"
+"""Milliseconds `at` as a timestamptz. Two terms, because an interval times a
+number goes through a double: one term is exact only up to 2**53 microseconds
+(the year 2255), these two up to the year 9999. Time intervals, not days, so the
+session's time zone plays no part."""
+
+
+def _staging(stage: str, table: str, columns: tuple[str, ...]) -> str:
+    """A temporary table `<stage>_rows` shaped like `table` but for `at` (bigint
+    milliseconds), and the view `<stage>` that reads it as `table` is shaped.
+    `columns` are `table`'s, `at` first."""
+    rest = ", ".join(columns[1:])
+    return f"""
+CREATE TEMP TABLE IF NOT EXISTS {stage}_rows (LIKE {table}) ON COMMIT DELETE ROWS;
+ALTER TABLE {stage}_rows ALTER COLUMN at TYPE bigint USING 0;
+CREATE OR REPLACE TEMP VIEW {stage} AS SELECT {_AT} AS at, {rest} FROM {stage}_rows;
 """
+
+
+_CREATE_STAGING = _staging("stage_ledger", "ledger_entries", LEDGER_COLUMNS) + _staging(
+    "stage_message_events", "message_events", MESSAGE_EVENT_COLUMNS
+)
 
 _INSERT_LEDGER = "INSERT INTO ledger_entries SELECT * FROM stage_ledger ON CONFLICT DO NOTHING"
 
@@ -171,9 +195,10 @@ def _position_of(position: Position | None) -> Position:
 
 
 def ledger_row(event: LedgerEvent) -> tuple[object, ...]:
+    """A row of `stage_ledger_rows` (`at` in milliseconds)."""
     p = _position_of(event.position)
     return (
-        timestamp(event.ts_ms), p.bucket, p.ms, p.seq, str(event.kind), event.account,
+        event.ts_ms, p.bucket, p.ms, p.seq, str(event.kind), event.account,
         event.amount, event.balance_delta, event.held_delta, event.balance, event.held,
         event.message_id or None, event.parts or None, event.reference or None,
         event.reason or None,
@@ -181,9 +206,10 @@ def ledger_row(event: LedgerEvent) -> tuple[object, ...]:
 
 
 def message_event_row(event: MessageEvent) -> tuple[object, ...]:
+    """A row of `stage_message_events_rows` (`at` in milliseconds)."""
     p = _position_of(event.position)
     return (
-        timestamp(event.ts_ms), p.bucket, p.ms, p.seq, event.message_id, event.account,
+        event.ts_ms, p.bucket, p.ms, p.seq, event.message_id, event.account,
         str(event.state), event.parts, event.connector or None,
         event.operator_message_id or None, event.error_code, event.destination or None,
         event.source or None, event.reference or None, event.price_per_part or None,
@@ -218,19 +244,26 @@ class EventStore:
     async def write(self, events: Sequence[Event]) -> None:
         """Applies the events in one transaction; applying them again changes nothing."""
         connection = await self._connect()
-        ledger = [ledger_row(e) for e in events if isinstance(e, LedgerEvent)]
-        messages = [message_event_row(e) for e in events if isinstance(e, MessageEvent)]
-        accounts = [e for e in events if isinstance(e, AccountEvent)]
+        ledger: list[tuple[object, ...]] = []
+        messages: list[tuple[object, ...]] = []
+        accounts: list[AccountEvent] = []
+        for event in events:  # one pass, not one per kind: 0.47 -> 0.32 us an event
+            if isinstance(event, MessageEvent):
+                messages.append(message_event_row(event))
+            elif isinstance(event, LedgerEvent):
+                ledger.append(ledger_row(event))
+            elif isinstance(event, AccountEvent):
+                accounts.append(event)
         async with connection.transaction():
             if ledger:
                 await self._ensure_partitions(connection, "ledger_entries", ledger)
                 await connection.copy_records_to_table(
-                    "stage_ledger", records=ledger, columns=LEDGER_COLUMNS
+                    "stage_ledger_rows", records=ledger, columns=LEDGER_COLUMNS
                 )
             if messages:
                 await self._ensure_partitions(connection, "message_events", messages)
                 await connection.copy_records_to_table(
-                    "stage_message_events", records=messages, columns=MESSAGE_EVENT_COLUMNS
+                    "stage_message_events_rows", records=messages, columns=MESSAGE_EVENT_COLUMNS
                 )
             await self._apply(connection, ledger=bool(ledger), messages=bool(messages))
             if accounts:
@@ -242,7 +275,7 @@ class EventStore:
         connection: asyncpg.Connection, table: str, rows: list[tuple[object, ...]]
     ) -> None:
         instants = {row[0] for row in rows}
-        months = sorted({_month(at) for at in instants})  # type: ignore[arg-type]
+        months = sorted({_month(timestamp(ms)) for ms in instants})  # type: ignore[arg-type]
         await connection.execute("SELECT smsgw_ensure_month_partitions($1, $2)", table, months)
 
     async def _apply(self, connection: asyncpg.Connection, *, ledger: bool, messages: bool) -> None:

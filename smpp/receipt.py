@@ -14,8 +14,9 @@ the text, since their form is fixed by the spec and the text's is not.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import IntEnum
+from functools import lru_cache
 
 import msgspec
 
@@ -221,16 +222,45 @@ def _check_word(name: str, value: str) -> None:
         raise ReceiptError(f"receipt {name} must be one word without spaces, got {value!r}")
 
 
+_COUNTERS = tuple(f"{value:03d}" for value in range(MAX_COUNTER + 1))
+"""Every counter's text, written once: formatting one cost more than the rest of its field."""
+
+
 def _format_counter(name: str, value: int) -> str:
     if type(value) is not int or not 0 <= value <= MAX_COUNTER:
         raise ReceiptError(f"receipt {name} must be an int 0-999, got {value!r}")
-    return f"{value:03d}"
+    return _COUNTERS[value]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_UNITS = {False: timedelta(minutes=1), True: timedelta(seconds=1)}
+"""What one step of a 10-digit (minutes) and a 12-digit (seconds) date is."""
+_WRITABLE = {
+    seconds: (
+        (datetime(CENTURY, 1, 1, tzinfo=UTC) - _EPOCH) // unit,
+        (datetime(CENTURY + 100, 1, 1, tzinfo=UTC) - _EPOCH) // unit,
+    )
+    for seconds, unit in _UNITS.items()
+}
+"""The first step and the step after the last that two-digit years can write (2000-2099)."""
 
 
 def _format_date(name: str, value: datetime, seconds: bool) -> str:
-    utc = as_utc(value)
-    if not CENTURY <= utc.year < CENTURY + 100:
-        raise ReceiptError(f"receipt {name} {utc.isoformat()} is outside 2000-2099")
+    """The date as minutes (or seconds) since the epoch, then as text: every receipt
+    of one minute has the same text, so it is written once (`_date_text`)."""
+    if value.utcoffset() is None:
+        as_utc(value)  # raises: a naive datetime is a programming error
+    unit = _UNITS[seconds]
+    steps = (value - _EPOCH) // unit
+    first, end = _WRITABLE[seconds]
+    if not first <= steps < end:
+        raise ReceiptError(f"receipt {name} {as_utc(value).isoformat()} is outside 2000-2099")
+    return _date_text(steps, seconds)
+
+
+@lru_cache(maxsize=256)
+def _date_text(steps: int, seconds: bool) -> str:
+    utc = _EPOCH + steps * _UNITS[seconds]
     minutes = f"{utc.year % 100:02d}{utc.month:02d}{utc.day:02d}{utc.hour:02d}{utc.minute:02d}"
     return f"{minutes}{utc.second:02d}" if seconds else minutes
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.connector import Connector
 from engine.connector_config import ConnectorConfig
@@ -18,6 +21,7 @@ from engine.submission import build_submits
 from smpp import gsm
 from smpp import pdu as p
 from smpp.constants import CommandStatus as S
+from smpp.smpptime import SmppTimeError, format_absolute
 from smpp.tlv import Tag
 from tests.engine.smsc_fixture import HOLD, PASSWORD, WAIT_LIMIT, Signal, Smsc
 
@@ -513,6 +517,24 @@ def test_source_ton_npi_defaults_apply_to_unknown_only() -> None:
     [given] = build_submits(message(source_addr_ton=1, source_addr_npi=1), config, reference=0)
     assert (unknown.source_addr_ton, unknown.source_addr_npi) == (5, 0)
     assert (given.source_addr_ton, given.source_addr_npi) == (1, 1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.floats(min_value=946_684_800, max_value=4_102_444_799)
+    | st.integers(9_466_848_000, 41_024_447_990).map(lambda tenths: tenths / 10)
+)
+def test_validity_period_is_the_expiry_as_an_absolute_time(expires_at: float) -> None:
+    """Written once per tenth of a second, it is still the text of each expiry."""
+    config = msgspec.convert(MINIMAL, ConnectorConfig)
+    [submit] = build_submits(message(expires_at=expires_at), config, reference=0)
+    assert submit.validity_period == format_absolute(datetime.fromtimestamp(expires_at, UTC))
+
+
+def test_an_expiry_smpp_cannot_write_is_refused() -> None:
+    config = msgspec.convert(MINIMAL, ConnectorConfig)
+    with pytest.raises(SmppTimeError):
+        build_submits(message(expires_at=4_102_444_800.0), config, reference=0)
 
 
 def test_udh8_reference_is_cut_to_one_octet() -> None:

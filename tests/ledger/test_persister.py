@@ -9,12 +9,14 @@ import asyncpg
 import pytest
 from redis.asyncio import Redis
 
+from ledger import persister as persister_module
 from ledger.config import LedgerConfig
 from ledger.events import MessageEvent, MessageState
 from ledger.model import AcceptRequest, AccountLimits
 from ledger.persister import Persister
-from ledger.pgstore import EventStore
+from ledger.pgstore import EventStore, timestamp
 from ledger.redis_ledger import RedisLedger
+from ledger.scripts import LuaScript
 from tests.ledger.helpers import (
     BUCKETS,
     CrashAfterCommit,
@@ -81,6 +83,20 @@ async def test_postgres_rows_say_what_happened_to_a_message(
         await connection.close()
 
 
+async def drained_then_fetched(
+    redis_client: Redis, database_url: str, namespace: str, query: str
+) -> list[asyncpg.Record]:
+    """What ``query`` finds in PostgreSQL once a persister drained the streams."""
+    worker, store = persister(redis_client, database_url, namespace)
+    await worker.drain()
+    await store.close()
+    connection = await asyncpg.connect(database_url)
+    try:
+        return await connection.fetch(query)
+    finally:
+        await connection.close()
+
+
 async def test_the_newest_event_gives_the_state_of_many_messages_in_one_batch(
     redis_ledger: RedisLedger, redis_client: Redis, namespace: str, database_url: str
 ) -> None:
@@ -94,15 +110,9 @@ async def test_the_newest_event_gives_the_state_of_many_messages_in_one_batch(
         for i in range(2_000)
     ]
     await redis_ledger.append_message_events(events)
-    worker, store = persister(redis_client, database_url, namespace)
-    await worker.drain()
-    await store.close()
-    connection = await asyncpg.connect(database_url)
-    try:
-        rows = await connection.fetch("SELECT state, count(*) FROM messages GROUP BY state")
-        assert {row["state"]: row["count"] for row in rows} == {"delivered": 2_000}
-    finally:
-        await connection.close()
+    query = "SELECT state, count(*) FROM messages GROUP BY state"
+    rows = await drained_then_fetched(redis_client, database_url, namespace, query)
+    assert {row["state"]: row["count"] for row in rows} == {"delivered": 2_000}
 
 
 async def test_rows_land_in_monthly_partitions(
@@ -146,6 +156,45 @@ async def test_acknowledged_entries_are_trimmed_pending_ones_kept(
     await redis_ledger.adjust("acct2-0", 5, reason="top-up", reference="after")
     bucket = redis_ledger.keys.bucket_of("acct2-0")
     assert await redis_client.xlen(redis_ledger.keys.events(bucket)) == 2
+
+
+async def test_event_times_reach_postgres_to_the_millisecond(
+    redis_ledger: RedisLedger, redis_client: Redis, namespace: str, database_url: str
+) -> None:
+    """Rows are staged with milliseconds; PostgreSQL turns them into the same instants."""
+    times = [0, 999, 1_712_345_678_901, 4_102_444_799_999, 253_402_300_799_999]
+    events = [
+        MessageEvent(message_id=f"m{i}", account="acme", state=MessageState.ACCEPTED, ts_ms=ms)
+        for i, ms in enumerate(times)
+    ]
+    await redis_ledger.append_message_events(events)
+    query = "SELECT at FROM message_events ORDER BY at"
+    rows = await drained_then_fetched(redis_client, database_url, namespace, query)
+    assert [row["at"] for row in rows] == [timestamp(ms) for ms in times]
+
+
+async def test_a_redis_without_the_ack_script_gets_it_and_every_entry_is_acknowledged(
+    redis_ledger: RedisLedger,
+    redis_client: Redis,
+    namespace: str,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As after a restart or SCRIPT FLUSH: a script Redis has never seen (its own
+    text for this test), and more ids in one stream than one XACK of it takes."""
+    unseen = LuaScript("ack_events", f"{persister_module._ACK.source}-- {namespace}\n")
+    monkeypatch.setattr(persister_module, "_ACK", unseen)
+    events = [
+        MessageEvent(message_id=f"m{i}", account="acme", state=MessageState.ACCEPTED, ts_ms=1)
+        for i in range(1_500)
+    ]
+    await redis_ledger.append_message_events(events)
+    worker, store = persister(redis_client, database_url, namespace)
+    assert await worker.drain() == len(events)
+    await store.close()
+    stream = redis_ledger.keys.events(redis_ledger.keys.bucket_of("acme"))
+    assert (await redis_client.xpending(stream, "persister"))["pending"] == 0
+    assert await redis_client.xlen(stream) <= 1  # trimmed but the last delivered one
 
 
 class CrashBeforeCommit(EventStore):

@@ -388,6 +388,25 @@ def test_format_then_parse_with_seconds_is_identity(receipt: DeliveryReceipt) ->
 
 
 @PROPERTY
+@given(
+    st.datetimes(min_value=datetime(2000, 1, 1, 12), max_value=datetime(2099, 12, 30)),
+    st.integers(-14 * 60, 14 * 60),
+    st.booleans(),
+)
+def test_format_writes_each_date_as_its_utc_minute_or_second(
+    moment: datetime, offset_minutes: int, seconds: bool
+) -> None:
+    """Dates are written once per minute (or second) and remembered; any instant
+    of it, in any zone, still gets its own text."""
+    zoned = moment.replace(tzinfo=timezone(timedelta(minutes=offset_minutes)))
+    formatted = format_receipt(
+        DeliveryReceipt(id="A1", done_date=zoned, stat="DELIVRD"), seconds=seconds
+    )
+    expected = zoned.astimezone(UTC).strftime("%y%m%d%H%M%S" if seconds else "%y%m%d%H%M")
+    assert formatted == f"id:A1 done date:{expected} stat:DELIVRD"
+
+
+@PROPERTY
 @given(receipts(seconds=False), st.text(min_size=21, max_size=200))
 def test_format_keeps_the_first_20_characters_of_the_text(
     receipt: DeliveryReceipt, text: str
