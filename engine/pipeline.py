@@ -125,6 +125,14 @@ class _Incoming(msgspec.Struct, frozen=True):
     attempt: int = 0
 
 
+def forwarded_err(err: str | None) -> str:
+    """An operator's receipt ``err`` as we pass it on: its ASCII letters and
+    digits, at most three (Table B-1), or "000". The operator's text is kept
+    as sent when parsed, and may hold anything printable (even "²")."""
+    kept = "".join(c for c in err or "" if c.isascii() and c.isalnum())[:3]
+    return kept or "000"
+
+
 class Pipeline:
     def __init__(
         self,
@@ -593,11 +601,10 @@ class Pipeline:
             if self._reported(part, outcome.state):
                 continue
             receipt = outcome.receipt
-            error = receipt.err if receipt is not None and receipt.err else "000"
             self.deliver_receipt(
                 part,
                 outcome.state,
-                error[:3],
+                forwarded_err(receipt.err if receipt is not None else None),
                 now + self.validity.default,
                 connector=item.connector,
                 operator_id=outcome.message_id,
