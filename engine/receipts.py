@@ -99,23 +99,34 @@ this 2 us; one entry per submitted part is on every message's path."""
 
 
 class RedisReceiptMap:
-    """Production: one key per operator id; one script call per batch to write,
-    one MGET per batch to read."""
+    """Production: one key per operator id; one script call per connector and
+    batch to write, one MGET per connector and batch to read. A connector's
+    keys share one hash tag, so each call stays in one Redis Cluster slot."""
 
     def __init__(self, redis: Redis, namespace: str, ttl: int) -> None:
         self._redis = redis
-        self._prefix = f"{namespace}:dlr:"
+        self._namespace = namespace
         self.ttl = ttl
+
+    def _prefix(self, connector: str) -> str:
+        return f"{self._namespace}:{{dlr:{connector}}}:"
 
     async def put_many(self, connector: str, entries: Sequence[tuple[str, SubmittedPart]]) -> None:
         if not entries:
             return
-        prefix = f"{self._prefix}{connector}:"
+        prefix = self._prefix(connector)
         keys = [prefix + operator_id for operator_id, _ in entries]
         await _PUT_MANY(self._redis, keys, [self.ttl, *(_encode(part) for _, part in entries)])
 
     async def get_many(self, keys: Sequence[tuple[str, str]]) -> list[SubmittedPart | None]:
-        if not keys:
-            return []
-        raw = await self._redis.mget([f"{self._prefix}{c}:{o}" for c, o in keys])
-        return [None if value is None else _decode(value) for value in raw]
+        by_connector: dict[str, list[int]] = {}
+        for index, (connector, _) in enumerate(keys):
+            by_connector.setdefault(connector, []).append(index)
+        found: list[SubmittedPart | None] = [None] * len(keys)
+        for connector, indexes in by_connector.items():
+            prefix = self._prefix(connector)
+            raw = await self._redis.mget([prefix + keys[index][1] for index in indexes])
+            for index, value in zip(indexes, raw, strict=True):
+                if value is not None:
+                    found[index] = _decode(value)
+        return found
