@@ -363,10 +363,12 @@ class RedisLedger:
         for event in events:
             body = message_event_body(event)
             by_bucket.setdefault(self.keys.bucket_of(event.account), []).append(body)
-        append = self._scripts.append_events
-        await asyncio.gather(
-            *(append(self._redis, (self._events[b],), packed) for b, packed in by_bucket.items())
-        )
+        await asyncio.gather(*(self._append(b, bodies) for b, bodies in by_bucket.items()))
+
+    async def _append(self, bucket: int, bodies: list[bytes]) -> None:
+        lengths = msgspec.msgpack.encode([len(body) for body in bodies])
+        args = (lengths, b"".join(bodies))
+        await self._scripts.append_events(self._redis, (self._events[bucket],), args)
 
 
 def _outbox_entry(entry_id: str, fields: dict[bytes, Any]) -> OutboxEntry:
