@@ -520,24 +520,19 @@ class Pipeline:
             for operator_id, _ in entries:
                 self._unsaved.pop((connector, operator_id), None)
         outbox = self._outbox
-        await asyncio.gather(
-            *(
-                self.ledger.capture(
-                    m.id, m.account, m.price_per_part * m.parts, outbox_id=outbox.get(m.id, "")
-                )
+        await self.ledger.capture_many(
+            [
+                (m.id, m.account, m.price_per_part * m.parts, outbox.get(m.id, ""))
                 for _, m, _ in batch
-            )
+            ]
         )
         await self._settled([m for _, m, _ in batch])
 
     async def _release(self, batch: list[tuple[MtMessage, MessageState, str]]) -> None:
         """Messages that will never reach an operator: holds back, customers told."""
         outbox = self._outbox
-        await asyncio.gather(
-            *(
-                self.ledger.release(m.id, m.account, outbox_id=outbox.get(m.id, ""))
-                for m, _, _ in batch
-            )
+        await self.ledger.release_many(
+            [(m.id, m.account, outbox.get(m.id, "")) for m, _, _ in batch]
         )
         await self._settled([m for m, _, _ in batch])
         for message, state, error in batch:

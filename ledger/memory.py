@@ -29,9 +29,11 @@ from ledger.model import (
     AccountState,
     AdjustOutcome,
     AdjustResult,
+    Capture,
     OutboxEntry,
     OutboxRef,
     QuotaPeriod,
+    Release,
     SettleOutcome,
     SettleResult,
     VoidOutcome,
@@ -261,23 +263,33 @@ class MemoryLedger:
     async def capture(
         self, message_id: str, account: str, amount: int, *, outbox_id: str = ""
     ) -> SettleResult:
-        check_amount("amount", amount)
-        return self._settle_and_ack(message_id, account, amount, outbox_id, capture=True)
+        return (await self.capture_many([(message_id, account, amount, outbox_id)]))[0]
 
     async def release(self, message_id: str, account: str, *, outbox_id: str = "") -> SettleResult:
-        return self._settle_and_ack(message_id, account, 0, outbox_id, capture=False)
+        return (await self.release_many([(message_id, account, outbox_id)]))[0]
 
-    def _settle_and_ack(
-        self, message_id: str, account: str, amount: int, outbox_id: str, *, capture: bool
-    ) -> SettleResult:
-        check_message_id(message_id)
-        check_account(account)
-        check_outbox_id(outbox_id)
-        result = self._settle(message_id, account, amount, capture=capture)
-        if outbox_id:
-            outbox = self._outboxes.get(self.shard, {}).get(self.keys.bucket_of(account), {})
-            outbox.pop(outbox_id, None)
-        return result
+    async def capture_many(self, captures: Sequence[Capture]) -> list[SettleResult]:
+        for _, _, amount, _ in captures:
+            check_amount("amount", amount)
+        return self._settle_all([(*capture, True) for capture in captures])
+
+    async def release_many(self, releases: Sequence[Release]) -> list[SettleResult]:
+        return self._settle_all([(m, account, 0, outbox, False) for m, account, outbox in releases])
+
+    def _settle_all(self, items: list[tuple[str, str, int, str, bool]]) -> list[SettleResult]:
+        """Checks every item first (a bad one changes nothing), then settles
+        each and deletes its outbox entry, if named."""
+        for message_id, account, _, outbox_id, _ in items:
+            check_message_id(message_id)
+            check_account(account)
+            check_outbox_id(outbox_id)
+        results = []
+        for message_id, account, amount, outbox_id, capture in items:
+            results.append(self._settle(message_id, account, amount, capture=capture))
+            if outbox_id:
+                outbox = self._outboxes.get(self.shard, {}).get(self.keys.bucket_of(account), {})
+                outbox.pop(outbox_id, None)
+        return results
 
     def _settle(self, message_id: str, account: str, amount: int, *, capture: bool) -> SettleResult:
         now_ms = self._now_ms()

@@ -170,6 +170,12 @@ class SettleOutcome(StrEnum):
     EXCEEDS_HOLD = "exceeds_hold"
 
 
+Capture = tuple[str, str, int, str]
+"""One message's capture for `Ledger.capture_many`: message id, account, amount, outbox id."""
+Release = tuple[str, str, str]
+"""One message's release for `Ledger.release_many`: message id, account, outbox id."""
+
+
 class SettleResult(msgspec.Struct, frozen=True, kw_only=True):
     """What a capture or release did; after an earlier capture, `captured` says how much."""
 

@@ -12,8 +12,10 @@ from ledger.model import (
     AccountLimits,
     AccountState,
     AdjustResult,
+    Capture,
     OutboxEntry,
     OutboxRef,
+    Release,
     SettleResult,
     VoidOutcome,
 )
@@ -54,6 +56,12 @@ class Ledger(Protocol):
 
     async def release(self, message_id: str, account: str, *, outbox_id: str = "") -> SettleResult:
         """Gives the message's whole hold back (`outbox_id` as for `capture`)."""
+
+    async def capture_many(self, captures: Sequence[Capture]) -> list[SettleResult]:
+        """`capture` for several messages; one result per capture, in order."""
+
+    async def release_many(self, releases: Sequence[Release]) -> list[SettleResult]:
+        """`release` for several messages; one result per release, in order."""
 
     async def adjust(
         self, account: str, amount: int, *, reason: str, reference: str

@@ -30,9 +30,11 @@ from ledger.model import (
     AccountState,
     AdjustOutcome,
     AdjustResult,
+    Capture,
     OutboxEntry,
     OutboxRef,
     QuotaPeriod,
+    Release,
     SettleOutcome,
     SettleResult,
     VoidOutcome,
@@ -246,20 +248,28 @@ class RedisLedger:
     async def capture(
         self, message_id: str, account: str, amount: int, *, outbox_id: str = ""
     ) -> SettleResult:
-        check_amount("amount", amount)
-        return await self._settle(_CAPTURE, message_id, account, amount, outbox_id)
+        return (await self.capture_many([(message_id, account, amount, outbox_id)]))[0]
 
     async def release(self, message_id: str, account: str, *, outbox_id: str = "") -> SettleResult:
-        return await self._settle(_RELEASE, message_id, account, 0, outbox_id)
+        return (await self.release_many([(message_id, account, outbox_id)]))[0]
 
-    async def _settle(
-        self, op: str, message_id: str, account: str, amount: int, outbox_id: str
-    ) -> SettleResult:
-        check_message_id(message_id)
-        check_account(account)
-        check_outbox_id(outbox_id)
-        item = (op, message_id, account, amount, outbox_id)
-        return await self._settles.submit(self.keys.bucket_of(account), item)
+    async def capture_many(self, captures: Sequence[Capture]) -> list[SettleResult]:
+        for _, _, amount, _ in captures:
+            check_amount("amount", amount)
+        return await self._settle_all([(_CAPTURE, *capture) for capture in captures])
+
+    async def release_many(self, releases: Sequence[Release]) -> list[SettleResult]:
+        return await self._settle_all([(_RELEASE, m, a, 0, outbox) for m, a, outbox in releases])
+
+    async def _settle_all(self, items: list[SettleItem]) -> list[SettleResult]:
+        """Checks every item first (a bad one changes nothing), then queues each
+        in its bucket's next script call: futures, not a task per message."""
+        for _, message_id, account, _, outbox_id in items:
+            check_message_id(message_id)
+            check_account(account)
+            check_outbox_id(outbox_id)
+        submit, bucket_of = self._settles.submit, self.keys.bucket_of
+        return list(await asyncio.gather(*[submit(bucket_of(item[2]), item) for item in items]))
 
     async def _settle_batch(self, bucket: int, items: list[SettleItem]) -> list[SettleResult]:
         keys = _DeclaredKeys(self._prefixes[bucket], self._events[bucket], self._outboxes[bucket])

@@ -64,17 +64,17 @@ async def test_without_retry_a_failure_is_not_repeated() -> None:
 async def test_a_capture_that_failed_is_retried_and_the_money_settles() -> None:
     async with running_gateway("memory", [simulator()]) as gateway:
         ledger = gateway.ledger
-        capture = ledger.capture
+        capture_many = ledger.capture_many
         failures = 0
 
-        async def flaky_capture(message_id: str, account: str, amount: int, outbox_id: str):  # type: ignore[no-untyped-def]
+        async def flaky_capture_many(captures):  # type: ignore[no-untyped-def]
             nonlocal failures
             if failures < 1:
                 failures += 1
                 raise ConnectionError("redis down")
-            return await capture(message_id, account, amount, outbox_id=outbox_id)
+            return await capture_many(captures)
 
-        ledger.capture = flaky_capture  # type: ignore[method-assign]
+        ledger.capture_many = flaky_capture_many  # type: ignore[method-assign]
         customer = Customer()
         connection = await customer.bind(gateway)
         await connection.call(

@@ -409,3 +409,24 @@ async def test_settling_can_acknowledge_the_outbox_entry_in_the_same_step(
     assert [entry async for entry in ledger.read_outbox()] == []
     with pytest.raises(ValueError):
         await ledger.capture("m1", "acme", 10, outbox_id="not-an-id")
+
+
+async def test_settling_many_answers_in_order_and_a_bad_item_changes_nothing(
+    ledger: Ledger,
+) -> None:
+    await funded(ledger)
+    await funded(ledger, account="other")
+    await ledger.accept_many([message("m1"), message("m2", account="other"), message("m3")])
+    with pytest.raises(ValueError):
+        await ledger.capture_many([("m1", "acme", 10, ""), ("m2", "other", -1, "")])
+    with pytest.raises(ValueError):
+        await ledger.release_many([("m1", "acme", ""), ("m3", "acme", "bad id")])
+    state = await ledger.get_account("acme")
+    assert state is not None and (state.balance, state.held) == (1_000, 20)
+    captured = await ledger.capture_many([("m2", "other", 4, ""), ("m1", "acme", 10, "")])
+    assert [(r.message_id, r.outcome, r.captured, r.released) for r in captured] == [
+        ("m2", SettleOutcome.OK, 4, 6),
+        ("m1", SettleOutcome.OK, 10, 0),
+    ]
+    released = await ledger.release_many([("m3", "acme", ""), ("m1", "acme", "")])
+    assert [r.outcome for r in released] == [SettleOutcome.OK, SettleOutcome.ALREADY_CAPTURED]
