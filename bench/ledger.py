@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import json
 import os
 import secrets
 import statistics
@@ -22,6 +21,7 @@ import time
 import uvloop
 from redis.asyncio import Redis
 
+from bench.output import print_report
 from ledger.config import LedgerConfig
 from ledger.model import AcceptOutcome, AcceptRequest, AccountLimits
 from ledger.redis_ledger import RedisLedger
@@ -126,12 +126,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--seconds", type=float, default=3.0)
     args = parser.parse_args()
-    report = uvloop.run(run(args))
-    if args.json:
-        print(json.dumps(report))
-    else:
-        for name, value in report.items():
-            print(f"{name:>24}  {value}")
+    print_report(uvloop.run(run(args)), args.json)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ it unchanged.
 
 import argparse
 import hashlib
-import json
 import random
 import time
 from datetime import UTC, datetime, timedelta
@@ -27,6 +26,7 @@ from typing import Any
 
 import msgspec
 
+from bench.output import print_report
 from router import MessageFacts, MtDecision, MtRouted, Rejected, RoutingTable, Usable, load_data
 
 COUNTRY_CODES = ["33", "34", "39", "44", "49", "1", "7", "31", "32", "41", "351", "353", "48"]
@@ -298,11 +298,7 @@ def main() -> None:
         result: dict[str, Any] = digests(arguments.seed, arguments.prefixes, arguments.decisions)
     else:
         result = run(arguments.seed, arguments.prefixes, arguments.decisions)
-    if arguments.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:>22}: {value}")
+    print_report(result, arguments.json)
 
 
 if __name__ == "__main__":
