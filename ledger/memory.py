@@ -39,12 +39,11 @@ from ledger.model import (
     VoidOutcome,
     check_account,
     check_amount,
-    check_message_id,
-    check_outbox_id,
     check_reason,
     check_shard,
     check_token,
 )
+from ledger.settling import SettlesLists, checked_captures, checked_releases
 
 
 @dataclass
@@ -75,7 +74,7 @@ def _quota_window(period: QuotaPeriod, second: int) -> int:
     return day.year * 12 + day.month - 1
 
 
-class MemoryLedger:
+class MemoryLedger(SettlesLists):
     """The in-memory backend of `ledger.protocol.Ledger`; `events` keeps the latest events."""
 
     def __init__(
@@ -260,29 +259,14 @@ class MemoryLedger:
             del self._idempotency[idem]
         return VoidOutcome.VOIDED
 
-    async def capture(
-        self, message_id: str, account: str, amount: int, *, outbox_id: str = ""
-    ) -> SettleResult:
-        return (await self.capture_many([(message_id, account, amount, outbox_id)]))[0]
-
-    async def release(self, message_id: str, account: str, *, outbox_id: str = "") -> SettleResult:
-        return (await self.release_many([(message_id, account, outbox_id)]))[0]
-
     async def capture_many(self, captures: Sequence[Capture]) -> list[SettleResult]:
-        for _, _, amount, _ in captures:
-            check_amount("amount", amount)
-        return self._settle_all([(*capture, True) for capture in captures])
+        return self._settle_all([(*capture, True) for capture in checked_captures(captures)])
 
     async def release_many(self, releases: Sequence[Release]) -> list[SettleResult]:
-        return self._settle_all([(m, account, 0, outbox, False) for m, account, outbox in releases])
+        return self._settle_all([(m, a, 0, o, False) for m, a, o in checked_releases(releases)])
 
     def _settle_all(self, items: list[tuple[str, str, int, str, bool]]) -> list[SettleResult]:
-        """Checks every item first (a bad one changes nothing), then settles
-        each and deletes its outbox entry, if named."""
-        for message_id, account, _, outbox_id, _ in items:
-            check_message_id(message_id)
-            check_account(account)
-            check_outbox_id(outbox_id)
+        """Settles each and deletes its outbox entry, if named."""
         results = []
         for message_id, account, amount, outbox_id, capture in items:
             results.append(self._settle(message_id, account, amount, capture=capture))

@@ -40,13 +40,12 @@ from ledger.model import (
     VoidOutcome,
     check_account,
     check_amount,
-    check_message_id,
-    check_outbox_id,
     check_reason,
     check_shard,
     check_token,
 )
 from ledger.scripts import LedgerScripts
+from ledger.settling import SettlesLists, checked_captures, checked_releases
 
 _ACCEPT_CODES = {outcome.value.encode(): outcome for outcome in AcceptOutcome}
 _SETTLE_CODES = {outcome.value.encode(): outcome for outcome in SettleOutcome}
@@ -93,7 +92,7 @@ class BucketCountMismatch(RuntimeError):
     """The configured bucket count differs from the one this Redis namespace was built with."""
 
 
-class RedisLedger:
+class RedisLedger(SettlesLists):
     """The Redis backend of `ledger.protocol.Ledger` for one shard.
 
     `redis` must return bytes (`decode_responses=False`, the default): outbox
@@ -245,29 +244,15 @@ class RedisLedger:
                 outcomes[index] = _VOID_CODES[code]
         return outcomes
 
-    async def capture(
-        self, message_id: str, account: str, amount: int, *, outbox_id: str = ""
-    ) -> SettleResult:
-        return (await self.capture_many([(message_id, account, amount, outbox_id)]))[0]
-
-    async def release(self, message_id: str, account: str, *, outbox_id: str = "") -> SettleResult:
-        return (await self.release_many([(message_id, account, outbox_id)]))[0]
-
     async def capture_many(self, captures: Sequence[Capture]) -> list[SettleResult]:
-        for _, _, amount, _ in captures:
-            check_amount("amount", amount)
-        return await self._settle_all([(_CAPTURE, *capture) for capture in captures])
+        return await self._settle_all([(_CAPTURE, *c) for c in checked_captures(captures)])
 
     async def release_many(self, releases: Sequence[Release]) -> list[SettleResult]:
-        return await self._settle_all([(_RELEASE, m, a, 0, outbox) for m, a, outbox in releases])
+        items = [(_RELEASE, m, a, 0, o) for m, a, o in checked_releases(releases)]
+        return await self._settle_all(items)
 
     async def _settle_all(self, items: list[SettleItem]) -> list[SettleResult]:
-        """Checks every item first (a bad one changes nothing), then queues each
-        in its bucket's next script call: futures, not a task per message."""
-        for _, message_id, account, _, outbox_id in items:
-            check_message_id(message_id)
-            check_account(account)
-            check_outbox_id(outbox_id)
+        """Queues each item in its bucket's next script call: futures, not a task per message."""
         submit, bucket_of = self._settles.submit, self.keys.bucket_of
         return list(await asyncio.gather(*[submit(bucket_of(item[2]), item) for item in items]))
 
