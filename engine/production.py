@@ -84,10 +84,6 @@ async def start_production(
     )
     gateway = Gateway(config, ledger, receipts, parking, delivery_log, history, shards)
     await gateway.start()
-    persister: Persister | None = None
-    persister_redis: Redis | None = None
-    persister_task: asyncio.Task[None] | None = None
-    store: EventStore | None = None
 
     async def redis_ping() -> None:
         await redis.ping()
@@ -108,26 +104,37 @@ async def start_production(
         redis,
     )
     watching = asyncio.get_running_loop().create_task(engine.admin.watch(redis))
+    persisting = None
     if database_url and config.persister_in_process:
-        store = EventStore(database_url)
-        # Its own connection: a blocking read outlasts the shard's timeout.
-        reading = PersisterConfig().block_ms / 1000 + config.limits.redis_timeout
-        persister_redis = shard_redis(redis_url, reading, connections=2)
-        persister = Persister(persister_redis, store, config.ledger)
-        persister_task = asyncio.get_running_loop().create_task(persister.run())
+        persisting = _InProcessPersister(redis_url, database_url, config)
 
     async def close() -> None:
         """Stop the persister after one last drain of what the shard wrote."""
         watching.cancel()
-        if persister is not None and persister_task is not None and store is not None:
-            assert persister_redis is not None
-            persister.stop()  # returns within one blocking read (block_ms)
-            await persister_task
-            await persister.drain()
-            await store.close()
-            await persister_redis.aclose()
+        if persisting is not None:
+            await persisting.close()
         if history is not None:
             await history.aclose()
         await redis.aclose()
 
     return engine, close
+
+
+class _InProcessPersister:
+    """The persister running inside the shard (``persister_in_process``), on a
+    Redis client of its own: a blocking read outlasts the shard's timeout."""
+
+    def __init__(self, redis_url: str, database_url: str, config: GatewayConfig) -> None:
+        self.store = EventStore(database_url)
+        reading = PersisterConfig().block_ms / 1000 + config.limits.redis_timeout
+        self.redis = shard_redis(redis_url, reading, connections=2)
+        self.persister = Persister(self.redis, self.store, config.ledger)
+        self.task = asyncio.get_running_loop().create_task(self.persister.run())
+
+    async def close(self) -> None:
+        """Stops it, then drains once more what the shard wrote."""
+        self.persister.stop()  # returns within one blocking read (block_ms)
+        await self.task
+        await self.persister.drain()
+        await self.store.close()
+        await self.redis.aclose()
