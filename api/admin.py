@@ -30,7 +30,7 @@ shard writes the credit_limit and throughput of its config file's accounts
 to the ledger again (and enables them). Accounts and routing documents reach
 the shards that are running (Redis pub/sub); connectors change on this shard
 only. After a restart, accounts, connectors and routes come from the config
-file: write changes there too to keep them. See `engine.admin`.
+file: write changes there too to keep them. See `engine.admin.administration`.
 """
 
 from __future__ import annotations

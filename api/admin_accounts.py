@@ -21,7 +21,13 @@ from api.admin_edge import (
 )
 from api.openapi import Operation, Parameter
 from api.problems import Problem
-from engine.admin import AccountChanges, AccountView, Administration, NewAccount, SmppPassword
+from engine.admin.administration import (
+    AccountChanges,
+    AccountView,
+    Administration,
+    NewAccount,
+    SmppPassword,
+)
 from engine.facade import Balance
 from ledger.model import MAX_AMOUNT, AdjustOutcome
 

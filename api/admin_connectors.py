@@ -19,8 +19,8 @@ from api.admin_edge import (
     path_id,
 )
 from api.openapi import Operation, Parameter
-from engine.admin import Administration, ConnectorView, ShardStats
-from engine.connector_config import ConnectorConfig
+from engine.admin.administration import Administration, ConnectorView, ShardStats
+from engine.operators.connector_config import ConnectorConfig
 
 
 class ConnectorList(msgspec.Struct, frozen=True):

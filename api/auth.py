@@ -9,7 +9,7 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from api.problems import Problem
-from engine.accounts import AccountConfig
+from engine.customers.accounts import AccountConfig
 from engine.facade import Engine
 
 _CHALLENGE = 'Bearer realm="smsgw"'

@@ -13,7 +13,7 @@ arguments (username and password on every call), status codes and bodies.
 - ``/ping`` (GET): ``Jasmin/PONG``.
 
 docs/jasmin.md lists where we differ and why. The receipts such a customer
-asks for with ``dlr-url`` are built by `engine.jasmin_dlr`.
+asks for with ``dlr-url`` are built by `engine.webhooks.jasmin_dlr`.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from api.jasmin_args import (
 )
 from api.jasmin_send import apply_defaults, check_content, send_item
 from api.openapi import Operation, Parameter
-from engine.accounts import AccountConfig
+from engine.customers.accounts import AccountConfig
 from engine.facade import Engine
 
 _MICRO_UNITS = 1_000_000

@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 
 from api.jasmin_args import Args, JasminError, invalid
 from engine.facade import SendItem
-from engine.intake import ValidityLimits
-from engine.message import Callback, Priority
+from engine.messages.intake import ValidityLimits
+from engine.messages.message import Callback, Priority
 from engine.webhooks import check_webhook_url
 from smpp.gsm import CHARACTERS
 from smpp.smpptime import SmppTimeError, resolve_smpp_time

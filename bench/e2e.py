@@ -58,15 +58,15 @@ import uvloop
 from prometheus_client import start_http_server
 from redis.asyncio import Redis
 
-from engine.commands import run_until_signalled
 from engine.config import load_config_file
+from engine.customers.passwords import hash_password
 from engine.gateway import Gateway
-from engine.logs import configure_logging
-from engine.passwords import hash_password
-from engine.receipts import MemoryReceiptMap
+from engine.messages.receipt_map import MemoryReceiptMap
 from ledger.config import LedgerConfig
 from ledger.memory import MemoryLedger
 from ledger.redis_ledger import RedisLedger
+from smsgw.commands import run_until_signalled
+from smsgw.logs import configure_logging
 
 BACKENDS = ("embedded", "redis+postgres")
 PROFILERS = ("cprofile", "py-spy")
@@ -434,7 +434,7 @@ async def throwaway_database(admin_url: str) -> AsyncIterator[str]:
         await admin.close()
     try:
         migrate = Child("smsgw migrate")
-        await migrate.start(python_module("engine.cli", "migrate", "--database-url", url))
+        await migrate.start(python_module("smsgw.cli", "migrate", "--database-url", url))
         if await migrate.wait() != 0:
             raise RuntimeError(f"smsgw migrate failed: {migrate.diagnosis()}")
         yield url
@@ -538,11 +538,11 @@ class BenchRun:
                 profile=profile,
             )  # fmt: skip
         else:
-            argv = python_module("engine.cli", "serve", "--config", str(config), profile=profile)
+            argv = python_module("smsgw.cli", "serve", "--config", str(config), profile=profile)
         if self.backend != "embedded" and args.persister == "process":
             self._started.append(self.persister)  # stopped after the engine: drains last
             await self.persister.start(
-                python_module("engine.cli", "ledger", "persist", "--namespace", self.namespace),
+                python_module("smsgw.cli", "ledger", "persist", "--namespace", self.namespace),
                 env=env,
             )
             await self.persister.wait_until(

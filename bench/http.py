@@ -73,13 +73,13 @@ def serve_engine(operator_port: int, credit: int) -> int:
     fast connector, the demo account credited with ``credit``; says its URL,
     API key and Jasmin credentials in one JSON log line."""
     from api.server import HttpFront
-    from engine.commands import run_until_signalled
-    from engine.dev import DEMO_ACCOUNT, dev_config, dev_engine
     from engine.gateway import Gateway
-    from engine.logs import configure_logging
-    from engine.receipts import MemoryReceiptMap
+    from engine.messages.receipt_map import MemoryReceiptMap
     from ledger.memory import MemoryLedger
     from ledger.memory_messages import MemoryMessageStore
+    from smsgw.commands import run_until_signalled
+    from smsgw.dev import DEMO_ACCOUNT, dev_config, dev_engine
+    from smsgw.logs import configure_logging
 
     configure_logging(json=True)
     config = dev_config("127.0.0.1", 0, operator_port, ACCOUNT_PASSWORD)

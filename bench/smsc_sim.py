@@ -42,7 +42,7 @@ from bench.smsc_sim_pdus import (
     receipt_wanted,
 )
 from bench.smsc_sim_timing import DelayQueue
-from engine.throttle import TokenBucket
+from engine.loop.throttle import TokenBucket
 from smpp import pdu as p
 from smpp.aio import SessionHandler, SmppConnection
 from smpp.constants import CommandId as C

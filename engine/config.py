@@ -50,9 +50,9 @@ from typing import Any
 
 import msgspec
 
-from engine.accounts import AccountConfig
-from engine.connector_config import ConnectorConfig
-from engine.intake import ValidityLimits
+from engine.customers.accounts import AccountConfig
+from engine.messages.intake import ValidityLimits
+from engine.operators.connector_config import ConnectorConfig
 from engine.webhooks import WebhookLimits, check_webhook_url
 from ledger.config import LedgerConfig
 from router import RoutingConfig, RoutingConfigError, load_data

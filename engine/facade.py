@@ -18,18 +18,25 @@ from collections.abc import Awaitable, Callable, Sequence
 import msgspec
 from redis.asyncio import Redis
 
-from engine.accounts import AccountConfig
-from engine.admin import Administration
-from engine.api_keys import ApiKey, ApiKeyStore, key_digest, key_id_of, matches, new_api_key
+from engine.admin.administration import Administration
+from engine.customers.accounts import AccountConfig
+from engine.customers.api_keys import (
+    ApiKey,
+    ApiKeyStore,
+    key_digest,
+    key_id_of,
+    matches,
+    new_api_key,
+)
+from engine.customers.passwords import verify_password
 from engine.gateway import Gateway
-from engine.history import STATE_OF_RECEIPT
-from engine.idempotency import IdempotencyStore, MemoryIdempotencyStore
-from engine.intake import Refused, SubmitOptions, prepare_mt
-from engine.message import Callback, MtMessage, Priority
-from engine.operator_bind import BindState
-from engine.passwords import verify_password
-from engine.pipeline import Pipeline
-from engine.waiters import Reached
+from engine.messages.history import STATE_OF_RECEIPT
+from engine.messages.idempotency import IdempotencyStore, MemoryIdempotencyStore
+from engine.messages.intake import Refused, SubmitOptions, prepare_mt
+from engine.messages.message import Callback, MtMessage, Priority
+from engine.messages.pipeline import Pipeline
+from engine.messages.waiters import Reached
+from engine.operators.bind import BindState
 from engine.webhooks import DeliveryAttempt
 from ledger.events import MessageState as HistoryState
 from ledger.message_query import MessageFilter, MessagePage, MessageQuery, MessageRecord

@@ -11,27 +11,29 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
+from collections.abc import Iterator
 
 import msgspec
 import structlog
 from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from engine.accounts import AccountConfig, BindRegistry, HeldDeliveries
-from engine.callbacks import WebhookCallbacks
 from engine.config import GatewayConfig, ListenerConfig
-from engine.connector import Connector
-from engine.delivery import CustomerDelivery
-from engine.jasmin_dlr import jasmin_dlr_fields
-from engine.message import unpack_message
-from engine.metrics import GatewayCollector, PipelineMetrics
-from engine.operator_bind import BindState
-from engine.parking import RedisParking
-from engine.pipeline import MessageIds, Pipeline
-from engine.receipts import ReceiptMap
-from engine.scheduler import Scheduler
-from engine.server import CustomerSessions
-from engine.shards import OutboxTakeover, RedisShardRegistry
+from engine.customers.accounts import AccountConfig, BindRegistry, HeldDeliveries
+from engine.customers.delivery import CustomerDelivery
+from engine.customers.sessions import CustomerSessions
+from engine.messages.message import unpack_message
+from engine.messages.metrics import PipelineMetrics
+from engine.messages.pipeline import MessageIds, Pipeline
+from engine.messages.receipt_map import ReceiptMap
+from engine.operators.bind import BindState
+from engine.operators.connector import Connector
+from engine.operators.scheduler import Scheduler
+from engine.shard.parking import RedisParking
+from engine.shard.registry import OutboxTakeover, RedisShardRegistry
 from engine.webhooks import DeliveryLog, MemoryDeliveryLog, WebhookDispatcher
+from engine.webhooks.callbacks import WebhookCallbacks
+from engine.webhooks.jasmin_dlr import jasmin_dlr_fields
 from ledger.message_query import MessageQuery
 from ledger.model import AccountLimits
 from ledger.protocol import Ledger
@@ -229,4 +231,65 @@ class Gateway:
             context.load_cert_chain(listener.tls_cert, listener.tls_key or None)
         return await start_server(
             listener.host, listener.port, self.sessions, self.config.session, ssl=context
+        )
+
+
+class GatewayCollector:
+    """Reads counters, queue depths and bind states at scrape time."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+
+    def collect(self) -> Iterator[Metric]:
+        gateway = self.gateway
+        messages = CounterMetricFamily(
+            "smsgw_messages", "Messages by what happened to them.", labels=["event"]
+        )
+        for event, count in gateway.pipeline.counters.items():
+            messages.add_metric([event], count)
+        yield messages
+        depth = GaugeMetricFamily(
+            "smsgw_queue_depth",
+            "Messages waiting per connector and class.",
+            labels=["connector", "priority"],
+        )
+        for name, scheduler in gateway.schedulers.items():
+            for priority, count in scheduler.depth_by_priority().items():
+                depth.add_metric([name, priority.name.lower()], count)
+        yield depth
+        binds = GaugeMetricFamily(
+            "smsgw_connector_binds", "Operator binds by state.", labels=["connector", "state"]
+        )
+        in_flight = GaugeMetricFamily(
+            "smsgw_connector_in_flight", "submit_sm awaiting a response.", labels=["connector"]
+        )
+        for name, connector in gateway.connectors.items():
+            state = connector.state()
+            for bind_state in {b.value for b in state.binds}:
+                count = sum(1 for b in state.binds if b.value == bind_state)
+                binds.add_metric([name, bind_state], count)
+            in_flight.add_metric([name], state.in_flight)
+        yield binds
+        yield in_flight
+        customers = GaugeMetricFamily(
+            "smsgw_customer_binds", "Customer SMPP binds by account.", labels=["account"]
+        )
+        for account in gateway.accounts:
+            customers.add_metric([account], gateway.binds.count(account))
+        yield customers
+        yield GaugeMetricFamily(
+            "smsgw_held_deliveries",
+            "Receipts and MO waiting for a receiving bind of their account.",
+            value=len(gateway.held),
+        )
+        webhooks = CounterMetricFamily(
+            "smsgw_webhooks", "Webhook deliveries by outcome.", labels=["outcome"]
+        )
+        for outcome, count in gateway.webhooks.counters.items():
+            webhooks.add_metric([outcome], count)
+        yield webhooks
+        yield GaugeMetricFamily(
+            "smsgw_webhooks_held",
+            "Webhook deliveries queued, in flight or waiting to retry.",
+            value=gateway.webhooks.held,
         )

@@ -24,11 +24,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from ledger.backoff import Backoff
 from ledger.config import LedgerConfig, PersisterConfig
 from ledger.events import Event, decode_event
 from ledger.layout import LedgerKeys
 from ledger.pgstore import EventStore
+from ledger.retry import Backoff
 from ledger.scripts import LuaScript
 
 log = logging.getLogger(__name__)
@@ -45,23 +45,7 @@ REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
 Entry = tuple[int, str, dict[bytes, bytes]]  # bucket, stream entry id, fields
 
 
-_ACK = LuaScript(
-    "ack_events",
-    """#!lua
-local ids, acked = {}, 0
-for id in string.gmatch(ARGV[2], '%S+') do
-  ids[#ids + 1] = id
-  if #ids == 1000 then
-    acked = acked + redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
-    ids = {}
-  end
-end
-if #ids > 0 then
-  acked = acked + redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
-end
-return acked
-""",
-)
+_ACK = LuaScript.from_files("ack_events", ledger_state=False)
 """XACK of the space-separated ids in ARGV[2]: redis-py packs each argument of
 a command in Python, and 2,000 ids as arguments of XACK cost 0.84 us each,
 as one argument 0.02 us (1,000 per call stays well inside Lua's stack)."""

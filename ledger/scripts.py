@@ -74,6 +74,11 @@ class LuaScript:
         parts.append(_lua_file(name))
         return cls(name, "".join(parts))
 
+    @classmethod
+    def from_package(cls, package: str, name: str) -> LuaScript:
+        """`<package>/lua/<name>.lua` of the room that owns it, as written there."""
+        return cls(name, resources.files(package).joinpath("lua", f"{name}.lua").read_text())
+
     async def load(self, redis: Redis) -> None:
         await redis.script_load(self.source)
 

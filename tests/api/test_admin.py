@@ -11,9 +11,9 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from engine.accounts import AccountConfig
-from engine.api_keys import key_digest
 from engine.config import ApiConfig
+from engine.customers.accounts import AccountConfig
+from engine.customers.api_keys import key_digest
 from smpp import pdu as p
 from smpp.aio import CommandFailed, open_session
 from smpp.constants import CommandStatus as S

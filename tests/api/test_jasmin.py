@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from api.jasmin import refusal
-from engine.callbacks import WebhookCallbacks
-from engine.jasmin_dlr import jasmin_dlr_fields
+from engine.webhooks.callbacks import WebhookCallbacks
+from engine.webhooks.jasmin_dlr import jasmin_dlr_fields
 from ledger.model import AccountLimits
 from tests.api.harness import Api, Starter, running_api
 from tests.engine.customers import recording_operator

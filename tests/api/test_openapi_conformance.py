@@ -38,7 +38,7 @@ class DevShard:
 def dev_shard() -> Iterator[DevShard]:
     env = {**os.environ, "SMSGW_ADMIN_KEY": ADMIN_KEY}
     process = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", "dev", "--port", "0", "--api-port", "0"],
+        [sys.executable, "-m", "smsgw.cli", "dev", "--port", "0", "--api-port", "0"],
         stdout=subprocess.PIPE,
         text=True,
         env=env,

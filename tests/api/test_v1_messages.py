@@ -6,7 +6,7 @@ import asyncio
 import time
 
 from engine.facade import SendItem
-from engine.message import Callback
+from engine.messages.message import Callback
 from engine.webhooks import WebhookLimits
 from tests.api.harness import Api, running_api
 from tests.engine.webhook_receiver import Receiver

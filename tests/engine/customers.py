@@ -28,8 +28,8 @@ from redis.asyncio import Redis
 
 from bench.smsc_sim import SimulatedSmsc
 from bench.smsc_sim_config import Delay, ReceiptSettings, SimulatorConfig
-from engine.accounts import AccountConfig
 from engine.config import GatewayLimits
+from engine.customers.accounts import AccountConfig
 from engine.gateway import Gateway
 from smpp import codec
 from smpp import pdu as p

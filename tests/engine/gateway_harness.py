@@ -13,14 +13,14 @@ from redis.asyncio import Redis
 
 from bench.smsc_sim import SimulatedSmsc
 from bench.smsc_sim_config import Delay, ReceiptSettings, SimulatorConfig
-from engine.accounts import AccountConfig
 from engine.config import ApiConfig, GatewayConfig, GatewayLimits, ListenerConfig
-from engine.connector_config import ConnectorConfig
+from engine.customers.accounts import AccountConfig
+from engine.customers.passwords import hash_password
 from engine.gateway import Gateway
-from engine.parking import RedisParking
-from engine.passwords import hash_password
-from engine.receipts import MemoryReceiptMap, RedisReceiptMap
-from engine.shards import RedisShardRegistry
+from engine.messages.receipt_map import MemoryReceiptMap, RedisReceiptMap
+from engine.operators.connector_config import ConnectorConfig
+from engine.shard.parking import RedisParking
+from engine.shard.registry import RedisShardRegistry
 from engine.webhooks import WebhookLimits
 from ledger.config import LedgerConfig
 from ledger.memory import MemoryLedger

@@ -1,4 +1,4 @@
-"""engine.admin across shards: routing and accounts published on Redis, applied by peers."""
+"""Administration across shards: routing and accounts published on Redis, applied by peers."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from contextlib import asynccontextmanager
 import msgspec
 from redis.asyncio import Redis
 
-from engine.admin import Administration, NewAccount
-from engine.api_keys import MemoryApiKeyStore
+from engine.admin.administration import Administration, NewAccount
+from engine.customers.api_keys import MemoryApiKeyStore
 from engine.gateway import Gateway
 from ledger.model import AccountLimits
 from tests.engine.gateway_harness import routing, running_gateway, simulator

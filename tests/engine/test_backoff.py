@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.backoff import Backoff, Jitter, RetryPolicy
+from ledger.retry import Backoff, Jitter, RetryPolicy, ScheduledBackoff
 
 
 def test_ceiling_doubles_up_to_the_cap() -> None:
@@ -62,7 +62,32 @@ def test_negative_failures_are_refused() -> None:
 
 def test_retry_policy_counts_attempts() -> None:
     policy = RetryPolicy(Backoff(0.1, 1.0, Jitter.NONE), max_attempts=3)
-    assert [policy.allows_another(n) for n in range(1, 5)] == [True, True, False, False]
-    assert [policy.delay(n) for n in (1, 2)] == [0.1, 0.2]
+    assert [policy.next_delay(n) for n in range(1, 5)] == [0.1, 0.2, None, None]
+    with pytest.raises(ValueError):
+        policy.next_delay(0)
     with pytest.raises(ValueError):
         RetryPolicy(Backoff(0.1, 1.0), max_attempts=0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    delays=st.lists(st.floats(0, 600), min_size=1, max_size=6),
+    failures=st.integers(1, 20),
+    seed=st.integers(0, 2**32),
+)
+def test_scheduled_backoff_follows_its_table_within_the_spread(
+    delays: list[float], failures: int, seed: int
+) -> None:
+    base = delays[min(failures, len(delays)) - 1]
+    assert ScheduledBackoff(delays).compute(failures) == base
+    spread = ScheduledBackoff(delays, 0.2, random.Random(seed)).compute(failures)
+    assert base * 0.8 <= spread <= base * 1.2
+    assert ScheduledBackoff(delays).compute(0) == 0.0
+
+
+def test_scheduled_backoff_refuses_an_empty_or_negative_table() -> None:
+    for delays in ((), (1.0, -1.0), (math.inf,)):
+        with pytest.raises(ValueError):
+            ScheduledBackoff(delays)
+    with pytest.raises(ValueError):
+        ScheduledBackoff((1.0,), spread=1.0)

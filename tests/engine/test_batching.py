@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from engine.batching import BackgroundTasks, TickBatcher
+from engine.loop.batching import BackgroundTasks, TickBatcher
+from ledger.retry import Backoff, Jitter
 from smpp import pdu as p
 from tests.engine.gateway_harness import CREDIT, PRICE, Customer, running_gateway, simulator
 
@@ -34,7 +35,7 @@ async def test_a_failed_batch_is_handled_again_until_it_succeeds() -> None:
             raise ConnectionError("backend down")
 
     tasks = BackgroundTasks()
-    batcher = TickBatcher(handle, tasks, retry_after=0.01)
+    batcher = TickBatcher(handle, tasks, retry=Backoff(0.01, 0.01, Jitter.NONE))
     batcher.add(1)
     batcher.add(2)
     for _ in range(100):

@@ -1,7 +1,7 @@
 import subprocess
 import sys
 
-from engine.cli import main
+from smsgw.cli import main
 
 
 def test_version_flag_prints_version(capsys) -> None:
@@ -14,7 +14,7 @@ def test_version_flag_prints_version(capsys) -> None:
 
 def test_console_script_runs() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "engine.cli", "--version"],
+        [sys.executable, "-m", "smsgw.cli", "--version"],
         capture_output=True,
         text=True,
         check=True,

@@ -1,7 +1,7 @@
 import pytest
 
 from engine.config import ConfigError, load_config
-from engine.message import Priority
+from engine.messages.message import Priority
 
 GOOD = """
 shard = "shard-1"

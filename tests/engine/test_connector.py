@@ -12,12 +12,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.connector import Connector
-from engine.connector_config import ConnectorConfig
-from engine.message import MtMessage
-from engine.operator_bind import BindState
-from engine.scheduler import Scheduler
-from engine.submission import build_submits
+from engine.messages.message import MtMessage
+from engine.operators.bind import BindState
+from engine.operators.connector import Connector
+from engine.operators.connector_config import ConnectorConfig
+from engine.operators.scheduler import Scheduler
+from engine.operators.submission import build_submits
 from smpp import gsm
 from smpp import pdu as p
 from smpp.constants import CommandStatus as S

@@ -16,7 +16,7 @@ async def test_dev_prints_credentials_that_work_over_http() -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "engine.cli",
+        "smsgw.cli",
         "dev",
         "--port",
         "0",
@@ -56,7 +56,7 @@ def test_a_taken_port_is_one_clear_line_and_status_2() -> None:
         taken.listen()
         port = str(taken.getsockname()[1])
         run = subprocess.run(
-            [sys.executable, "-m", "engine.cli", "dev", "--port", port, "--api-port", "-1"],
+            [sys.executable, "-m", "smsgw.cli", "dev", "--port", port, "--api-port", "-1"],
             capture_output=True,
             text=True,
             timeout=60,

@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 
 from bench.smsc_sim_config import Delay
 from engine.config import GatewayLimits
-from engine.message import Priority
+from engine.messages.message import Priority
 from smpp import codec
 from smpp import pdu as p
 from smpp.aio import CommandFailed, SmppConnection

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 
-from engine.api_keys import MemoryApiKeyStore
+from engine.customers.api_keys import MemoryApiKeyStore
 from engine.facade import Engine, SendItem
-from engine.message import Priority
+from engine.messages.message import Priority
 from tests.engine.gateway_harness import CREDIT, PRICE, running_gateway, simulator
 
 

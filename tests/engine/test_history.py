@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from engine.history import MessageHistory
+from engine.messages.history import MessageHistory
 from ledger.events import MessageEvent, MessageState
 from ledger.memory import MemoryLedger
 from ledger.memory_messages import MemoryMessageStore

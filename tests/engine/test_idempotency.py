@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from engine.idempotency import (
+from engine.messages.idempotency import (
     Claim,
     Clash,
     IdempotencyStore,

@@ -3,9 +3,15 @@ from datetime import UTC, datetime
 import msgspec
 import pytest
 
-from engine.accounts import AccountConfig
-from engine.intake import Refused, ValidityLimits, message_priority, prepare_mt, routed_again
-from engine.message import MtMessage, Priority
+from engine.customers.accounts import AccountConfig
+from engine.messages.intake import (
+    Refused,
+    ValidityLimits,
+    message_priority,
+    prepare_mt,
+    routed_again,
+)
+from engine.messages.message import MtMessage, Priority
 from router import RoutingTable, load_data
 from smpp import pdu as p
 from smpp.constants import CommandStatus as S

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from engine.jasmin_dlr import jasmin_dlr_fields, receipt_fields, submit_fields
-from engine.message import Callback
-from engine.receipts import SubmittedPart
+from engine.messages.message import Callback
+from engine.messages.receipt_map import SubmittedPart
+from engine.webhooks.jasmin_dlr import jasmin_dlr_fields, receipt_fields, submit_fields
 from smpp.receipt import MessageState
 
 SUBMITTED = datetime(2026, 3, 1, 9, 30, 59, tzinfo=UTC).timestamp()

@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 import pytest
 from redis.asyncio import Redis
 
-from engine.production import shard_redis
 from ledger.layout import HoldField, HoldState
 from smpp.aio import CommandFailed
 from smpp.constants import CommandStatus as S
+from smsgw.production import shard_redis
 from tests.engine.customers import WAIT, balance_and_held, recording_operator, until
 from tests.engine.gateway_harness import CREDIT, OTP, PRICE, Customer, running_gateway
 from tests.services import REDIS_URL, TcpProxy

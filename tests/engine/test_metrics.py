@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
-from engine.metrics import LATENCY_BUCKETS, PlainHistogram
+from engine.messages.metrics import LATENCY_BUCKETS, PlainHistogram
 
 _values = st.lists(
     st.one_of(

@@ -7,7 +7,7 @@ import time
 
 from redis.asyncio import Redis
 
-from engine.parking import RedisParking
+from engine.shard.parking import RedisParking
 from smpp import pdu as p
 from smpp.aio import SmppConnection, open_session
 from smpp.receipt import MessageState

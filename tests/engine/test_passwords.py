@@ -1,4 +1,4 @@
-from engine.passwords import hash_password, verify_password
+from engine.customers.passwords import hash_password, verify_password
 
 
 def test_a_hash_verifies_its_password_only() -> None:

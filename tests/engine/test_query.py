@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from engine.states import RecentStates
+from engine.messages.states import RecentStates
 from ledger.memory_messages import MemoryMessageStore
 from smpp import pdu as p
 from smpp.aio import CommandFailed

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from engine.pipeline import forwarded_err
-from engine.receipts import RedisReceiptMap, SubmittedPart
+from engine.messages.pipeline import forwarded_err
+from engine.messages.receipt_map import RedisReceiptMap, SubmittedPart
 
 
 def _part(n: int) -> SubmittedPart:

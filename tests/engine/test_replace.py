@@ -17,9 +17,9 @@ from redis.asyncio import Redis
 
 from bench.smsc_sim_config import Delay
 from engine.gateway import Gateway
-from engine.intake import Refused, ValidityLimits, prepare_mt
-from engine.message import MtMessage, unpack_message
-from engine.replacing import replacement_of
+from engine.messages.intake import Refused, ValidityLimits, prepare_mt
+from engine.messages.message import MtMessage, unpack_message
+from engine.messages.replacing import replacement_of
 from ledger.model import OutboxRef
 from router import RoutingTable, load_data
 from smpp import pdu as p

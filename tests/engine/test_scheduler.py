@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.message import MtMessage, Priority
-from engine.scheduler import Scheduler, SchedulerFull
+from engine.messages.message import MtMessage, Priority
+from engine.operators.scheduler import Scheduler, SchedulerFull
 
 _ids = itertools.count()
 

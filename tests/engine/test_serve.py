@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 from redis.asyncio import Redis
 
-from engine.api_keys import RedisApiKeyStore, new_api_key
-from engine.passwords import verify_password
+from engine.customers.api_keys import RedisApiKeyStore, new_api_key
+from engine.customers.passwords import verify_password
 from smpp import pdu as p
 from smpp.aio import open_session
 from tests.engine.gateway_harness import Customer
@@ -54,7 +54,7 @@ def free_port() -> int:
 
 
 def test_hash_password_reads_stdin_and_refuses_long_ones() -> None:
-    smsgw = [sys.executable, "-m", "engine.cli", "hash-password"]
+    smsgw = [sys.executable, "-m", "smsgw.cli", "hash-password"]
     out = subprocess.run(smsgw, input="s3cret\n", capture_output=True, text=True, check=True)
     assert verify_password("s3cret", out.stdout.strip())
     refused = subprocess.run(smsgw, input="far-too-long\n", capture_output=True, text=True)
@@ -65,7 +65,7 @@ def test_serve_rejects_a_broken_config_with_its_places(tmp_path: Path) -> None:
     config = tmp_path / "smsgw.toml"
     config.write_text('shard_number = "one"\n[[accounts]]\nid = 5\n')
     run = subprocess.run(
-        [sys.executable, "-m", "engine.cli", "serve", "--config", str(config)],
+        [sys.executable, "-m", "smsgw.cli", "serve", "--config", str(config)],
         capture_output=True,
         text=True,
     )
@@ -79,7 +79,7 @@ async def serving(
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     """`smsgw serve` on the real Redis (no database) until it logs ``ready``;
     killed if the test leaves it running, its namespace deleted after."""
-    from engine.passwords import hash_password
+    from engine.customers.passwords import hash_password
 
     config = tmp_path / "smsgw.toml"
     password_hash = hash_password("secret", log2_n=10)
@@ -89,7 +89,7 @@ async def serving(
     env = {**os.environ, "SMSGW_REDIS_URL": REDIS_URL}
     env.pop("SMSGW_DATABASE_URL", None)
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "engine.cli", "serve", "--config", str(config),
+        sys.executable, "-m", "smsgw.cli", "serve", "--config", str(config),
         env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     try:

@@ -10,7 +10,7 @@ import pytest
 from redis.asyncio import Redis
 
 from engine.config import GatewayLimits
-from engine.shards import RedisShardRegistry
+from engine.shard.registry import RedisShardRegistry
 from ledger.config import LedgerConfig
 from ledger.redis_ledger import RedisLedger
 from smpp import pdu as p

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.throttle import TokenBucket
+from engine.loop.throttle import TokenBucket
 
 
 class FakeClock:

@@ -15,9 +15,6 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from engine.webhook_guard import AddressGuard
-from engine.webhook_log_writer import DeliveryLogWriter
-from engine.webhook_retry import Verdict, WebhookRetryPolicy, verdict_of_status
 from engine.webhooks import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -32,6 +29,9 @@ from engine.webhooks import (
     signature_headers,
     verify_signature,
 )
+from engine.webhooks.delivery_log_writer import DeliveryLogWriter
+from engine.webhooks.guard import AddressGuard
+from engine.webhooks.verdicts import Verdict, verdict_of_status, webhook_retry_policy
 from tests.engine.webhook_receiver import HANG, HOLD, Receiver
 
 SECRET = "whsec_test"
@@ -276,12 +276,14 @@ async def test_an_oversized_payload_fails_without_a_call(
 
 
 def test_retry_delays_are_jittered_within_a_fifth() -> None:
-    policy = WebhookRetryPolicy((1, 5, 30), random.Random(1))
+    policy = webhook_retry_policy((1, 5, 30), random.Random(1))
     for attempts, base in ((1, 1), (2, 5), (3, 30)):
-        delays = [policy.delay_after(attempts) for _ in range(200)]
+        delays = [policy.next_delay(attempts) for _ in range(200)]
         assert all(d is not None and base * 0.8 <= d <= base * 1.2 for d in delays)
-    assert policy.delay_after(4) is None
-    assert policy.delay_after(0) is None
+    assert policy.next_delay(4) is None
+    with pytest.raises(ValueError):
+        policy.next_delay(0)
+    assert webhook_retry_policy((), random.Random(1)).next_delay(1) is None
     assert verdict_of_status(204) is Verdict.DELIVERED
     assert verdict_of_status(599) is Verdict.RETRY
     assert verdict_of_status(418) is Verdict.FAILED

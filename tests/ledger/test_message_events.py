@@ -13,7 +13,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 
-from engine.cli import main
 from ledger.events import (
     EventSchemaError,
     MessageEvent,
@@ -24,6 +23,7 @@ from ledger.events import (
 )
 from ledger.model import MAX_AMOUNT
 from ledger.redis_ledger import RedisLedger
+from smsgw.cli import main
 from tests.ledger.helpers import persister, redis_events
 
 PRINTABLE = st.text(

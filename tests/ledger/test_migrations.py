@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from engine.cli import main
 from ledger.migrations import Migration, MigrationError, load_migrations, migrate
+from smsgw.cli import main
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import msgspec
 import pytest
 from hypothesis import given, settings
 
-from ledger.backoff import Backoff
 from ledger.config import LedgerConfig, PersisterConfig
 from ledger.events import (
     EventKind,
@@ -23,6 +22,7 @@ from ledger.events import (
 )
 from ledger.layout import LedgerKeys
 from ledger.model import MAX_AMOUNT, MAX_PARTS, AcceptRequest, AccountLimits
+from ledger.retry import Backoff
 from ledger.scripts import lua_prelude
 
 TOKEN = st.text(string.ascii_letters + string.digits + "_.-", min_size=1, max_size=64)

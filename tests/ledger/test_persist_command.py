@@ -23,7 +23,7 @@ async def test_persists_everything_and_drains_on_sigterm(
         await workload(redis_ledger, accounts=4, messages=200, seed=seed)
     events = await redis_events(redis_client, redis_ledger)  # before trimming after persisting
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "engine.cli", "ledger", "persist",
+        sys.executable, "-m", "smsgw.cli", "ledger", "persist",
         "--redis-url", REDIS_URL, "--database-url", database_url,
         "--namespace", namespace, "--buckets", str(BUCKETS),
         cwd=ROOT, stdout=asyncio.subprocess.PIPE,

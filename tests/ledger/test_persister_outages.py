@@ -11,12 +11,12 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 from redis.asyncio import Redis
 
-from ledger.backoff import Backoff
 from ledger.config import LedgerConfig, PersisterConfig
 from ledger.events import LedgerEvent
 from ledger.persister import Entry, Persister
 from ledger.pgstore import EventStore
 from ledger.redis_ledger import RedisLedger
+from ledger.retry import Backoff
 from tests.ledger.helpers import (
     BUCKETS,
     assert_postgres_matches,

@@ -8,13 +8,13 @@ import asyncpg
 import pytest
 from redis.asyncio import Redis
 
-from engine.cli import main
 from ledger.config import LedgerConfig
 from ledger.model import AcceptRequest, AccountLimits
 from ledger.persister import Persister
 from ledger.pgstore import EventStore
 from ledger.reconcile import Difference, Money, reconcile
 from ledger.redis_ledger import RedisLedger
+from smsgw.cli import main
 from tests.ledger.helpers import BUCKETS, CrashAfterCommit, workload
 from tests.services import REDIS_URL
 

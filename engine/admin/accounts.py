@@ -1,0 +1,181 @@
+"""Accounts of a running shard: settings, SMPP password, API keys, credit.
+
+An account's settings live in the gateway's account table (changed in place,
+published to the other shards); its limits, enabled flag and balance in the
+ledger, which every shard sees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import string
+from typing import Any
+
+import msgspec
+
+from engine.admin.publishing import ShardChannels
+from engine.admin.views import AccountChanges, AccountView, AdminRefused, NewAccount
+from engine.customers.accounts import AccountConfig
+from engine.customers.api_keys import ApiKey, ApiKeyStore
+from engine.customers.passwords import hash_password
+from engine.gateway import Gateway
+from engine.messages.message import Priority
+from engine.webhooks import check_webhook_url
+from ledger.model import AccountLimits, AdjustResult
+
+_PRIORITIES = {name.lower(): priority for name, priority in Priority.__members__.items()}
+_PASSWORD_ALPHABET = string.ascii_letters + string.digits
+_GENERATED_PASSWORD_LENGTH = 8
+"""The most an SMPP password may hold (§4.1.1: 9 octets with the NUL)."""
+
+
+class AccountAdministration:
+    """The account operations on one running shard."""
+
+    def __init__(self, gateway: Gateway, api_keys: ApiKeyStore, channels: ShardChannels) -> None:
+        self.gateway = gateway
+        self.api_keys = api_keys
+        self.channels = channels
+
+    async def accounts(self) -> list[AccountView]:
+        configs = sorted(self.gateway.accounts.values(), key=lambda account: account.id)
+        return list(await asyncio.gather(*(self._view(account) for account in configs)))
+
+    async def account(self, account_id: str) -> AccountView:
+        return await self._view(self.known(account_id))
+
+    def groups(self) -> list[str]:
+        """Every group some account belongs to (groups are a field of accounts)."""
+        return sorted({group for a in self.gateway.accounts.values() for group in a.groups})
+
+    async def create_account(self, new: NewAccount) -> AccountView:
+        if new.id in self.gateway.accounts:
+            raise AdminRefused("account_exists", f"account {new.id!r} exists")
+        _check_webhook(new.webhook_url)
+        password_hash = await _hash(new.password) if new.password is not None else ""
+        config = AccountConfig(
+            id=new.id,
+            password_hash=password_hash,
+            groups=tuple(new.groups),
+            max_binds=new.max_binds,
+            priority=_PRIORITIES[new.priority],
+            latin1_allowed=new.latin1_allowed,
+            credit_limit=new.credit_limit,
+            throughput=new.throughput,
+            bind_throughput=new.bind_throughput,
+            window=new.window,
+            webhook_url=new.webhook_url,
+            webhook_secret=new.webhook_secret,
+        )
+        limits = AccountLimits(credit_limit=new.credit_limit, throughput=new.throughput)
+        await self.gateway.ledger.set_account(new.id, limits)
+        await self._put_account(config)
+        return await self._view(config)
+
+    async def update_account(self, account_id: str, changes: AccountChanges) -> AccountView:
+        config = self.known(account_id)
+        fields = {
+            name: value
+            for name in changes.__struct_fields__
+            if (value := getattr(changes, name)) is not None and name != "enabled"
+        }
+        if "webhook_url" in fields:
+            _check_webhook(fields["webhook_url"])
+        if "groups" in fields:
+            fields["groups"] = tuple(fields["groups"])
+        if "priority" in fields:
+            fields["priority"] = _PRIORITIES[fields["priority"]]
+        if {"credit_limit", "throughput"} & fields.keys() or changes.enabled is not None:
+            state = await self.gateway.ledger.get_account(account_id)
+            limits = state.limits if state is not None else AccountLimits()
+            limits = msgspec.structs.replace(
+                limits,
+                credit_limit=fields.get("credit_limit", config.credit_limit),
+                throughput=fields.get("throughput", config.throughput),
+                enabled=limits.enabled if changes.enabled is None else changes.enabled,
+            )
+            await self.gateway.ledger.set_account(account_id, limits)
+            if changes.enabled is False:
+                binds = self.gateway.binds.of(account_id)
+                await asyncio.gather(*(bind.unbind() for bind in binds), return_exceptions=True)
+        updated = msgspec.structs.replace(config, **fields)
+        if updated != config:
+            await self._put_account(updated)
+        return await self._view(updated)
+
+    async def set_password(self, account_id: str, password: str | None) -> str | None:
+        """Replace the account's SMPP password; returns the one generated when
+        none was given (shown once: only its hash is kept). Binds made with the
+        old password stay up."""
+        config = self.known(account_id)
+        generated = None
+        if password is None:
+            password = generated = "".join(
+                secrets.choice(_PASSWORD_ALPHABET) for _ in range(_GENERATED_PASSWORD_LENGTH)
+            )
+        updated = msgspec.structs.replace(config, password_hash=await _hash(password))
+        await self._put_account(updated)
+        return generated
+
+    async def api_keys_of(self, account_id: str) -> list[ApiKey]:
+        self.known(account_id)
+        return sorted(await self.api_keys.of_account(account_id), key=lambda k: k.created_at)
+
+    async def adjust(
+        self, account_id: str, amount: int, *, reason: str, reference: str
+    ) -> AdjustResult:
+        """A top-up (positive) or debit (negative) recorded in the ledger with
+        its reason; the same reference again changes nothing (``duplicate``)."""
+        self.known(account_id)
+        return await self.gateway.ledger.adjust(
+            account_id, amount, reason=reason, reference=reference
+        )
+
+    def known(self, account_id: str) -> AccountConfig:
+        config = self.gateway.accounts.get(account_id)
+        if config is None:
+            raise AdminRefused("unknown_account", f"no account {account_id!r}")
+        return config
+
+    async def _view(self, config: AccountConfig) -> AccountView:
+        state = await self.gateway.ledger.get_account(config.id)
+        return AccountView(
+            id=config.id,
+            enabled=state is not None and state.limits.enabled,
+            groups=list(config.groups),
+            max_binds=config.max_binds,
+            priority=config.priority.name.lower(),  # type: ignore[arg-type]
+            latin1_allowed=config.latin1_allowed,
+            credit_limit=config.credit_limit,
+            throughput=config.throughput,
+            bind_throughput=config.bind_throughput,
+            window=config.window,
+            webhook_url=config.webhook_url,
+            has_password=bool(config.password_hash),
+            has_webhook_secret=bool(config.webhook_secret),
+            binds=self.gateway.binds.count(config.id),
+            in_ledger=state is not None,
+        )
+
+    async def _put_account(self, config: AccountConfig) -> None:
+        await self.channels.publish(self.channels.accounts, config)
+        self.gateway.accounts[config.id] = config
+
+    def apply_published(self, data: Any) -> None:
+        """An account as another shard published it."""
+        config = msgspec.convert(data, AccountConfig)
+        self.gateway.accounts[config.id] = config
+
+
+def _check_webhook(url: str) -> None:
+    if url:
+        try:
+            check_webhook_url(url)
+        except ValueError as exc:
+            raise AdminRefused("invalid_webhook_url", str(exc)) from None
+
+
+async def _hash(password: str) -> str:
+    """scrypt is slow on purpose: off the event loop."""
+    return await asyncio.to_thread(hash_password, password)

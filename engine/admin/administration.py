@@ -1,0 +1,193 @@
+"""Administration of a running shard: accounts, credentials, credit, connectors, routing, stats.
+
+The admin API (api/admin*.py) calls these through the facade (``engine.admin.administration``).
+Every change applies to this shard at once, in place: the account table,
+connector and routing table are the very objects the pipeline and the SMPP
+server read, mutated or swapped whole, never copied.
+
+What reaches the other shards and what survives a restart:
+
+- Balances, adjustments, account limits and the enabled flag live in the
+  ledger (Redis): every shard sees them at once, and they survive restarts.
+  API keys too (their store is in Redis). But a starting shard writes the
+  limits of every account in its config file to the ledger, so for those
+  accounts the file's credit_limit and throughput win again, and a disabled
+  account is enabled again, unless the operator writes the change into the
+  file as well.
+- Accounts (settings, SMPP password hash) and routing documents are published
+  on Redis pub/sub (``{namespace}:accounts``, ``{namespace}:routing``) when the
+  shard has a Redis client; shards running `watch` apply them. A shard started
+  later, or restarted, knows only its config file.
+- Connectors change on this shard only, and a restart brings back the file's
+  (what stopping and changing one does to its queue: `engine.admin.connectors`).
+
+Each job has its module: `engine.admin.accounts`, `engine.admin.connectors`,
+`engine.admin.routing`, `engine.admin.publishing` (pub/sub between shards),
+`engine.admin.stats`, and `engine.admin.views` for what they take and show.
+`Administration` composes them into the one surface the API calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from redis.asyncio import Redis
+
+from engine.admin.accounts import AccountAdministration
+from engine.admin.connectors import ConnectorAdministration
+from engine.admin.publishing import ShardChannels
+from engine.admin.routing import RoutingAdministration
+from engine.admin.stats import shard_stats
+from engine.admin.views import (
+    AccountChanges,
+    AccountView,
+    AdminRefused,
+    ConnectorView,
+    NewAccount,
+    PriorityName,
+    ShardStats,
+    SmppPassword,
+)
+from engine.customers.accounts import AccountConfig
+from engine.customers.api_keys import ApiKey, ApiKeyStore
+from engine.gateway import Gateway
+from engine.operators.connector_config import ConnectorConfig
+from ledger.model import AdjustResult
+from router import Explanation, MessageFacts, RoutingConfig
+
+__all__ = [
+    "AccountChanges",
+    "AccountView",
+    "AdminRefused",
+    "Administration",
+    "ConnectorView",
+    "NewAccount",
+    "PriorityName",
+    "ShardStats",
+    "SmppPassword",
+]
+
+
+class Administration:
+    """The admin operations on one running shard, delegated to its parts."""
+
+    def __init__(self, gateway: Gateway, api_keys: ApiKeyStore, redis: Redis | None = None) -> None:
+        self.gateway = gateway
+        self.api_keys = api_keys
+        self.redis = redis
+        self.channels = ShardChannels(gateway.config.shard, gateway.config.ledger.namespace, redis)
+        self.routing_channel = self.channels.routing
+        self.accounts_channel = self.channels.accounts
+        self._accounts = AccountAdministration(gateway, api_keys, self.channels)
+        self._connectors = ConnectorAdministration(gateway)
+        self._routing = RoutingAdministration(gateway, self.channels)
+
+    # -- accounts ---------------------------------------------------------------
+
+    async def accounts(self) -> list[AccountView]:
+        return await self._accounts.accounts()
+
+    async def account(self, account_id: str) -> AccountView:
+        return await self._accounts.account(account_id)
+
+    def groups(self) -> list[str]:
+        return self._accounts.groups()
+
+    async def create_account(self, new: NewAccount) -> AccountView:
+        return await self._accounts.create_account(new)
+
+    async def update_account(self, account_id: str, changes: AccountChanges) -> AccountView:
+        return await self._accounts.update_account(account_id, changes)
+
+    async def set_password(self, account_id: str, password: str | None) -> str | None:
+        return await self._accounts.set_password(account_id, password)
+
+    async def api_keys_of(self, account_id: str) -> list[ApiKey]:
+        return await self._accounts.api_keys_of(account_id)
+
+    async def adjust(
+        self, account_id: str, amount: int, *, reason: str, reference: str
+    ) -> AdjustResult:
+        return await self._accounts.adjust(account_id, amount, reason=reason, reference=reference)
+
+    def known(self, account_id: str) -> AccountConfig:
+        return self._accounts.known(account_id)
+
+    # -- connectors ---------------------------------------------------------------
+
+    def connectors(self) -> list[ConnectorView]:
+        return self._connectors.connectors()
+
+    def connector(self, connector_id: str) -> ConnectorView:
+        return self._connectors.connector(connector_id)
+
+    async def stop_connector(self, connector_id: str) -> ConnectorView:
+        return await self._connectors.stop_connector(connector_id)
+
+    async def start_connector(self, connector_id: str) -> ConnectorView:
+        return await self._connectors.start_connector(connector_id)
+
+    async def put_connector(self, config: ConnectorConfig) -> tuple[ConnectorView, bool]:
+        return await self._connectors.put_connector(config)
+
+    # -- routing --------------------------------------------------------------------
+
+    @property
+    def routing(self) -> RoutingConfig:
+        """The document of the table in use."""
+        return self._routing.routing
+
+    def routing_document(self) -> dict[str, Any]:
+        return self._routing.routing_document()
+
+    async def put_routing(self, data: object) -> RoutingConfig:
+        return await self._routing.put_routing(data)
+
+    def explain(self, direction: Literal["mt", "mo"], facts: MessageFacts) -> Explanation:
+        return self._routing.explain(direction, facts)
+
+    def facts(
+        self,
+        *,
+        source: str,
+        destination: str,
+        account: str = "",
+        connector: str = "",
+        content: str = "",
+        data_coding: int = 0,
+        priority: PriorityName | None = None,
+        tags: Iterable[str] = (),
+        at: datetime | None = None,
+    ) -> MessageFacts:
+        """The facts the pipeline would route on: the account's groups and
+        default priority come from its settings, as for a real message."""
+        config = self.known(account) if account else None
+        default = config.priority.name.lower() if config is not None else "normal"
+        return MessageFacts(
+            source=source,
+            destination=destination,
+            now=at or datetime.now(UTC),
+            account=account,
+            groups=config.groups if config else (),
+            connector=connector,
+            content=content,
+            data_coding=data_coding,
+            priority=priority or default,  # type: ignore[arg-type]
+            tags=tuple(tags),
+        )
+
+    # -- other shards, stats -------------------------------------------------------
+
+    async def watch(self, redis: Redis) -> None:
+        """Apply the routing documents and account changes other shards
+        publish, until cancelled (see `ShardChannels.watch`)."""
+        apply = {
+            self.routing_channel: self._routing.apply_published,
+            self.accounts_channel: self._accounts.apply_published,
+        }
+        await self.channels.watch(redis, apply)
+
+    def stats(self) -> ShardStats:
+        return shard_stats(self.gateway)

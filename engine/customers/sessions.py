@@ -1,0 +1,294 @@
+"""Our SMSC side: customers bind to us and submit.
+
+The adapter is thin: binds are authenticated (the scrypt check runs in a
+thread, binds are rare), submits go straight to the pipeline with a reply
+callback, and the state rules of `smpp.session` already refused anything sent
+in the wrong state. Operations we do not serve are answered, never dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import structlog
+
+from engine.customers.accounts import AccountConfig, BindRegistry
+from engine.customers.passwords import verify_password
+from engine.loop.batching import BackgroundTasks
+from engine.loop.throttle import TokenBucket
+from engine.messages.pipeline import Pipeline, Reply
+from engine.messages.replacing import Answer, replace_waiting
+from ledger.events import MessageState as Recorded
+from ledger.message_query import MessageQuery
+from smpp import pdu as p
+from smpp.aio import SmppConnection
+from smpp.constants import CommandId as C
+from smpp.constants import CommandStatus as S
+from smpp.receipt import MessageState, is_final
+from smpp.smpptime import format_absolute
+
+log = structlog.get_logger("smsgw.server")
+
+_RECEIVING = (C.BIND_RECEIVER, C.BIND_TRANSCEIVER)
+_SMPP_STATE_OF = {
+    Recorded.ACCEPTED: MessageState.ENROUTE,
+    Recorded.SUBMITTED: MessageState.ENROUTE,
+    Recorded.ENROUTE: MessageState.ENROUTE,
+    Recorded.DELIVERED: MessageState.DELIVERED,
+    Recorded.EXPIRED: MessageState.EXPIRED,
+    Recorded.DELETED: MessageState.DELETED,
+    Recorded.UNDELIVERABLE: MessageState.UNDELIVERABLE,
+    Recorded.REJECTED: MessageState.REJECTED,
+    Recorded.UNKNOWN: MessageState.UNKNOWN,
+    Recorded.FAILED: MessageState.UNDELIVERABLE,
+}
+"""A state of the message history as SMPP's message_state (§5.2.28) says it."""
+
+
+class CustomerSessions:
+    """The `SessionHandler` of every customer connection on this shard."""
+
+    def __init__(
+        self,
+        accounts: dict[str, AccountConfig],
+        binds: BindRegistry,
+        pipeline: Pipeline,
+        system_id: str = "smsgw",
+        history: MessageQuery | None = None,
+    ) -> None:
+        self.accounts = accounts
+        self.binds = binds
+        self.pipeline = pipeline
+        self.history = history
+        """Answers query_sm for messages this shard does not remember."""
+        self._tasks = BackgroundTasks()
+        self.system_id = system_id
+        self._bound: dict[SmppConnection, tuple[AccountConfig, TokenBucket | None]] = {}
+
+    def request_received(self, connection: SmppConnection, request: p.Pdu) -> None:
+        bound = self._bound.get(connection)
+        if bound is None:
+            if request.command_id in (C.BIND_TRANSMITTER, C.BIND_RECEIVER, C.BIND_TRANSCEIVER):
+                asyncio.get_running_loop().create_task(self._bind(connection, request))
+            else:
+                connection.respond(p.response_to(request, S.ESME_RINVBNDSTS))
+            return
+        account, bucket = bound
+        if isinstance(request, p.SubmitSm | p.DataSm | p.SubmitMulti) and not (
+            bucket is None or bucket.try_take(1)
+        ):
+            connection.respond(p.response_to(request, S.ESME_RTHROTTLED))
+        elif isinstance(request, p.SubmitSm):
+            self.pipeline.submit(account, request, _replier(connection, request, p.SubmitSmResp))
+        elif isinstance(request, p.DataSm):
+            self.pipeline.submit(
+                account, as_submit_sm(request), _replier(connection, request, p.DataSmResp)
+            )
+        elif isinstance(request, p.SubmitMulti):
+            self._submit_multi(connection, account, request)
+        elif isinstance(request, p.QuerySm):
+            answer = self._query(account, request)
+            if answer is None and self.history is not None:
+                self._tasks.spawn(self._query_history(connection, account, request))
+            else:
+                connection.respond(answer or p.response_to(request, S.ESME_RQUERYFAIL))
+        elif isinstance(request, p.CancelSm):
+            cancelled = bool(request.message_id) and self.pipeline.cancel(
+                account.id, request.message_id
+            )
+            connection.respond(p.response_to(request, 0 if cancelled else S.ESME_RCANCELFAIL))
+        elif isinstance(request, p.ReplaceSm):
+            replace_waiting(self.pipeline, account, request, _answerer(connection, request))
+        else:
+            connection.respond(p.response_to(request, S.ESME_RINVCMDID))
+
+    def _query(self, account: AccountConfig, request: p.QuerySm) -> p.Pdu | None:
+        """From this shard's recent states; None when it does not know the message."""
+        known = self.pipeline.states.get(request.message_id, account.id)
+        if known is None:
+            return None
+        final_date = ""
+        if known.final_at:
+            final_date = format_absolute(datetime.fromtimestamp(known.final_at, UTC))
+        return p.response_to(
+            request,
+            message_id=request.message_id,
+            final_date=final_date,
+            message_state=int(known.state),
+            error_code=min(known.error_code, 255),
+        )
+
+    async def _query_history(
+        self, connection: SmppConnection, account: AccountConfig, request: p.QuerySm
+    ) -> None:
+        """A message another shard accepted, or one this shard forgot: the
+        message history (PostgreSQL) answers, as of what the persister wrote."""
+        assert self.history is not None
+        try:
+            record = await self.history.get(account.id, request.message_id)
+        except Exception:
+            log.warning("query_sm: history unavailable", account=account.id)
+            record = None
+        if not connection.is_open:
+            return
+        if record is None:
+            connection.respond(p.response_to(request, S.ESME_RQUERYFAIL))
+            return
+        state = _SMPP_STATE_OF[record.state]
+        final_date = ""
+        if is_final(state):
+            moment = datetime.fromtimestamp(record.updated_at / 1000, UTC)
+            final_date = format_absolute(moment)
+        connection.respond(
+            p.response_to(
+                request,
+                message_id=request.message_id,
+                final_date=final_date,
+                message_state=int(state),
+                error_code=min(record.error_code or 0, 255),
+            )
+        )
+
+    def _submit_multi(
+        self, connection: SmppConnection, account: AccountConfig, request: p.SubmitMulti
+    ) -> None:
+        """Each SME address becomes its own message (its own id and receipt); the
+        response carries the first accepted id and every refusal (§4.5.2)."""
+        unsuccess: list[p.UnsuccessSme] = []
+        accepted: list[str] = []
+        waiting = len(request.dest_addresses)
+
+        def answer() -> None:
+            if connection.is_open:
+                connection.respond(
+                    p.response_to(
+                        request,
+                        message_id=accepted[0] if accepted else "",
+                        unsuccess_sme=tuple(unsuccess),
+                    )
+                )
+
+        for dest in request.dest_addresses:
+            if isinstance(dest, p.DistributionList):
+                unsuccess.append(p.UnsuccessSme(0, 0, dest.name, S.ESME_RINVDLNAME))
+                waiting -= 1
+                continue
+
+            def reply(
+                status: int, message_id: str, _reason: str, dest: p.SmeAddress = dest
+            ) -> None:
+                nonlocal waiting
+                if status == S.ESME_ROK:
+                    accepted.append(message_id)
+                else:
+                    unsuccess.append(p.UnsuccessSme(dest.ton, dest.npi, dest.address, status))
+                waiting -= 1
+                if waiting == 0:
+                    answer()
+
+            single = p.SubmitSm(
+                service_type=request.service_type,
+                source_addr_ton=request.source_addr_ton,
+                source_addr_npi=request.source_addr_npi,
+                source_addr=request.source_addr,
+                dest_addr_ton=dest.ton,
+                dest_addr_npi=dest.npi,
+                destination_addr=dest.address,
+                esm_class=request.esm_class,
+                priority_flag=request.priority_flag,
+                validity_period=request.validity_period,
+                registered_delivery=request.registered_delivery,
+                data_coding=request.data_coding,
+                short_message=request.short_message,
+                tlvs=request.tlvs,
+            )
+            self.pipeline.submit(account, single, reply)
+        if waiting == 0:
+            answer()
+
+    async def _enabled(self, account: str) -> bool:
+        """A disabled account (admin API, every shard) may not bind; a ledger
+        that does not answer does not lock customers out."""
+        try:
+            state = await self.pipeline.ledger.get_account(account)
+        except Exception:
+            log.warning("bind: ledger unavailable, enabled flag not checked", account=account)
+            return True
+        return state is None or state.limits.enabled
+
+    async def _bind(self, connection: SmppConnection, request: p.Pdu) -> None:
+        assert isinstance(request, p.BindTransmitter | p.BindReceiver | p.BindTransceiver)
+        account = self.accounts.get(request.system_id)
+        status = S.ESME_ROK
+        if account is None:
+            status = S.ESME_RINVSYSID
+        elif not await asyncio.to_thread(verify_password, request.password, account.password_hash):
+            status = S.ESME_RINVPASWD
+        elif self.binds.count(account.id) >= account.max_binds or not await self._enabled(
+            account.id
+        ):
+            status = S.ESME_RBINDFAIL
+        if not connection.is_open:
+            return
+        connection.respond(p.response_to(request, status, system_id=self.system_id))
+        if status != S.ESME_ROK or account is None:
+            log.info("bind refused", system_id=request.system_id, status=S(status).name)
+            return
+        rate = account.bind_throughput
+        bucket = TokenBucket(rate, max(1, rate)) if rate else None
+        self._bound[connection] = (account, bucket)
+        self.binds.add(account.id, connection)
+        log.info("bound", account=account.id, peer=connection.peer, kind=type(request).__name__)
+        if request.command_id in _RECEIVING:
+            self.pipeline.delivery.account_bound(account.id)
+
+    def connection_closed(self, connection: SmppConnection, lost: list[int]) -> None:
+        bound = self._bound.pop(connection, None)
+        if bound is not None:
+            self.binds.remove(bound[0].id, connection)
+
+
+def as_submit_sm(request: p.DataSm) -> p.SubmitSm:
+    """A data_sm (§4.7) carries its text in message_payload; route and bill it
+    as the submit_sm it is."""
+    return p.SubmitSm(
+        sequence_number=request.sequence_number,
+        service_type=request.service_type,
+        source_addr_ton=request.source_addr_ton,
+        source_addr_npi=request.source_addr_npi,
+        source_addr=request.source_addr,
+        dest_addr_ton=request.dest_addr_ton,
+        dest_addr_npi=request.dest_addr_npi,
+        destination_addr=request.destination_addr,
+        esm_class=request.esm_class,
+        registered_delivery=request.registered_delivery,
+        data_coding=request.data_coding,
+        tlvs=request.tlvs,
+    )
+
+
+def _answerer(connection: SmppConnection, request: p.Pdu) -> Answer:
+    """Answers ``request`` with a bare status, if the customer is still there to hear it."""
+
+    def answer(status: int) -> None:
+        if connection.is_open:
+            connection.respond(p.response_to(request, status))
+
+    return answer
+
+
+def _replier(
+    connection: SmppConnection, request: p.Pdu, response_class: type[p.SubmitSmResp | p.DataSmResp]
+) -> Reply:
+    sequence = request.sequence_number
+
+    def reply(status: int, message_id: str, _reason: str) -> None:
+        if connection.is_open:
+            connection.respond(
+                response_class(
+                    sequence_number=sequence, command_status=status, message_id=message_id
+                )
+            )
+
+    return reply

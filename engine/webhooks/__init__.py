@@ -1,0 +1,52 @@
+"""Webhooks: receipts (and other events) POSTed to HTTP customers.
+
+The public face of the ``engine/webhook_*`` modules:
+
+- `WebhookDispatcher` (`webhook_dispatcher`): ``start()``, ``submit(delivery) -> bool``
+  from the pipeline, ``await stop(timeout)``; ``counters``, ``held`` and
+  ``log_entries_dropped`` for metrics.
+- `WebhookDelivery`, `check_webhook_url` (`webhook_requests`): what to send; the
+  ``json`` (signed v1) and ``jasmin`` (unsigned dlr-url) forms.
+- `signature_headers`, `verify_signature` (`webhook_signing`): the v1 signature,
+  for us and for receivers.
+- `DeliveryLog`, `MemoryDeliveryLog`, `RedisDeliveryLog` (`webhook_log`): each
+  attempt's outcome, for the API's delivery log.
+
+What a receiver sees: a ``json`` webhook is ``POST`` with ``Content-Type:
+application/json``, ``Smsgw-Event``, ``Smsgw-Message-Id`` and, when the
+account has a webhook secret, ``Smsgw-Timestamp`` and ``Smsgw-Signature:
+v1=<hex HMAC-SHA256 of "<timestamp>." + body>``. Any 2xx acknowledges it;
+429, 5xx, timeouts and network errors are retried (about 1 s, 5 s, 30 s, 2 min,
+10 min later); other answers fail it for good. The same event may arrive more
+than once. A ``jasmin`` webhook carries Jasmin's dlr-url fields, unsigned.
+"""
+
+from engine.webhooks.delivery_log import (
+    DeliveryAttempt,
+    DeliveryLog,
+    MemoryDeliveryLog,
+    RedisDeliveryLog,
+)
+from engine.webhooks.dispatcher import WebhookDispatcher, WebhookLimits
+from engine.webhooks.requests import WebhookDelivery, check_webhook_url
+from engine.webhooks.signing import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    signature_headers,
+    verify_signature,
+)
+
+__all__ = [
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
+    "DeliveryAttempt",
+    "DeliveryLog",
+    "MemoryDeliveryLog",
+    "RedisDeliveryLog",
+    "WebhookDelivery",
+    "WebhookDispatcher",
+    "WebhookLimits",
+    "check_webhook_url",
+    "signature_headers",
+    "verify_signature",
+]
