@@ -21,15 +21,16 @@ from api.admin_edge import (
 )
 from api.openapi import Operation, Parameter
 from api.problems import Problem
-from engine.admin.administration import (
+from engine import (
+    MAX_AMOUNT,
     AccountChanges,
     AccountView,
+    AdjustOutcome,
     Administration,
+    Balance,
     NewAccount,
     SmppPassword,
 )
-from engine.facade import Balance
-from ledger.model import MAX_AMOUNT, AdjustOutcome
 
 
 class AccountList(msgspec.Struct, frozen=True):

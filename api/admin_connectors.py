@@ -19,8 +19,7 @@ from api.admin_edge import (
     path_id,
 )
 from api.openapi import Operation, Parameter
-from engine.admin.administration import Administration, ConnectorView, ShardStats
-from engine.operators.connector_config import ConnectorConfig
+from engine import Administration, ConnectorConfig, ConnectorView, ShardStats
 
 
 class ConnectorList(msgspec.Struct, frozen=True):

@@ -15,8 +15,7 @@ from starlette.responses import Response
 from api.auth import bearer_key
 from api.openapi import Operation
 from api.problems import Problem
-from engine.admin.administration import Administration, AdminRefused
-from engine.facade import Engine
+from engine import Administration, AdminRefused, Engine
 
 T = TypeVar("T")
 

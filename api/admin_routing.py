@@ -14,8 +14,17 @@ from starlette.routing import BaseRoute, Route
 from api.admin_edge import AUTH_PROBLEMS, admin_endpoint, decode, json
 from api.openapi import Operation
 from api.problems import Problem
-from engine.admin.administration import Administration, AdminRefused, PriorityName
-from router import MoRouted, MtRouted, Rejected, RouteTrace, RoutingConfig, RoutingConfigError
+from engine import (
+    Administration,
+    AdminRefused,
+    MoRouted,
+    MtRouted,
+    PriorityName,
+    Rejected,
+    RouteTrace,
+    RoutingConfig,
+    RoutingConfigError,
+)
 
 _Address = Annotated[str, Meta(min_length=1, max_length=21, pattern=r"^[\x20-\x7e]+$(?!\n)")]
 _Name = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.\-]{1,64}$(?!\n)")]

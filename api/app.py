@@ -16,7 +16,7 @@ from api import admin, jasmin, ops, v1, v1_messages
 from api.limits import BodyLimit
 from api.openapi import Operation
 from api.problems import HANDLERS
-from engine.facade import Engine
+from engine import Engine
 
 OPERATIONS: list[Operation] = [
     *v1.OPERATIONS,

@@ -9,8 +9,7 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from api.problems import Problem
-from engine.customers.accounts import AccountConfig
-from engine.facade import Engine
+from engine import AccountConfig, Engine
 
 _CHALLENGE = 'Bearer realm="smsgw"'
 

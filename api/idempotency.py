@@ -18,9 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.problems import Problem
-from engine.config import ApiConfig
-from engine.customers.accounts import AccountConfig
-from engine.messages.idempotency import Clash, IdempotencyStore, StoredAnswer, fingerprint
+from engine import AccountConfig, ApiConfig, Clash, IdempotencyStore, StoredAnswer, fingerprint
 
 log = structlog.get_logger("smsgw.api")
 

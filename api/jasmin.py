@@ -38,8 +38,7 @@ from api.jasmin_args import (
 )
 from api.jasmin_send import apply_defaults, check_content, send_item
 from api.openapi import Operation, Parameter
-from engine.customers.accounts import AccountConfig
-from engine.facade import Engine
+from engine import AccountConfig, Engine
 
 _MICRO_UNITS = 1_000_000
 _NOT_DEFINED = "ND"

@@ -22,12 +22,16 @@ import re
 from datetime import UTC, datetime
 
 from api.jasmin_args import Args, JasminError, invalid
-from engine.facade import SendItem
-from engine.messages.intake import ValidityLimits
-from engine.messages.message import Callback, Priority
-from engine.webhooks import check_webhook_url
-from smpp.gsm import CHARACTERS
-from smpp.smpptime import SmppTimeError, resolve_smpp_time
+from engine import (
+    GSM_CHARACTERS,
+    Callback,
+    Priority,
+    SendItem,
+    SmppTimeError,
+    ValidityLimits,
+    check_webhook_url,
+    resolve_smpp_time,
+)
 
 MAX_CONTENT_OCTETS = 0xFFFF
 """A message_payload's limit (SMPP 3.4 §5.3.2.32)."""
@@ -117,7 +121,7 @@ def _content(args: Args) -> tuple[str | None, bytes | None, int]:
         text = data.decode()
     except UnicodeDecodeError:
         raise invalid("content", data) from None
-    return "".join(char if char in CHARACTERS else "?" for char in text), None, 0
+    return "".join(char if char in GSM_CHARACTERS else "?" for char in text), None, 0
 
 
 def _send_at(args: Args, validity: ValidityLimits, now: float) -> float:

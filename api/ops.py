@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Route
 
 from api.openapi import Operation, document
 from api.problems import Problem
-from engine.facade import Engine
+from engine import Engine
 
 
 class Health(msgspec.Struct, frozen=True):

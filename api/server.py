@@ -9,7 +9,7 @@ from collections.abc import Generator
 import uvicorn
 
 from api.app import create_app
-from engine.facade import Engine
+from engine import Engine
 
 _START_TIMEOUT = 10.0
 

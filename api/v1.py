@@ -38,10 +38,7 @@ from api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from api.idempotency import answer_once
 from api.openapi import Operation, Parameter
 from api.problems import Problem
-from engine.customers.accounts import AccountConfig
-from engine.facade import Balance, Engine, SendItem, SendResult
-from engine.messages.message import Callback, Priority
-from engine.messages.waiters import Reached
+from engine import AccountConfig, Balance, Callback, Engine, Priority, Reached, SendItem, SendResult
 
 _MAX_TEXT_CHARS = 255 * 153
 """The most a concatenated GSM 7-bit message can hold (255 parts of 153)."""

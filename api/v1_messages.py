@@ -12,10 +12,7 @@ from starlette.routing import BaseRoute, Route
 from api.auth import account_of
 from api.openapi import Operation, Parameter
 from api.problems import Problem
-from engine.facade import Engine
-from engine.webhooks import DeliveryAttempt
-from ledger.events import MessageState
-from ledger.message_query import MAX_PAGE, MessageFilter, MessageRecord
+from engine import MAX_PAGE, DeliveryAttempt, Engine, MessageFilter, MessageRecord, MessageState
 
 _DEFAULT_PAGE = 100
 

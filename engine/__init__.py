@@ -1,1 +1,98 @@
-"""The gateway process: config, lifecycle, pipeline, CLI."""
+"""The engine: one shard's rooms, and the one interface the HTTP front uses.
+
+Rooms (each a sub-package whose ``__init__`` says what lives there):
+
+- `engine.customers`: SMPP sessions of customers, their accounts, binds,
+  credentials and the receipts and MO delivered to them;
+- `engine.operators`: connectors to operators, their binds, throughput and
+  per-connector scheduling;
+- `engine.messages`: the message pipeline by stage (accept, outbox, settlement,
+  receipts, MO), the message lifecycle table, history and recent states;
+- `engine.webhooks`: receipts and events POSTed to HTTP customers;
+- `engine.admin`: changes to accounts, routes and connectors, published to peers;
+- `engine.shard`: the shard registry, outbox takeover and parked receipts;
+- `engine.loop`: event-loop building blocks (per-iteration batches, token buckets).
+
+At the top: `engine.config` (the shard's typed configuration), `engine.gateway`
+(one shard, wired and run) and `engine.facade` (`Engine`, what the HTTP front
+calls).
+
+May import: smpp, router, ledger (and the libraries). Never api or smsgw.
+
+This module is the engine's public face for api/: the HTTP front imports
+from ``engine`` and nothing deeper, so the rooms above may move inside without
+touching it. The names below are the facade, its request and answer types, the
+administration's views, and the few types of the lower rooms that the HTTP
+front validates or shows.
+"""
+
+from engine.admin.administration import (
+    AccountChanges,
+    AccountView,
+    Administration,
+    AdminRefused,
+    ConnectorView,
+    NewAccount,
+    PriorityName,
+    ShardStats,
+    SmppPassword,
+)
+from engine.config import ApiConfig
+from engine.customers.accounts import AccountConfig
+from engine.customers.idempotency import Clash, IdempotencyStore, StoredAnswer, fingerprint
+from engine.facade import Balance, Engine, SendItem, SendResult
+from engine.messages.intake import ValidityLimits
+from engine.messages.message import Callback, Priority
+from engine.messages.waiters import Reached
+from engine.operators.connector_config import ConnectorConfig
+from engine.webhooks import DeliveryAttempt, check_webhook_url
+from ledger.events import MessageState
+from ledger.message_query import MAX_PAGE, MessageFilter, MessageRecord
+from ledger.model import MAX_AMOUNT, AdjustOutcome
+from router import MoRouted, MtRouted, Rejected, RouteTrace, RoutingConfig, RoutingConfigError
+from smpp.gsm import CHARACTERS as GSM_CHARACTERS
+from smpp.smpptime import SmppTimeError, resolve_smpp_time
+
+__all__ = [
+    "GSM_CHARACTERS",
+    "MAX_AMOUNT",
+    "MAX_PAGE",
+    "AccountChanges",
+    "AccountConfig",
+    "AccountView",
+    "AdjustOutcome",
+    "AdminRefused",
+    "Administration",
+    "ApiConfig",
+    "Balance",
+    "Callback",
+    "Clash",
+    "ConnectorConfig",
+    "ConnectorView",
+    "DeliveryAttempt",
+    "Engine",
+    "IdempotencyStore",
+    "MessageFilter",
+    "MessageRecord",
+    "MessageState",
+    "MoRouted",
+    "MtRouted",
+    "NewAccount",
+    "Priority",
+    "PriorityName",
+    "Reached",
+    "Rejected",
+    "RouteTrace",
+    "RoutingConfig",
+    "RoutingConfigError",
+    "SendItem",
+    "SendResult",
+    "ShardStats",
+    "SmppPassword",
+    "SmppTimeError",
+    "StoredAnswer",
+    "ValidityLimits",
+    "check_webhook_url",
+    "fingerprint",
+    "resolve_smpp_time",
+]

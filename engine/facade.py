@@ -28,17 +28,16 @@ from engine.customers.api_keys import (
     matches,
     new_api_key,
 )
+from engine.customers.idempotency import IdempotencyStore, MemoryIdempotencyStore
 from engine.customers.passwords import verify_password
 from engine.gateway import Gateway
-from engine.messages.history import STATE_OF_RECEIPT
-from engine.messages.idempotency import IdempotencyStore, MemoryIdempotencyStore
 from engine.messages.intake import Refused, SubmitOptions, prepare_mt
+from engine.messages.lifecycle import STATE_OF_SMPP
 from engine.messages.message import Callback, MtMessage, Priority
 from engine.messages.pipeline import Pipeline
 from engine.messages.waiters import Reached
 from engine.operators.bind import BindState
 from engine.webhooks import DeliveryAttempt
-from ledger.events import MessageState as HistoryState
 from ledger.message_query import MessageFilter, MessagePage, MessageQuery, MessageRecord
 from ledger.model import AccountState
 from smpp import pdu as p
@@ -71,7 +70,6 @@ _REFUSED_CODES = {
 }
 
 
-_RECENT_STATES = {**STATE_OF_RECEIPT, MessageState.ENROUTE: HistoryState.ACCEPTED}
 """A recent state as the history names it; ENROUTE is what acceptance records."""
 
 
@@ -374,7 +372,7 @@ class Engine:
         return MessageRecord(
             message_id=message_id,
             account=account,
-            state=_RECENT_STATES[known.state],
+            state=STATE_OF_SMPP[known.state],
             parts=0,
             price_per_part=0,
             held=None,

@@ -24,8 +24,9 @@ from engine.customers.delivery import CustomerDelivery
 from engine.customers.sessions import CustomerSessions
 from engine.messages.message import unpack_message
 from engine.messages.metrics import PipelineMetrics
-from engine.messages.pipeline import MessageIds, Pipeline
+from engine.messages.pipeline import Pipeline
 from engine.messages.receipt_map import ReceiptMap
+from engine.messages.refusals import MessageIds
 from engine.operators.bind import BindState
 from engine.operators.connector import Connector
 from engine.operators.scheduler import Scheduler
@@ -218,7 +219,7 @@ class Gateway:
         recovered = 0
         async for entry in self.ledger.read_outbox():
             message = unpack_message(entry.payload)
-            self.pipeline.remember_outbox(message.id, entry.entry_id)
+            self.pipeline.outbox.remember(message.id, entry.entry_id)
             self.pipeline.enqueue(message)
             recovered += 1
         if recovered:

@@ -18,9 +18,9 @@ from redis.backoff import NoBackoff
 
 from engine.config import GatewayConfig
 from engine.customers.api_keys import RedisApiKeyStore
+from engine.customers.idempotency import RedisIdempotencyStore
 from engine.facade import Engine
 from engine.gateway import Gateway
-from engine.messages.idempotency import RedisIdempotencyStore
 from engine.messages.receipt_map import RedisReceiptMap
 from engine.shard.parking import RedisParking
 from engine.shard.registry import RedisShardRegistry

@@ -17,33 +17,21 @@ from engine.customers.accounts import AccountConfig, BindRegistry
 from engine.customers.passwords import verify_password
 from engine.loop.batching import BackgroundTasks
 from engine.loop.throttle import TokenBucket
-from engine.messages.pipeline import Pipeline, Reply
+from engine.messages.lifecycle import SMPP_STATE
+from engine.messages.pipeline import Pipeline
+from engine.messages.refusals import Reply
 from engine.messages.replacing import Answer, replace_waiting
-from ledger.events import MessageState as Recorded
 from ledger.message_query import MessageQuery
 from smpp import pdu as p
 from smpp.aio import SmppConnection
 from smpp.constants import CommandId as C
 from smpp.constants import CommandStatus as S
-from smpp.receipt import MessageState, is_final
+from smpp.receipt import is_final
 from smpp.smpptime import format_absolute
 
 log = structlog.get_logger("smsgw.server")
 
 _RECEIVING = (C.BIND_RECEIVER, C.BIND_TRANSCEIVER)
-_SMPP_STATE_OF = {
-    Recorded.ACCEPTED: MessageState.ENROUTE,
-    Recorded.SUBMITTED: MessageState.ENROUTE,
-    Recorded.ENROUTE: MessageState.ENROUTE,
-    Recorded.DELIVERED: MessageState.DELIVERED,
-    Recorded.EXPIRED: MessageState.EXPIRED,
-    Recorded.DELETED: MessageState.DELETED,
-    Recorded.UNDELIVERABLE: MessageState.UNDELIVERABLE,
-    Recorded.REJECTED: MessageState.REJECTED,
-    Recorded.UNKNOWN: MessageState.UNKNOWN,
-    Recorded.FAILED: MessageState.UNDELIVERABLE,
-}
-"""A state of the message history as SMPP's message_state (§5.2.28) says it."""
 
 
 class CustomerSessions:
@@ -135,7 +123,7 @@ class CustomerSessions:
         if record is None:
             connection.respond(p.response_to(request, S.ESME_RQUERYFAIL))
             return
-        state = _SMPP_STATE_OF[record.state]
+        state = SMPP_STATE[record.state]
         final_date = ""
         if is_final(state):
             moment = datetime.fromtimestamp(record.updated_at / 1000, UTC)

@@ -16,27 +16,11 @@ import structlog
 from ledger.events import MessageEvent, MessageState
 from ledger.protocol import Ledger
 from ledger.retry import Backoff, Jitter
-from smpp.receipt import MessageState as ReceiptState
 
 log = structlog.get_logger("smsgw.history")
 
 _RETRY = Backoff(1.0, 1.0, Jitter.NONE)
 """A failed batch is written again a second later (the ledger's backend was down)."""
-
-STATE_OF_RECEIPT = {
-    ReceiptState.SCHEDULED: MessageState.ENROUTE,
-    ReceiptState.ENROUTE: MessageState.ENROUTE,
-    ReceiptState.ACCEPTED: MessageState.ENROUTE,
-    ReceiptState.DELIVERED: MessageState.DELIVERED,
-    ReceiptState.EXPIRED: MessageState.EXPIRED,
-    ReceiptState.DELETED: MessageState.DELETED,
-    ReceiptState.UNDELIVERABLE: MessageState.UNDELIVERABLE,
-    ReceiptState.REJECTED: MessageState.REJECTED,
-    ReceiptState.UNKNOWN: MessageState.UNKNOWN,
-    ReceiptState.SKIPPED: MessageState.FAILED,
-}
-"""An operator's message_state (SMPP §5.2.28) as our message history names it."""
-
 
 MessageTap = Callable[[Sequence[MessageEvent]], None]
 """Sees each batch of events once, as it goes to the ledger (`smsgw dev` keeps them

@@ -10,11 +10,9 @@ batched the same way, so Redis sees a few calls per iteration, not per message.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Protocol
 
 import msgspec
@@ -23,7 +21,7 @@ import structlog
 from engine.customers.accounts import AccountConfig
 from engine.customers.delivery import CustomerDelivery, receipt_pdu
 from engine.loop.batching import BackgroundTasks, TickBatcher
-from engine.messages.history import STATE_OF_RECEIPT, MessageHistory
+from engine.messages.history import MessageHistory
 from engine.messages.intake import (
     NO_OPTIONS,
     Refused,
@@ -32,38 +30,33 @@ from engine.messages.intake import (
     prepare_mt,
     routed_again,
 )
+from engine.messages.lifecycle import EVENT_OF_RECEIPT, RECORDED, Event
 from engine.messages.message import MtMessage, pack_message
 from engine.messages.metrics import PipelineMetrics
+from engine.messages.mo import route_mo
+from engine.messages.outbox import OutboxEntries
 from engine.messages.receipt_map import ReceiptMap, SubmittedPart
+from engine.messages.receipt_matcher import ReceiptMatcher
+from engine.messages.refusals import REFUSALS, Refusal, Reply
 from engine.messages.states import KnownState, RecentStates
 from engine.messages.waiters import MessageWaiters
 from engine.operators.scheduler import Scheduler, SchedulerFull
-from ledger.events import MessageState as Recorded
-from ledger.model import AcceptOutcome, AcceptRequest, OutboxRef, VoidOutcome
+from ledger.model import AcceptOutcome, AcceptRequest, VoidOutcome
 from ledger.protocol import Ledger
 from ledger.retry import Backoff, Jitter
-from router import MessageFacts, MoRouted, Rejected, RoutingTable
+from router import RoutingTable
 from smpp import pdu as p
 from smpp.constants import SMSC_RECEIPT_MASK, EsmClass, RegisteredDelivery
 from smpp.constants import CommandStatus as S
-from smpp.receipt import MessageState, ReceiptOutcome, is_final, receipt_outcome
-from smpp.text import NotTextError, decode_text
-from smpp.tlv import Tag
+from smpp.receipt import MessageState, ReceiptOutcome, is_final
 
 log = structlog.get_logger("smsgw.pipeline")
 
 _RECENT_STATES = 1_000_000
 """Messages whose state query_sm can answer on this shard (about 100 MB at most)."""
-_RECEIPT_RETRIES = (0.5, 2.0, 8.0)
-"""Seconds to wait before looking a receipt's message up again: another shard
-may still be writing the correlation when an operator answers very fast."""
 
 _SETTLE_RETRY = Backoff(1.0, 1.0, Jitter.NONE)
 """A settlement or release whose backend failed is tried again a second later."""
-
-Reply = Callable[[int, str, str], None]
-"""Answers the customer: command_status, our message id, and on a refusal a
-stable reason (`Refusal`) the HTTP front turns into its own status."""
 
 
 class CallbackSink(Protocol):
@@ -81,48 +74,11 @@ class CallbackSink(Protocol):
     ) -> None: ...
 
 
-class Refusal:
-    """Why the commit point refused a message (stable codes for the HTTP API)."""
-
-    NO_CREDIT = "no_credit"
-    THROTTLED = "throttled"
-    QUOTA_EXCEEDED = "quota_exceeded"
-    ACCOUNT_DISABLED = "account_disabled"
-    UNKNOWN_ACCOUNT = "unknown_account"
-    LEDGER_DOWN = "ledger_unavailable"
-
-
-_REFUSALS = {
-    AcceptOutcome.NO_CREDIT: (S.ESME_RSUBMITFAIL, Refusal.NO_CREDIT),
-    AcceptOutcome.THROTTLED: (S.ESME_RTHROTTLED, Refusal.THROTTLED),
-    AcceptOutcome.QUOTA_EXCEEDED: (S.ESME_RTHROTTLED, Refusal.QUOTA_EXCEEDED),
-    AcceptOutcome.ACCOUNT_DISABLED: (S.ESME_RSUBMITFAIL, Refusal.ACCOUNT_DISABLED),
-    AcceptOutcome.UNKNOWN_ACCOUNT: (S.ESME_RSUBMITFAIL, Refusal.UNKNOWN_ACCOUNT),
-}
 # Plain ints: IntFlag operands send every `&` through enum's slow Python methods.
 _WANTS_FINAL = SMSC_RECEIPT_MASK
 _FAILURE_ONLY = int(RegisteredDelivery.FAILURE_ONLY)
 _INTERMEDIATE = int(RegisteredDelivery.INTERMEDIATE)
 _RECEIPT = int(EsmClass.DELIVERY_RECEIPT)
-
-
-class MessageIds:
-    """Unique ids: the process's start in milliseconds and the shard, then a
-    counter (all hex). Restarts take a later start, so ids never repeat."""
-
-    def __init__(self, shard: int) -> None:
-        self.prefix = f"{int(time.time() * 1000):x}{shard:02x}"
-        """Starts every id this process makes (and no other process's)."""
-        self._counter = itertools.count()
-
-    def __call__(self) -> str:
-        return f"{self.prefix}{next(self._counter):07x}"
-
-
-class _Incoming(msgspec.Struct, frozen=True):
-    connector: str
-    outcome: ReceiptOutcome
-    attempt: int = 0
 
 
 def forwarded_err(err: str | None) -> str:
@@ -157,6 +113,7 @@ class Pipeline:
         self._new_id = new_id
         self.metrics = metrics
         self.history = MessageHistory(ledger)
+        self.outbox = OutboxEntries(ledger)
         self.states = RecentStates(_RECENT_STATES)
         self.tasks = BackgroundTasks()
         self._commits: TickBatcher[tuple[AcceptRequest, MtMessage, Reply]] = TickBatcher(
@@ -173,7 +130,7 @@ class Pipeline:
         self._voids: TickBatcher[tuple[AcceptRequest, MtMessage]] = TickBatcher(
             self._void, self.tasks, retry=_SETTLE_RETRY
         )
-        self._incoming: TickBatcher[_Incoming] = TickBatcher(self._relay, self.tasks)
+        self.matcher = ReceiptMatcher(receipts, self.tasks, self._receipt_matched)
         self.usable: frozenset[str] | None = None
         """Connectors with a live bind, refreshed by the gateway; None: all."""
         self.waiters = MessageWaiters()
@@ -183,14 +140,6 @@ class Pipeline:
         """Whether a connector began sending a message id; set by the gateway."""
         self._scheduled: dict[str, tuple[asyncio.TimerHandle, MtMessage]] = {}
         """Accepted messages waiting for their scheduled time (they are in the outbox)."""
-        self._outbox: dict[str, str] = {}
-        """Own outbox entry of each accepted message, acknowledged once it is settled."""
-        self._adopted: dict[str, tuple[str, str]] = {}
-        """Entries taken over from a dead peer's outbox: message id -> (shard, entry id)."""
-        self._adopted_left: dict[str, int] = {}
-        """Adopted entries not yet acknowledged, per dead shard."""
-        self._unsaved: dict[tuple[str, str], SubmittedPart] = {}
-        """Correlations on their way to the receipt map: a receipt may beat them."""
         self.counters = dict.fromkeys(
             ("accepted", "refused", "voided", "submitted", "failed", "receipts", "mo"), 0
         )
@@ -250,8 +199,8 @@ class Pipeline:
         for (_, message, reply), result in zip(batch, results, strict=True):
             if result.outcome is AcceptOutcome.OK:
                 self.counters["accepted"] += 1
-                self._outbox[message.id] = result.outbox_id or ""
-                self._record_described(message, Recorded.ACCEPTED)
+                self.outbox.accepted(message.id, result.outbox_id or "")
+                self._record_described(message, Event.ACCEPTED)
                 self.states.set(message.id, KnownState(message.account, MessageState.ENROUTE, 0, 0))
                 self.enqueue(message)
                 reply(S.ESME_ROK, message.id, "")
@@ -259,7 +208,7 @@ class Pipeline:
                 reply(S.ESME_ROK, result.original_message_id or "", "")
             else:
                 self.counters["refused"] += 1
-                status, reason = _REFUSALS[result.outcome]
+                status, reason = REFUSALS[result.outcome]
                 reply(status, "", reason)
 
     async def _void(self, batch: list[tuple[AcceptRequest, MtMessage]]) -> None:
@@ -267,40 +216,23 @@ class Pipeline:
         outcomes = await self.ledger.void_accepts([request for request, _ in batch])
         for (_, message), outcome in zip(batch, outcomes, strict=True):
             if outcome is VoidOutcome.VOIDED:  # its hold made it a message of the history
-                self._record_described(message, Recorded.FAILED)
+                self._record_described(message, Event.VOIDED)
         counts = Counter(outcome.value for outcome in outcomes)
         self.counters["voided"] += counts[VoidOutcome.VOIDED.value]
         log.warning("unanswered accepts voided", messages=len(batch), **counts)
 
-    def _record_described(self, message: MtMessage, state: Recorded) -> None:
+    def _record_described(self, message: MtMessage, event: Event) -> None:
         """A message's first state in the history, with what describes it."""
         self.history.record(
             message.id,
             message.account,
-            state,
+            RECORDED[event],
             parts=message.parts,
             destination=message.destination_addr,
             source=message.source_addr,
             reference=message.reference,
             price_per_part=message.price_per_part,
         )
-
-    def remember_outbox(self, message_id: str, entry_id: str, shard: str | None = None) -> bool:
-        """Recovery: the outbox entry to acknowledge once ``message_id`` is
-        settled, in ``shard``'s outbox (None: this shard's). False when the
-        message is already known here: it must not be queued twice."""
-        if message_id in self._outbox or message_id in self._adopted:
-            return False
-        if shard is None:
-            self._outbox[message_id] = entry_id
-        else:
-            self._adopted[message_id] = (shard, entry_id)
-            self._adopted_left[shard] = self._adopted_left.get(shard, 0) + 1
-        return True
-
-    def adopted_left(self, shard: str) -> int:
-        """Messages taken from ``shard``'s outbox whose entries are not yet acknowledged."""
-        return self._adopted_left.get(shard, 0)
 
     def enqueue(self, message: MtMessage) -> None:
         """Queue on the first connector still listed; none left fails the message.
@@ -349,18 +281,14 @@ class Pipeline:
         self.history.record(
             message.id,
             message.account,
-            Recorded.SUBMITTED,
+            RECORDED[Event.SUBMITTED],
             connector=connector,
             operator_message_id=operator_ids[0] if operator_ids else "",
             parts=message.parts,
         )
         part = _submitted_part(message, now)
         if message.registered_delivery & _WANTS_FINAL:
-            earlier = msgspec.structs.replace(part, last=False)
-            for operator_id in operator_ids:
-                self._unsaved[(connector, operator_id)] = earlier
-            if operator_ids:
-                self._unsaved[(connector, operator_ids[-1])] = part
+            self.matcher.expect(connector, operator_ids, part)
         self._settlements.add((connector, message, operator_ids))
         if self.waiters:
             self.waiters.submitted(message.id)
@@ -388,22 +316,6 @@ class Pipeline:
                 return message
         return None
 
-    def outbox_entry(self, message_id: str) -> tuple[str | None, str]:
-        """The shard whose outbox holds a waiting message (None: this shard's)
-        and its entry id there ("" when it has none)."""
-        adopted = self._adopted.get(message_id)
-        if adopted is not None:
-            return adopted
-        return None, self._outbox.get(message_id, "")
-
-    def outbox_moved(self, message_id: str, shard: str | None, entry_id: str) -> None:
-        """A waiting message's outbox entry was written anew (replace_sm): its
-        settlement acknowledges ``entry_id`` in ``shard``'s outbox."""
-        if shard is None:
-            self._outbox[message_id] = entry_id
-        else:
-            self._adopted[message_id] = (shard, entry_id)
-
     def cancel(self, account: str, message_id: str) -> bool:
         """cancel_sm (§4.9): a message still queued is taken out, its hold
         released; one already handed to an operator cannot be cancelled, nor
@@ -414,7 +326,7 @@ class Pipeline:
         message = self.take_queued(account, message_id)
         if message is None:
             return False
-        self.history.record(message.id, account, Recorded.DELETED)
+        self.history.record(message.id, account, RECORDED[Event.CANCELLED])
         self.states.set(message.id, KnownState(account, MessageState.DELETED, time.time(), 0))
         self._releases.add((message, MessageState.DELETED, "000"))
         return True
@@ -438,168 +350,80 @@ class Pipeline:
             return
         self.counters["failed"] += 1
         self.history.record(
-            message.id, message.account, Recorded.FAILED, connector=connector, error_code=status
+            message.id,
+            message.account,
+            RECORDED[Event.FAILED],
+            connector=connector,
+            error_code=status,
         )
         error = f"{(status or 0) & 0xFFF:03x}"
         self._releases.add((message, MessageState.UNDELIVERABLE, error))
 
     def on_expired(self, connector: str, message: MtMessage) -> None:
         self.counters["failed"] += 1
-        self.history.record(message.id, message.account, Recorded.EXPIRED, connector=connector)
+        self.history.record(
+            message.id, message.account, RECORDED[Event.EXPIRED], connector=connector
+        )
         self._releases.add((message, MessageState.EXPIRED, "000"))
 
     def on_deliver(self, connector: str, request: p.DeliverSm | p.DataSm) -> int:
         if not isinstance(request, p.DeliverSm):
             return S.ESME_RINVCMDID
-        if not request.esm_class & _RECEIPT:
-            return self._route_mo(connector, request)
-        rmid = request.tlvs.get(Tag.RECEIPTED_MESSAGE_ID)
-        state = request.tlvs.get(Tag.MESSAGE_STATE)
-        if rmid and state == MessageState.DELIVERED and isinstance(rmid, str):
-            # The common case needs nothing from the text (no error to report).
-            outcome = ReceiptOutcome(rmid, MessageState.DELIVERED, None)
-        else:
-            outcome = receipt_outcome(
-                rmid if isinstance(rmid, str) else None,
-                state if isinstance(state, int) else None,
-                request.short_message,
-            )
-        if outcome is not None:
-            self._incoming.add(_Incoming(connector, outcome))
-        return S.ESME_ROK
-
-    def _route_mo(self, connector: str, request: p.DeliverSm) -> int:
-        """An MO message goes to the first account the MO routes name (held
-        until that account binds, within the default validity)."""
-        try:
-            content = decode_text(request.short_message, request.data_coding)
-        except NotTextError:
-            content = ""
-        facts = MessageFacts(
-            source=request.source_addr,
-            destination=request.destination_addr,
-            now=datetime.now(UTC),
-            connector=connector,
-            content=content,
-            data_coding=request.data_coding,
+        if request.esm_class & _RECEIPT:
+            self.matcher.receipt(connector, request)
+            return S.ESME_ROK
+        status = route_mo(
+            self.table, self.accounts, self.delivery, self.validity.default, connector, request
         )
-        decision = self.table.decide_mo(facts)
-        if isinstance(decision, Rejected):
-            return decision.command_status
-        if not isinstance(decision, MoRouted):
-            return S.ESME_RINVDSTADR
-        account = next((a for a in decision.accounts if a in self.accounts), None)
-        if account is None:
-            return S.ESME_RINVDSTADR
-        deliver = msgspec.structs.replace(request, sequence_number=0)
-        self.delivery.send(account, deliver, time.time() + self.validity.default)
-        self.counters["mo"] += 1
-        return S.ESME_ROK
+        if status == S.ESME_ROK:
+            self.counters["mo"] += 1
+        return status
 
     # -- settlement (batched) -------------------------------------------------
 
     async def _settle(self, batch: list[tuple[str, MtMessage, tuple[str, ...]]]) -> None:
         """Correlations first (receipts may follow within milliseconds), then
         the captures (the ledger coalesces them) and one outbox acknowledgement."""
-        by_connector: dict[str, list[tuple[str, SubmittedPart]]] = {}
-        for connector, _, operator_ids in batch:
-            for operator_id in operator_ids:
-                part = self._unsaved.get((connector, operator_id))
-                if part is not None:
-                    by_connector.setdefault(connector, []).append((operator_id, part))
-        await asyncio.gather(
-            *(self.receipts.put_many(c, entries) for c, entries in by_connector.items())
-        )
-        # Kept until stored: a receipt arriving meanwhile still finds them, and
-        # a retry after a failure stores them again.
-        for connector, entries in by_connector.items():
-            for operator_id, _ in entries:
-                self._unsaved.pop((connector, operator_id), None)
-        outbox = self._outbox
+        await self.matcher.store([(connector, ids) for connector, _, ids in batch])
+        own = self.outbox.own
         await self.ledger.capture_many(
-            [
-                (m.id, m.account, m.price_per_part * m.parts, outbox.get(m.id, ""))
-                for _, m, _ in batch
-            ]
+            [(m.id, m.account, m.price_per_part * m.parts, own(m.id)) for _, m, _ in batch]
         )
-        await self._settled([m for _, m, _ in batch])
+        await self.outbox.settled([m for _, m, _ in batch])
 
     async def _release(self, batch: list[tuple[MtMessage, MessageState, str]]) -> None:
         """Messages that will never reach an operator: holds back, customers told."""
-        outbox = self._outbox
-        await self.ledger.release_many(
-            [(m.id, m.account, outbox.get(m.id, "")) for m, _, _ in batch]
-        )
-        await self._settled([m for m, _, _ in batch])
+        own = self.outbox.own
+        await self.ledger.release_many([(m.id, m.account, own(m.id)) for m, _, _ in batch])
+        await self.outbox.settled([m for m, _, _ in batch])
         for message, state, error in batch:
             part = _submitted_part(message, message.accepted_at)
             self.deliver_receipt(part, state, error, message.expires_at)
 
-    async def _settled(self, messages: list[MtMessage]) -> None:
-        """Own outbox entries were acknowledged with the settlement; adopted
-        ones, in their dead shard's outbox, are acknowledged here. Entries are
-        forgotten only once acknowledged: a batch retried after a failure
-        acknowledges them again rather than leaving them behind."""
-        for message in messages:
-            self._outbox.pop(message.id, None)
-        if self._adopted:
-            await self._ack_adopted(messages)
-
-    async def _ack_adopted(self, messages: list[MtMessage]) -> None:
-        by_shard: dict[str, list[tuple[str, OutboxRef]]] = {}
-        for message in messages:
-            found = self._adopted.get(message.id)
-            if found is not None:
-                shard, entry = found
-                by_shard.setdefault(shard, []).append(
-                    (message.id, OutboxRef(message.account, entry))
-                )
-        for shard, items in by_shard.items():
-            await self.ledger.ack_outbox([ref for _, ref in items], shard=shard)
-            for message_id, _ in items:
-                del self._adopted[message_id]
-            left = self._adopted_left[shard] - len(items)
-            if left:
-                self._adopted_left[shard] = left
-            else:
-                del self._adopted_left[shard]
-
-    async def _relay(self, batch: list[_Incoming]) -> None:
-        """Match receipts to our messages (one lookup call per batch) and relay them."""
-        parts: list[SubmittedPart | None] = [
-            self._unsaved.get((item.connector, item.outcome.message_id)) for item in batch
-        ]
-        missing = [i for i, part in enumerate(parts) if part is None]
-        if missing:
-            keys = [(batch[i].connector, batch[i].outcome.message_id) for i in missing]
-            for i, found in zip(missing, await self.receipts.get_many(keys), strict=True):
-                parts[i] = found
-        now = time.time()
-        for item, part in zip(batch, parts, strict=True):
-            if part is None:
-                self._retry_later(item)
-                continue
-            outcome = item.outcome
-            self.counters["receipts"] += 1
-            self.metrics.submit_to_receipt.observe(now - part.submitted_at)
-            self.history.record(
-                part.message_id,
-                part.account,
-                STATE_OF_RECEIPT[outcome.state],
-                connector=item.connector,
-                operator_message_id=outcome.message_id,
-            )
-            if self._reported(part, outcome.state):
-                continue
-            receipt = outcome.receipt
-            self.deliver_receipt(
-                part,
-                outcome.state,
-                forwarded_err(receipt.err if receipt is not None else None),
-                now + self.validity.default,
-                connector=item.connector,
-                operator_id=outcome.message_id,
-            )
+    def _receipt_matched(
+        self, connector: str, outcome: ReceiptOutcome, part: SubmittedPart, now: float
+    ) -> None:
+        """A matched receipt: into the history, and on to the customer once per message."""
+        self.counters["receipts"] += 1
+        self.metrics.submit_to_receipt.observe(now - part.submitted_at)
+        self.history.record(
+            part.message_id,
+            part.account,
+            RECORDED[EVENT_OF_RECEIPT[outcome.state]],
+            connector=connector,
+            operator_message_id=outcome.message_id,
+        )
+        if self._reported(part, outcome.state):
+            return
+        receipt = outcome.receipt
+        self.deliver_receipt(
+            part,
+            outcome.state,
+            forwarded_err(receipt.err if receipt is not None else None),
+            now + self.validity.default,
+            connector=connector,
+            operator_id=outcome.message_id,
+        )
 
     def _reported(self, part: SubmittedPart, state: MessageState) -> bool:
         """One receipt per message, not per part: the last part's, unless an
@@ -608,17 +432,6 @@ class Pipeline:
         if known is not None and known.final_at:
             return True
         return not part.last and state is MessageState.DELIVERED
-
-    def _retry_later(self, item: _Incoming) -> None:
-        if item.attempt >= len(_RECEIPT_RETRIES):
-            log.warning(
-                "receipt for unknown message", connector=item.connector, id=item.outcome.message_id
-            )
-            return
-        retry = msgspec.structs.replace(item, attempt=item.attempt + 1)
-        asyncio.get_running_loop().call_later(
-            _RECEIPT_RETRIES[item.attempt], self._incoming.add, retry
-        )
 
     def deliver_receipt(
         self,

@@ -37,9 +37,9 @@ import structlog
 
 from engine.customers.accounts import AccountConfig
 from engine.messages.intake import Refused, SubmitOptions, ValidityLimits, prepare_mt
+from engine.messages.lifecycle import RECORDED, Event
 from engine.messages.message import MtMessage, pack_message, unpack_message
 from engine.messages.pipeline import Pipeline
-from ledger.events import MessageState as Recorded
 from ledger.model import OutboxEntry, OutboxRef
 from ledger.protocol import Ledger
 from router import RoutingTable
@@ -153,7 +153,7 @@ async def _write(
     pipeline: Pipeline, original: MtMessage, replacement: MtMessage, answer: Answer
 ) -> None:
     """The outbox first, then the queue: ESME_ROK only once the new content is durable."""
-    shard, entry_id = pipeline.outbox_entry(original.id)
+    shard, entry_id = pipeline.outbox.entry(original.id)
     new_entry = None
     if entry_id:
         ref = OutboxRef(original.account, entry_id)
@@ -175,7 +175,7 @@ async def _write(
 async def _resume_from_outbox(pipeline: Pipeline, original: MtMessage) -> None:
     """Whichever content the outbox holds is the one that goes back to wait:
     the replacement if it was written, else the original."""
-    shard, entry_id = pipeline.outbox_entry(original.id)
+    shard, entry_id = pipeline.outbox.entry(original.id)
     try:
         entry = await _find_entry(pipeline.ledger, original.id, shard)
     except Exception:
@@ -193,8 +193,10 @@ async def _resume_from_outbox(pipeline: Pipeline, original: MtMessage) -> None:
 
 def _replaced(pipeline: Pipeline, message: MtMessage, shard: str | None, entry_id: str) -> None:
     """The outbox holds ``message`` under ``entry_id`` now: settling acknowledges that one."""
-    pipeline.outbox_moved(message.id, shard, entry_id)
-    pipeline.history.record(message.id, message.account, Recorded.ACCEPTED, parts=message.parts)
+    pipeline.outbox.moved(message.id, shard, entry_id)
+    pipeline.history.record(
+        message.id, message.account, RECORDED[Event.REPLACED], parts=message.parts
+    )
     _put_back(pipeline, message)
 
 

@@ -202,7 +202,7 @@ class OutboxTakeover:
         log.warning("adopted a dead shard's outbox", dead=dead, messages=adopted)
 
     async def _keep_or_release(self, dead: str) -> None:
-        if self.pipeline.adopted_left(dead):
+        if self.pipeline.outbox.adopted_left(dead):
             if not await self.registry.keep(dead):
                 log.warning("lost the claim on a dead shard's outbox", dead=dead)
                 self.held.discard(dead)
@@ -219,7 +219,7 @@ class OutboxTakeover:
             message = unpack_message(entry.payload)
             if shard is None and message.id.startswith(self._own_prefix):
                 continue
-            if self.pipeline.remember_outbox(message.id, entry.entry_id, shard):
+            if self.pipeline.outbox.remember(message.id, entry.entry_id, shard):
                 self.pipeline.enqueue(message)
                 taken += 1
         return taken

@@ -1,15 +1,15 @@
 """Webhooks: receipts (and other events) POSTed to HTTP customers.
 
-The public face of the ``engine/webhook_*`` modules:
+The public face of the modules of this package:
 
-- `WebhookDispatcher` (`webhook_dispatcher`): ``start()``, ``submit(delivery) -> bool``
+- `WebhookDispatcher` (`dispatcher`): ``start()``, ``submit(delivery) -> bool``
   from the pipeline, ``await stop(timeout)``; ``counters``, ``held`` and
   ``log_entries_dropped`` for metrics.
-- `WebhookDelivery`, `check_webhook_url` (`webhook_requests`): what to send; the
+- `WebhookDelivery`, `check_webhook_url` (`requests`): what to send; the
   ``json`` (signed v1) and ``jasmin`` (unsigned dlr-url) forms.
-- `signature_headers`, `verify_signature` (`webhook_signing`): the v1 signature,
+- `signature_headers`, `verify_signature` (`signing`): the v1 signature,
   for us and for receivers.
-- `DeliveryLog`, `MemoryDeliveryLog`, `RedisDeliveryLog` (`webhook_log`): each
+- `DeliveryLog`, `MemoryDeliveryLog`, `RedisDeliveryLog` (`delivery_log`): each
   attempt's outcome, for the API's delivery log.
 
 What a receiver sees: a ``json`` webhook is ``POST`` with ``Content-Type:
@@ -19,6 +19,12 @@ v1=<hex HMAC-SHA256 of "<timestamp>." + body>``. Any 2xx acknowledges it;
 429, 5xx, timeouts and network errors are retried (about 1 s, 5 s, 30 s, 2 min,
 10 min later); other answers fail it for good. The same event may arrive more
 than once. A ``jasmin`` webhook carries Jasmin's dlr-url fields, unsigned.
+Also here: `callbacks` (a message's receipts as webhooks), `jasmin_dlr`
+(Jasmin's dlr-url fields), `guard` (which addresses a webhook may reach),
+`verdicts` (which answers are retried, by `ledger.retry`), `delivery_log_writer`.
+
+May import: engine.messages (message and receipt types), engine.customers
+(accounts), engine.loop, ledger, smpp.
 """
 
 from engine.webhooks.delivery_log import (

@@ -13,8 +13,8 @@ from starlette.applications import Starlette
 from api.app import create_app
 from bench.smsc_sim import SimulatedSmsc
 from engine.customers.api_keys import MemoryApiKeyStore, RedisApiKeyStore
+from engine.customers.idempotency import MemoryIdempotencyStore, RedisIdempotencyStore
 from engine.facade import Engine
-from engine.messages.idempotency import MemoryIdempotencyStore, RedisIdempotencyStore
 from ledger.memory_messages import MemoryMessageStore
 from tests.engine.gateway_harness import running_gateway, simulator
 

@@ -8,7 +8,7 @@ import httpx
 import orjson
 import pytest
 
-from engine.messages.idempotency import Claim, fingerprint
+from engine.customers.idempotency import Claim, fingerprint
 from tests.api.harness import Api, Starter, running_api
 from tests.engine.gateway_harness import CREDIT, PRICE, account
 

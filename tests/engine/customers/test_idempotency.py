@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from engine.messages.idempotency import (
+from engine.customers.idempotency import (
     Claim,
     Clash,
     IdempotencyStore,

@@ -139,7 +139,7 @@ class MemoryIdempotencyStore:
         return len(self._records)
 
 
-_FINISH = LuaScript.from_package("engine.messages", "finish_idempotent")
+_FINISH = LuaScript.from_package("engine.customers", "finish_idempotent")
 """Replaces or deletes a record only while it is still the request's pending marker."""
 
 _encode = msgspec.msgpack.Encoder().encode

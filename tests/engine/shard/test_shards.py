@@ -104,7 +104,7 @@ async def test_a_live_shard_sends_what_a_dead_shard_accepted(
         state = await shard_b.ledger.get_account("bank")
         assert state is not None
         assert (state.balance, state.held) == (CREDIT - MESSAGES * PRICE, 0)
-        assert shard_b.pipeline.adopted_left("a") == 0
+        assert shard_b.pipeline.outbox.adopted_left("a") == 0
 
 
 async def test_a_restarting_shard_waits_while_a_peer_holds_its_outbox(

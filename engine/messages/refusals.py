@@ -1,0 +1,52 @@
+"""What the commit point answers: the customer's reply and why it may refuse.
+
+A refusal carries the SMPP command_status and a stable reason code that the
+HTTP front turns into its own status and problem type.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+
+from ledger.model import AcceptOutcome
+from smpp.constants import CommandStatus as S
+
+Reply = Callable[[int, str, str], None]
+"""Answers the customer: command_status, our message id, and on a refusal a
+stable reason (`Refusal`) the HTTP front turns into its own status."""
+
+
+class Refusal:
+    """Why the commit point refused a message (stable codes for the HTTP API)."""
+
+    NO_CREDIT = "no_credit"
+    THROTTLED = "throttled"
+    QUOTA_EXCEEDED = "quota_exceeded"
+    ACCOUNT_DISABLED = "account_disabled"
+    UNKNOWN_ACCOUNT = "unknown_account"
+    LEDGER_DOWN = "ledger_unavailable"
+
+
+REFUSALS = {
+    AcceptOutcome.NO_CREDIT: (S.ESME_RSUBMITFAIL, Refusal.NO_CREDIT),
+    AcceptOutcome.THROTTLED: (S.ESME_RTHROTTLED, Refusal.THROTTLED),
+    AcceptOutcome.QUOTA_EXCEEDED: (S.ESME_RTHROTTLED, Refusal.QUOTA_EXCEEDED),
+    AcceptOutcome.ACCOUNT_DISABLED: (S.ESME_RSUBMITFAIL, Refusal.ACCOUNT_DISABLED),
+    AcceptOutcome.UNKNOWN_ACCOUNT: (S.ESME_RSUBMITFAIL, Refusal.UNKNOWN_ACCOUNT),
+}
+"""The ledger's refusal -> (command_status, reason)."""
+
+
+class MessageIds:
+    """Unique ids: the process's start in milliseconds and the shard, then a
+    counter (all hex). Restarts take a later start, so ids never repeat."""
+
+    def __init__(self, shard: int) -> None:
+        self.prefix = f"{int(time.time() * 1000):x}{shard:02x}"
+        """Starts every id this process makes (and no other process's)."""
+        self._counter = itertools.count()
+
+    def __call__(self) -> str:
+        return f"{self.prefix}{next(self._counter):07x}"
