@@ -106,7 +106,6 @@ class Pipeline:
         self.ledger = ledger
         self.table = table
         self.schedulers = schedulers
-        self.receipts = receipts
         self.delivery = delivery
         self.accounts = accounts
         self.validity = validity

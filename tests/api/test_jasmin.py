@@ -14,8 +14,8 @@ from engine.webhooks.callbacks import WebhookCallbacks
 from engine.webhooks.jasmin_dlr import jasmin_dlr_fields
 from ledger.model import AccountLimits
 from tests.api.harness import Api, Starter, running_api
-from tests.engine.customers import recording_operator
 from tests.engine.gateway_harness import account
+from tests.engine.peers import recording_operator
 from tests.engine.webhook_receiver import Receiver
 
 FR = "33612345678"

@@ -28,7 +28,8 @@ from smpp.aio import CommandFailed, SmppConnection
 from smpp.constants import CommandId as C
 from smpp.constants import CommandStatus as S
 from smpp.receipt import MessageState
-from tests.engine.customers import (
+from tests.engine.gateway_harness import PASSWORD, PRICE, Customer, account
+from tests.engine.peers import (
     WAIT,
     RawCustomer,
     balance_and_held,
@@ -38,7 +39,6 @@ from tests.engine.customers import (
     submit,
     until,
 )
-from tests.engine.gateway_harness import PASSWORD, PRICE, Customer, account
 
 pytestmark = pytest.mark.parametrize("backend", ["memory", "redis"])
 

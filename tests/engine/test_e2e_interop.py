@@ -25,7 +25,8 @@ from smpp.reassembly import concatenation_numbers, parse_udh
 from smpp.receipt import MessageState
 from smpp.text import decode_text
 from smpp.tlv import Tag
-from tests.engine.customers import (
+from tests.engine.gateway_harness import PRICE
+from tests.engine.peers import (
     WAIT,
     AiosmpplibCustomer,
     Exchange,
@@ -38,7 +39,6 @@ from tests.engine.customers import (
     smpplib_session,
     until,
 )
-from tests.engine.gateway_harness import PRICE
 
 pytestmark = pytest.mark.parametrize("backend", ["memory", "redis"])
 

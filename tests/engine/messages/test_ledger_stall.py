@@ -16,8 +16,8 @@ from ledger.layout import HoldField, HoldState
 from smpp.aio import CommandFailed
 from smpp.constants import CommandStatus as S
 from smsgw.production import shard_redis
-from tests.engine.customers import WAIT, balance_and_held, recording_operator, until
 from tests.engine.gateway_harness import CREDIT, OTP, PRICE, Customer, running_gateway
+from tests.engine.peers import WAIT, balance_and_held, recording_operator, until
 from tests.services import REDIS_URL, TcpProxy
 
 STALL_TIMEOUT = 0.3

@@ -27,7 +27,8 @@ from smpp.aio import CommandFailed, SmppConnection
 from smpp.constants import CommandStatus as S
 from smpp.receipt import MessageState
 from smpp.tlv import Tag
-from tests.engine.customers import (
+from tests.engine.gateway_harness import PRICE, Customer, account, routing, running_gateway
+from tests.engine.peers import (
     SENDER,
     WAIT,
     RecordingSmsc,
@@ -38,7 +39,6 @@ from tests.engine.customers import (
     submit,
     until,
 )
-from tests.engine.gateway_harness import PRICE, Customer, account, routing, running_gateway
 
 CREDIT = 100 * PRICE
 LATER = "000000010000000R"
