@@ -106,6 +106,11 @@ EVENT_OF_RECEIPT: dict[SmppState, Event] = {
 }
 """An operator's receipt, by the message_state it carries (§5.2.28)."""
 
+RECORDED_OF_RECEIPT: dict[SmppState, State] = {
+    smpp: RECORDED[event] for smpp, event in EVENT_OF_RECEIPT.items()
+}
+"""The state a receipt is recorded with: both lookups at once, for the receipt path."""
+
 SMPP_STATE: dict[State, SmppState] = {
     State.ACCEPTED: SmppState.ENROUTE,
     State.SUBMITTED: SmppState.ENROUTE,
@@ -121,7 +126,7 @@ SMPP_STATE: dict[State, SmppState] = {
 """Our state as query_sm_resp's message_state names it."""
 
 STATE_OF_SMPP: dict[SmppState, State] = {
-    **{smpp: RECORDED[event] for smpp, event in EVENT_OF_RECEIPT.items()},
+    **RECORDED_OF_RECEIPT,
     SmppState.ENROUTE: State.ACCEPTED,
 }
 """A shard's recent state (kept in SMPP's terms for query_sm) as the HTTP API

@@ -30,7 +30,7 @@ from engine.messages.intake import (
     prepare_mt,
     routed_again,
 )
-from engine.messages.lifecycle import EVENT_OF_RECEIPT, RECORDED, Event
+from engine.messages.lifecycle import RECORDED, RECORDED_OF_RECEIPT, Event
 from engine.messages.message import MtMessage, pack_message
 from engine.messages.metrics import PipelineMetrics
 from engine.messages.mo import route_mo
@@ -41,6 +41,7 @@ from engine.messages.refusals import REFUSALS, Refusal, Reply
 from engine.messages.states import KnownState, RecentStates
 from engine.messages.waiters import MessageWaiters
 from engine.operators.scheduler import Scheduler, SchedulerFull
+from ledger.events import MessageState as Recorded
 from ledger.model import AcceptOutcome, AcceptRequest, VoidOutcome
 from ledger.protocol import Ledger
 from ledger.retry import Backoff, Jitter
@@ -54,6 +55,10 @@ log = structlog.get_logger("smsgw.pipeline")
 
 _RECENT_STATES = 1_000_000
 """Messages whose state query_sm can answer on this shard (about 100 MB at most)."""
+
+_ACCEPTED = RECORDED[Event.ACCEPTED]
+_SUBMITTED = RECORDED[Event.SUBMITTED]
+"""The states of the two events of every message, looked up once."""
 
 _SETTLE_RETRY = Backoff(1.0, 1.0, Jitter.NONE)
 """A settlement or release whose backend failed is tried again a second later."""
@@ -199,7 +204,7 @@ class Pipeline:
             if result.outcome is AcceptOutcome.OK:
                 self.counters["accepted"] += 1
                 self.outbox.accepted(message.id, result.outbox_id or "")
-                self._record_described(message, Event.ACCEPTED)
+                self._record_described(message, _ACCEPTED)
                 self.states.set(message.id, KnownState(message.account, MessageState.ENROUTE, 0, 0))
                 self.enqueue(message)
                 reply(S.ESME_ROK, message.id, "")
@@ -215,17 +220,17 @@ class Pipeline:
         outcomes = await self.ledger.void_accepts([request for request, _ in batch])
         for (_, message), outcome in zip(batch, outcomes, strict=True):
             if outcome is VoidOutcome.VOIDED:  # its hold made it a message of the history
-                self._record_described(message, Event.VOIDED)
+                self._record_described(message, RECORDED[Event.VOIDED])
         counts = Counter(outcome.value for outcome in outcomes)
         self.counters["voided"] += counts[VoidOutcome.VOIDED.value]
         log.warning("unanswered accepts voided", messages=len(batch), **counts)
 
-    def _record_described(self, message: MtMessage, event: Event) -> None:
+    def _record_described(self, message: MtMessage, state: Recorded) -> None:
         """A message's first state in the history, with what describes it."""
         self.history.record(
             message.id,
             message.account,
-            RECORDED[event],
+            state,
             parts=message.parts,
             destination=message.destination_addr,
             source=message.source_addr,
@@ -280,7 +285,7 @@ class Pipeline:
         self.history.record(
             message.id,
             message.account,
-            RECORDED[Event.SUBMITTED],
+            _SUBMITTED,
             connector=connector,
             operator_message_id=operator_ids[0] if operator_ids else "",
             parts=message.parts,
@@ -408,7 +413,7 @@ class Pipeline:
         self.history.record(
             part.message_id,
             part.account,
-            RECORDED[EVENT_OF_RECEIPT[outcome.state]],
+            RECORDED_OF_RECEIPT[outcome.state],
             connector=connector,
             operator_message_id=outcome.message_id,
         )
