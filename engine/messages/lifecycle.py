@@ -5,10 +5,9 @@ The pipeline records every event in the message's history by the state the
 table gives it (`recorded`); an operator's receipt is an event named by its
 message_state (`EVENT_OF_RECEIPT`, SMPP 3.4 §5.2.28); query_sm answers in
 SMPP's states (`SMPP_STATE`) and the HTTP API in ours (`STATE_OF_SMPP` for
-what only a shard's memory knows). `advance` says whether an event moves a
-message on from where it is: an event without an arrow (a late or repeated
-receipt after a final state) is kept in the history, which is the message's
-log, but moves nothing.
+what only a shard's memory knows). An event without an arrow from where a
+message is (a late or repeated receipt after a final state) is still kept in
+the history, which is the message's log; the table says it moves nothing.
 
 States are `ledger.events.MessageState`, the names the history and the
 PostgreSQL schema use.
@@ -131,9 +130,3 @@ STATE_OF_SMPP: dict[SmppState, State] = {
 }
 """A shard's recent state (kept in SMPP's terms for query_sm) as the HTTP API
 names it: ENROUTE there is "accepted" until the history says more."""
-
-
-def advance(state: State | None, event: Event) -> State | None:
-    """The state ``event`` moves a message in ``state`` to; None when the
-    table has no such arrow (the message stays where it is)."""
-    return TRANSITIONS.get((state, event))
