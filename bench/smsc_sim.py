@@ -5,8 +5,8 @@ It accepts binds (checking credentials, or any), answers submit_sm after a
 configurable latency with an id, an error or ESME_RTHROTTLED, sends delivery
 receipts after a delay with a configurable mix of outcomes, and pushes MO
 messages to receiver and transceiver binds. Every random choice follows one
-seed, so a run is repeatable. `drop_connections` and `accepting_binds` play an
-operator that fails, for failover tests.
+seed, so a run is repeatable. `drop_connections`, `accepting_binds` and
+`refusing` play an operator that fails or throttles, for failover tests.
 
 Built for 10,000 submit_sm a second: no task and no log line per message;
 delayed answers share timers (`DelayQueue`), and a deliver_sm waits in a
@@ -119,6 +119,9 @@ class SimulatedSmsc(SessionHandler):
         self.stats = SimulatorStats()
         self.accepting_binds = True
         """False answers every bind ESME_RBINDFAIL, as an operator in maintenance."""
+        self.refusing: S | None = None
+        """Answered to every submit_sm while set: ESME_RTHROTTLED plays an
+        operator's throttle spell, for as long as the test keeps it set."""
         self._clock = clock
         self._rng = random.Random(config.seed)
         self._message_number = self._rng.getrandbits(32)
@@ -286,7 +289,10 @@ class SimulatedSmsc(SessionHandler):
             self._plan_receipt(connection.system_id, message_id, request, delay)
 
     def _submit_status(self, connection: SmppConnection) -> S:
-        """Rate limit first, as an operator's front end does, then the random answers."""
+        """A refusal spell first, then the rate limit, as an operator's front
+        end does, then the random answers."""
+        if self.refusing is not None:
+            return self.refusing
         bucket = self._buckets.get(connection)
         if bucket is not None and not bucket.try_take():
             return S.ESME_RTHROTTLED

@@ -71,9 +71,18 @@ class GatewayLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     """Seconds a message may wait when the customer set no validity period."""
     validity_max: float = 172_800.0
     held_receipts_per_account: int = 10_000
-    """Receipts kept for an account with no receiving bind."""
+    """Receipts and MO one shard holds in memory per account, waiting for a
+    window slot; past it they wait in the store only (docs/customers.md)."""
+    parked_receipts_per_account: int = 100_000
+    """Receipts and MO parked in Redis per account with no receiving bind on
+    the shard that has them; past it the oldest are dropped, counted and logged."""
     receipt_ttl: int = 259_200
     """Seconds an operator message id stays matchable to ours."""
+    unknown_receipt_keep: float = 300.0
+    """Seconds a receipt whose id matches nothing is kept and looked up again
+    (its submit_sm_resp may be late); then it is counted and given up."""
+    unknown_receipts_max: int = 100_000
+    """Unmatched receipts kept at once; past it the oldest is given up."""
     drain_timeout: float = 10.0
     """Seconds SIGTERM waits for in-flight windows before unbinding."""
     failover_after: float = 5.0
@@ -94,6 +103,8 @@ class GatewayLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     def __post_init__(self) -> None:
         if self.redis_timeout <= 0:
             raise ValueError("redis_timeout must be > 0")
+        if self.held_receipts_per_account < 1 or self.parked_receipts_per_account < 1:
+            raise ValueError("held_ and parked_receipts_per_account must be >= 1")
         beat = self.shard_heartbeat_interval
         if beat <= 0:
             raise ValueError("shard_heartbeat_interval must be > 0")

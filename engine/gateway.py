@@ -19,16 +19,21 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from engine.config import GatewayConfig, ListenerConfig
-from engine.customers.accounts import AccountConfig, BindRegistry, HeldDeliveries
+from engine.customers.accounts import AccountConfig, BindRegistry
 from engine.customers.delivery import CustomerDelivery
+from engine.customers.held import HeldDeliveries
+from engine.customers.pending import MemoryPending
+from engine.customers.redis_pending import RedisPending
 from engine.customers.sessions import CustomerSessions
+from engine.messages.ids import MessageIds
 from engine.messages.message import unpack_message
 from engine.messages.metrics import PipelineMetrics
 from engine.messages.pipeline import Pipeline
 from engine.messages.receipt_map import ReceiptMap
-from engine.messages.refusals import MessageIds
+from engine.messages.receipt_matcher import ReceiptIdRules, ReceiptLimits
 from engine.operators.bind import BindState
 from engine.operators.connector import Connector
+from engine.operators.health_metrics import health_metrics
 from engine.operators.scheduler import Scheduler
 from engine.shard.parking import RedisParking
 from engine.shard.registry import OutboxTakeover, RedisShardRegistry
@@ -40,6 +45,7 @@ from ledger.model import AccountLimits
 from ledger.protocol import Ledger
 from router import RoutingTable, load_data
 from smpp.aio import start_server
+from smpp.receipt import MessageState, is_final
 
 log = structlog.get_logger("smsgw.gateway")
 
@@ -62,11 +68,12 @@ class Gateway:
         self.config = config
         self.ledger = ledger
         self.accounts = {account.id: account for account in config.accounts}
-        self.binds = BindRegistry()
+        self.binds = BindRegistry(config.shard_number)
         self.schedulers = {c.id: Scheduler(c.queue_depth) for c in config.connectors}
         self.registry = CollectorRegistry()
         self.held = HeldDeliveries(config.limits.held_receipts_per_account)
-        self.delivery = CustomerDelivery(self.binds, self.held, self.accounts, parking)
+        store = MemoryPending() if parking is None else RedisPending(parking, config.shard)
+        self.delivery = CustomerDelivery(self.binds, self.held, self.accounts, store)
         routing = config.routing or load_data({"currency": "EUR"})
         new_id = MessageIds(config.shard_number)
         self.pipeline = Pipeline(
@@ -79,12 +86,19 @@ class Gateway:
             validity=config.limits.validity,
             new_id=new_id,
             metrics=PipelineMetrics(self.registry),
+            receipt_rules={
+                c.id: ReceiptIdRules(c.receipt_id, c.receipt_id_source) for c in config.connectors
+            },
+            receipt_limits=ReceiptLimits(
+                config.limits.unknown_receipt_keep, config.limits.unknown_receipts_max
+            ),
         )
         self.connectors = {
             c.id: Connector(c, self.pipeline, scheduler=self.schedulers[c.id])
             for c in config.connectors
         }
         self.pipeline.begun = self._begun
+        self.pipeline.receipt_seen = self._receipt_seen
         self.webhook_log = delivery_log or MemoryDeliveryLog(config.webhooks.log_length)
         self.webhooks = WebhookDispatcher(config.webhooks, self.webhook_log)
         self.pipeline.callbacks = WebhookCallbacks(
@@ -103,7 +117,8 @@ class Gateway:
                 ledger,
                 self.pipeline,
                 interval=config.limits.shard_heartbeat_interval,
-                own_prefix=new_id.prefix,
+                made_here=new_id.made_here,
+                adopt_also=self.delivery.recover,
             )
         self._takeover_task: asyncio.Task[None] | None = None
 
@@ -116,6 +131,7 @@ class Gateway:
             await self._recover_outbox()
         else:
             await self.takeover.start(wait=self.config.limits.shard_claim_ttl)
+        await self.delivery.recover()
         for connector in self.connectors.values():
             connector.start()
         for listener in self.config.listeners:
@@ -161,8 +177,9 @@ class Gateway:
         task.add_done_callback(self._background.discard)
 
     async def _watch_connectors(self) -> None:
-        """Keep the router's view of live connectors fresh, and move the queue
-        of a connector down for longer than ``failover_after`` to the next one."""
+        """Keep the router's view of live connectors fresh (bound, and in
+        routing by their health), and move the queue of a connector down or
+        out for longer than ``failover_after`` to the next one."""
         down_since: dict[str, float] = {}
         limits = self.config.limits
         while True:
@@ -170,7 +187,7 @@ class Gateway:
             live = frozenset(
                 name
                 for name, connector in self.connectors.items()
-                if BindState.BOUND in connector.state().binds
+                if BindState.BOUND in connector.state().binds and connector.health.in_routing()
             )
             self.pipeline.usable = live
             for name in self.connectors:
@@ -213,6 +230,12 @@ class Gateway:
     def _begun(self, message_id: str) -> bool:
         """Connectors change at run time (admin API): asked of those there now."""
         return any(c.has_begun(message_id) for c in self.connectors.values())
+
+    def _receipt_seen(self, connector_id: str, state: MessageState) -> None:
+        """A final receipt counts in its connector's delivery ratio."""
+        connector = self.connectors.get(connector_id)
+        if connector is not None and is_final(state):
+            connector.health.receipt(state is MessageState.DELIVERED)
 
     async def _recover_outbox(self) -> None:
         """What this shard accepted and never submitted goes out again (DESIGN: Sharding)."""
@@ -264,25 +287,56 @@ class GatewayCollector:
         in_flight = GaugeMetricFamily(
             "smsgw_connector_in_flight", "submit_sm awaiting a response.", labels=["connector"]
         )
+        rate = GaugeMetricFamily(
+            "smsgw_connector_rate",
+            "submit_sm per second allowed now (lower while the operator throttles).",
+            labels=["connector"],
+        )
+        throttled = CounterMetricFamily(
+            "smsgw_connector_throttled",
+            "Throttling answers from the operator (never counted as failures).",
+            labels=["connector"],
+        )
+        spells = CounterMetricFamily(
+            "smsgw_connector_throttle_spells",
+            "Spells of operator throttling; each ends when the rate is full again.",
+            labels=["connector"],
+        )
         for name, connector in gateway.connectors.items():
             state = connector.state()
             for bind_state in {b.value for b in state.binds}:
                 count = sum(1 for b in state.binds if b.value == bind_state)
                 binds.add_metric([name, bind_state], count)
             in_flight.add_metric([name], state.in_flight)
+            rate.add_metric([name], state.rate)
+            throttled.add_metric([name], state.throttled)
+            spells.add_metric([name], state.throttle_spells)
         yield binds
         yield in_flight
+        yield rate
+        yield throttled
+        yield spells
+        yield from health_metrics({n: c.health.report() for n, c in gateway.connectors.items()})
         customers = GaugeMetricFamily(
             "smsgw_customer_binds", "Customer SMPP binds by account.", labels=["account"]
         )
         for account in gateway.accounts:
             customers.add_metric([account], gateway.binds.count(account))
         yield customers
+        receipts = CounterMetricFamily(
+            "smsgw_operator_receipts",
+            "Operator receipts: matched, late (after a retry), unknown (given up), malformed.",
+            labels=["connector", "outcome"],
+        )
+        for (connector_id, outcome), count in gateway.pipeline.matcher.counts.items():
+            receipts.add_metric([connector_id, outcome], count)
+        yield receipts
         yield GaugeMetricFamily(
             "smsgw_held_deliveries",
             "Receipts and MO waiting for a receiving bind of their account.",
             value=len(gateway.held),
         )
+        yield from _customer_deliveries(gateway.delivery)
         webhooks = CounterMetricFamily(
             "smsgw_webhooks", "Webhook deliveries by outcome.", labels=["outcome"]
         )
@@ -294,3 +348,24 @@ class GatewayCollector:
             "Webhook deliveries queued, in flight or waiting to retry.",
             value=gateway.webhooks.held,
         )
+
+
+def _customer_deliveries(delivery: CustomerDelivery) -> Iterator[Metric]:
+    """Per account: what waits in memory, and how deliveries ended or overflowed."""
+    held = GaugeMetricFamily(
+        "smsgw_customer_deliveries_held",
+        "Receipts and MO held in this shard's memory for a window slot, per account.",
+        labels=["account"],
+    )
+    for account, count in delivery.held.by_account().items():
+        held.add_metric([account], count)
+    yield held
+    outcomes = CounterMetricFamily(
+        "smsgw_customer_deliveries",
+        "Receipts and MO to customers by outcome: delivered, refused, expired, "
+        "overflowed (past the held limit, kept in the store), dropped (parking cap).",
+        labels=["account", "outcome"],
+    )
+    for (account, outcome), count in delivery.outcomes.items():
+        outcomes.add_metric([account, outcome], count)
+    yield outcomes

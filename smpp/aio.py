@@ -3,7 +3,9 @@
 This is the only module of `smpp/` that touches asyncio. It feeds bytes to the
 sans-IO `Session`, answers what the protocol answers by itself (enquire_link,
 unbind, malformed PDUs), hands every other request to a `SessionHandler`, and
-resolves the future of each request we sent when its response arrives. Writes
+resolves the future of each request we sent when its response arrives. A
+silent peer is probed with enquire_link and dropped if the probe goes
+unanswered; `SmppConnection.close_reason` says why a connection ended. Writes
 issued during one loop iteration leave joined in one ``write`` call; a peer that
 stops reading our responses stops being read (write-buffer back-pressure).
 """
@@ -14,6 +16,7 @@ import asyncio
 import contextlib
 import socket
 import time
+from enum import StrEnum
 from typing import Protocol
 
 import msgspec
@@ -35,7 +38,8 @@ class SessionLimits(msgspec.Struct, frozen=True):
     inactivity_timeout: float = 120.0
     """Seconds of silence from the peer before we close."""
     response_timeout: float = 10.0
-    """Seconds to wait for the response to one of our requests."""
+    """Seconds to wait for the response to one of our requests; an
+    enquire_link unanswered this long closes the session."""
     max_pdu_size: int = 70_000
     max_malformed: int = 5
     """Malformed PDUs in a row after which we close: the peer is not speaking SMPP."""
@@ -43,6 +47,22 @@ class SessionLimits(msgspec.Struct, frozen=True):
     """Queued output octets above which we stop reading the peer."""
     tick: float = 1.0
     """Timer resolution in seconds."""
+
+
+class CloseReason(StrEnum):
+    """Why a connection ended, for its owner's log line."""
+
+    LOST = "connection lost"
+    """The peer or the network closed it."""
+    ENQUIRE_LINK_UNANSWERED = "enquire_link unanswered"
+    """Our probe got no response within ``response_timeout`` (§4.11)."""
+    INACTIVITY = "inactivity"
+    """Nothing received for ``inactivity_timeout``."""
+    PROTOCOL_ERROR = "protocol error"
+    """Bad framing, or ``max_malformed`` malformed PDUs in a row."""
+    UNBOUND_BY_PEER = "unbound by peer"
+    CLOSED_HERE = "closed here"
+    """Our owner closed it (its unbind, or its own reasons)."""
 
 
 class ResponseTimeout(SmppError):
@@ -87,6 +107,8 @@ class SmppConnection(asyncio.Protocol):
         self.peer: tuple[str, int] | None = None
         self.system_id = ""
         self.closed: asyncio.Future[None] | None = None
+        self.close_reason: CloseReason | None = None
+        """Set once, by whoever ends the connection first."""
         self._transport: asyncio.Transport | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiting: dict[int, tuple[asyncio.Future[p.Pdu], float]] = {}
@@ -122,7 +144,7 @@ class SmppConnection(asyncio.Protocol):
                 received = session.next_event()
             except FrameError as exc:
                 self._answer_error(exc)
-                self.close()
+                self.close(CloseReason.PROTOCOL_ERROR)
                 return
             except RemoteProtocolError as exc:
                 if exc.command_id & RESPONSE_BIT:
@@ -130,7 +152,7 @@ class SmppConnection(asyncio.Protocol):
                 self._answer_error(exc)
                 self._malformed += 1
                 if self._malformed >= self.limits.max_malformed:
-                    self.close()
+                    self.close(CloseReason.PROTOCOL_ERROR)
                     return
                 continue
             if received is None:
@@ -149,6 +171,8 @@ class SmppConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self._ticker is not None:
             self._ticker.cancel()
+        if self.close_reason is None:
+            self.close_reason = CloseReason.LOST
         lost = self.session.connection_lost()
         waiting, self._waiting = self._waiting, {}
         for future, _ in waiting.values():
@@ -207,12 +231,16 @@ class SmppConnection(asyncio.Protocol):
         if self.session.state in (SessionState.OPEN, SessionState.CLOSED):
             self.close()
             return
-        with contextlib.suppress(SmppError):
+        # No answer in time ends it as well: this wait or the request's own
+        # timeout (`ResponseTimeout`), whichever fires first.
+        with contextlib.suppress(SmppError, TimeoutError):
             await asyncio.wait_for(self.request(p.Unbind()), self.limits.response_timeout)
         self.close()
 
-    def close(self) -> None:
+    def close(self, reason: CloseReason = CloseReason.CLOSED_HERE) -> None:
         if self._transport is not None and not self._transport.is_closing():
+            if self.close_reason is None:
+                self.close_reason = reason
             self._flush()
             self._transport.close()
 
@@ -244,14 +272,13 @@ class SmppConnection(asyncio.Protocol):
             waiting = self._waiting.pop(received.sequence_number, None)
             if waiting is not None and not waiting[0].done():
                 waiting[0].set_result(received)
-            self._probing = False
         elif command_id not in _ANSWERED_HERE:
             self.handler.request_received(self, received)
         elif command_id == C.ENQUIRE_LINK:
             self.respond(p.EnquireLinkResp(sequence_number=received.sequence_number))
         else:
             self.respond(p.UnbindResp(sequence_number=received.sequence_number))
-            self.close()
+            self.close(CloseReason.UNBOUND_BY_PEER)
 
     def _tick(self) -> None:
         assert self._loop is not None
@@ -264,7 +291,7 @@ class SmppConnection(asyncio.Protocol):
                 future.set_exception(ResponseTimeout(f"no response to sequence {sequence}"))
         silence = now - self._last_received
         if silence >= self.limits.inactivity_timeout:
-            self.close()
+            self.close(CloseReason.INACTIVITY)
             return
         if (
             silence >= self.limits.enquire_link_interval
@@ -272,20 +299,22 @@ class SmppConnection(asyncio.Protocol):
             and self.session.state not in (SessionState.UNBINDING, SessionState.CLOSED)
         ):
             self._probing = True
-            self.request(p.EnquireLink()).add_done_callback(_ignore_outcome)
+            self.request(p.EnquireLink()).add_done_callback(self._probe_ended)
         self._ticker = self._loop.call_later(self.limits.tick, self._tick)
+
+    def _probe_ended(self, probe: asyncio.Future[p.Pdu]) -> None:
+        """Any answer (even a generic_nack) shows the peer alive; none within
+        ``response_timeout`` closes at once, long before ``inactivity_timeout``,
+        so an operator link that went dark is rebound in seconds (§4.11)."""
+        self._probing = False
+        if not probe.cancelled() and isinstance(probe.exception(), ResponseTimeout):
+            self.close(CloseReason.ENQUIRE_LINK_UNANSWERED)
 
 
 _ANSWERED_HERE = frozenset({C.ENQUIRE_LINK, C.UNBIND})
 """Requests the adapter answers itself; the handler sees every other one."""
 _UNANSWERED = frozenset({C.OUTBIND, C.ALERT_NOTIFICATION})
 """Requests without a response PDU (§4.1.7, §4.12): their future resolves at once."""
-
-
-def _ignore_outcome(future: asyncio.Future[p.Pdu]) -> None:
-    """Enquire_link answers only matter as received bytes (they reset silence)."""
-    if not future.cancelled():
-        future.exception()
 
 
 async def open_session(

@@ -10,7 +10,7 @@ the spec's limits, and `smpp.codec.decode` builds only valid PDUs.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import msgspec
 
@@ -286,6 +286,24 @@ def response_to(request: Pdu, command_status: int = 0, **fields: object) -> Pdu:
     return response_class(
         sequence_number=request.sequence_number, command_status=command_status, **fields
     )
+
+
+_SHARED_WITH_DATA_SM = (
+    "service_type", "source_addr_ton", "source_addr_npi", "source_addr", "dest_addr_ton",
+    "dest_addr_npi", "destination_addr", "esm_class", "registered_delivery", "data_coding",
+    "tlvs",
+)  # fmt: skip
+
+
+_Message = TypeVar("_Message", "SubmitSm", "DeliverSm")
+
+
+def from_data_sm(target: type[_Message], request: DataSm, **fields: Any) -> _Message:
+    """The submit_sm (§4.4) or deliver_sm (§4.6) a data_sm (§4.7) stands for:
+    the fields they share, copied, and ``fields`` (its text, which a data_sm
+    keeps in message_payload, for one)."""
+    shared = {name: getattr(request, name) for name in _SHARED_WITH_DATA_SM}
+    return target(**{**shared, **fields})
 
 
 PDU_CLASSES: tuple[type[Pdu], ...] = (

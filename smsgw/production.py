@@ -66,8 +66,9 @@ async def start_production(
     parking = RedisParking(
         redis,
         config.ledger.namespace,
-        max_per_account=config.limits.held_receipts_per_account,
+        max_per_account=config.limits.parked_receipts_per_account,
         idle_ttl=int(config.limits.validity_max),
+        buckets=config.ledger.buckets,
     )
     namespace = config.ledger.namespace
     delivery_log = RedisDeliveryLog(

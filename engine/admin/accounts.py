@@ -67,6 +67,7 @@ class AccountAdministration:
             window=new.window,
             webhook_url=new.webhook_url,
             webhook_secret=new.webhook_secret,
+            message_id_format=new.message_id_format,
         )
         limits = AccountLimits(credit_limit=new.credit_limit, throughput=new.throughput)
         await self.gateway.ledger.set_account(new.id, limits)
@@ -152,6 +153,7 @@ class AccountAdministration:
             bind_throughput=config.bind_throughput,
             window=config.window,
             webhook_url=config.webhook_url,
+            message_id_format=config.message_id_format,
             has_password=bool(config.password_hash),
             has_webhook_secret=bool(config.webhook_secret),
             binds=self.gateway.binds.count(config.id),

@@ -120,4 +120,8 @@ class ConnectorAdministration:
             failed=state.failed,
             expired=state.expired,
             retried=state.retried,
+            rate=state.rate,
+            throttle_spells=state.throttle_spells,
+            throttled=state.throttled,
+            health=state.health,
         )

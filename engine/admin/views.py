@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from engine.messages.ids import IdFormat
+from engine.operators.health import HealthReport
 from ledger.model import MAX_AMOUNT
 
 # Patterns end in ``$(?!\n)``: msgspec tests them with Python's ``re``, where
@@ -57,6 +59,7 @@ class NewAccount(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     window: Window = 10
     webhook_url: Annotated[str, Meta(max_length=2048)] = ""
     webhook_secret: WebhookSecret = ""
+    message_id_format: IdFormat = "hex"
 
 
 class AccountChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -74,6 +77,8 @@ class AccountChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     window: Window | None = None
     webhook_url: Annotated[str, Meta(max_length=2048)] | None = None
     webhook_secret: WebhookSecret | None = None
+    message_id_format: IdFormat | None = None
+    """Ids of messages accepted from now on; ids already given keep their form."""
 
 
 class AccountView(msgspec.Struct, frozen=True, kw_only=True):
@@ -90,6 +95,7 @@ class AccountView(msgspec.Struct, frozen=True, kw_only=True):
     bind_throughput: int
     window: int
     webhook_url: str
+    message_id_format: IdFormat
     has_password: bool
     has_webhook_secret: bool
     binds: int
@@ -119,6 +125,15 @@ class ConnectorView(msgspec.Struct, frozen=True, kw_only=True):
     failed: int
     expired: int
     retried: int
+    rate: float
+    """submit_sm per second allowed now: ``throughput``, or less while the
+    operator throttles (adaptive, AIMD)."""
+    throttle_spells: int
+    throttled: int
+    """Throttling answers since start; never counted as failures."""
+    health: HealthReport
+    """The last ``health_window`` seconds, and whether routing uses it
+    (``routing``: in, out, or on trial)."""
 
 
 class LedgerBatches(msgspec.Struct, frozen=True, kw_only=True):

@@ -7,11 +7,12 @@ which live SMPP connections can take a deliver_sm for an account.
 
 from __future__ import annotations
 
-from collections import deque
+import itertools
 from collections.abc import Iterator
 
 import msgspec
 
+from engine.messages.ids import IdFormat
 from engine.messages.message import Priority
 from smpp.aio import SmppConnection
 from smpp.state import SessionState
@@ -40,25 +41,44 @@ class AccountConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     """Where receipts of HTTP messages go when a request names no webhook."""
     webhook_secret: str = ""
     """HMAC key signing this account's webhooks."""
+    message_id_format: IdFormat = "hex"
+    """Our message ids for this account: "hex" (20 characters) or "decimal"
+    (an integer below 2^63, for clients that keep ids as signed 64-bit
+    integers); `engine.messages.ids` gives the layout."""
 
 
 class BindRegistry:
-    """Live customer binds by account, and round-robin choice of a receiver."""
+    """Live customer binds by account, and the choice of a receiver: the bind
+    a message came on while it can take its receipt, else round-robin."""
 
-    def __init__(self) -> None:
+    def __init__(self, shard: int = 0) -> None:
         self._binds: dict[str, list[SmppConnection]] = {}
         self._turn: dict[str, int] = {}
+        self._shard = shard
+        self._serials = itertools.count(1)
+        self._by_serial: dict[int, SmppConnection] = {}
+        self._serial_of: dict[SmppConnection, int] = {}
 
     def count(self, account: str) -> int:
         return len(self._binds.get(account, ()))
 
-    def add(self, account: str, connection: SmppConnection) -> None:
+    def add(self, account: str, connection: SmppConnection) -> int:
+        """Its serial: never 0, never reused by this process, and its low byte
+        is the shard number, so a receipt handled on another shard does not
+        take a bind of that shard for it."""
         self._binds.setdefault(account, []).append(connection)
+        serial = next(self._serials) << 8 | self._shard
+        self._by_serial[serial] = connection
+        self._serial_of[connection] = serial
+        return serial
 
     def remove(self, account: str, connection: SmppConnection) -> None:
         binds = self._binds.get(account)
         if binds and connection in binds:
             binds.remove(connection)
+        serial = self._serial_of.pop(connection, None)
+        if serial is not None:
+            del self._by_serial[serial]
 
     def of(self, account: str) -> list[SmppConnection]:
         return list(self._binds.get(account, ()))
@@ -77,47 +97,24 @@ class BindRegistry:
     def receiving_accounts(self) -> list[str]:
         return [account for account in self._binds if self.has_receiver(account)]
 
-    def receiver(self, account: str, window: int) -> SmppConnection | None:
-        """A receiver or transceiver bind of ``account`` with a free window slot."""
+    def receiver(self, account: str, window: int, prefer: int = 0) -> SmppConnection | None:
+        """A receiver or transceiver bind of ``account`` with a free window
+        slot: the bind ``prefer`` (a serial) if it is one, else the next in turn."""
         binds = self._binds.get(account)
         if not binds:
             return None
+        preferred = self._by_serial.get(prefer)
+        if preferred is not None and preferred in binds and _free_receiver(preferred, window):
+            return preferred
         start = self._turn.get(account, 0)
         for offset in range(len(binds)):
             connection = binds[(start + offset) % len(binds)]
-            if (
-                connection.state in _RECEIVING
-                and connection.in_flight < window
-                and connection.is_open
-            ):
+            if _free_receiver(connection, window):
                 self._turn[account] = start + offset + 1
                 return connection
         return None
 
 
-class HeldDeliveries:
-    """deliver_sm waiting for a receiving bind of their account, bounded per
-    account; each expires at its own deadline (the message's validity)."""
-
-    def __init__(self, max_per_account: int) -> None:
-        self.max_per_account = max_per_account
-        self._held: dict[str, deque[tuple[float, object]]] = {}
-
-    def hold(self, account: str, deadline: float, item: object) -> bool:
-        queue = self._held.setdefault(account, deque())
-        if len(queue) >= self.max_per_account:
-            return False
-        queue.append((deadline, item))
-        return True
-
-    def has(self, account: str) -> bool:
-        return bool(self._held.get(account))
-
-    def take(self, account: str, now: float) -> list[tuple[float, object]]:
-        """Every unexpired held item of ``account`` with its deadline, oldest
-        first, removing them all."""
-        queue = self._held.pop(account, None) or ()
-        return [(deadline, item) for deadline, item in queue if deadline > now]
-
-    def __len__(self) -> int:
-        return sum(len(q) for q in self._held.values())
+def _free_receiver(connection: SmppConnection, window: int) -> bool:
+    """A receiver or transceiver bind, open, with a free window slot."""
+    return connection.state in _RECEIVING and connection.in_flight < window and connection.is_open

@@ -17,6 +17,7 @@ from engine.customers.accounts import AccountConfig, BindRegistry
 from engine.customers.passwords import verify_password
 from engine.loop.batching import BackgroundTasks
 from engine.loop.throttle import TokenBucket
+from engine.messages.intake import SubmitOptions
 from engine.messages.lifecycle import SMPP_STATE
 from engine.messages.pipeline import Pipeline
 from engine.messages.refusals import Reply
@@ -32,6 +33,10 @@ from smpp.smpptime import format_absolute
 log = structlog.get_logger("smsgw.server")
 
 _RECEIVING = (C.BIND_RECEIVER, C.BIND_TRANSCEIVER)
+
+_Bound = tuple[AccountConfig, TokenBucket | None, SubmitOptions]
+"""A bound connection's account, its throughput bucket, and the options every
+message it submits carries (its bind serial, for the receipts)."""
 
 
 class CustomerSessions:
@@ -52,7 +57,7 @@ class CustomerSessions:
         """Answers query_sm for messages this shard does not remember."""
         self._tasks = BackgroundTasks()
         self.system_id = system_id
-        self._bound: dict[SmppConnection, tuple[AccountConfig, TokenBucket | None]] = {}
+        self._bound: dict[SmppConnection, _Bound] = {}
 
     def request_received(self, connection: SmppConnection, request: p.Pdu) -> None:
         bound = self._bound.get(connection)
@@ -62,19 +67,19 @@ class CustomerSessions:
             else:
                 connection.respond(p.response_to(request, S.ESME_RINVBNDSTS))
             return
-        account, bucket = bound
+        account, bucket, options = bound
         if isinstance(request, p.SubmitSm | p.DataSm | p.SubmitMulti) and not (
             bucket is None or bucket.try_take(1)
         ):
             connection.respond(p.response_to(request, S.ESME_RTHROTTLED))
         elif isinstance(request, p.SubmitSm):
-            self.pipeline.submit(account, request, _replier(connection, request, p.SubmitSmResp))
+            reply = _replier(connection, request, p.SubmitSmResp)
+            self.pipeline.submit(account, request, reply, options)
         elif isinstance(request, p.DataSm):
-            self.pipeline.submit(
-                account, as_submit_sm(request), _replier(connection, request, p.DataSmResp)
-            )
+            reply = _replier(connection, request, p.DataSmResp)
+            self.pipeline.submit(account, as_submit_sm(request), reply, options)
         elif isinstance(request, p.SubmitMulti):
-            self._submit_multi(connection, account, request)
+            self._submit_multi(connection, account, request, options)
         elif isinstance(request, p.QuerySm):
             answer = self._query(account, request)
             if answer is None and self.history is not None:
@@ -83,7 +88,7 @@ class CustomerSessions:
                 connection.respond(answer or p.response_to(request, S.ESME_RQUERYFAIL))
         elif isinstance(request, p.CancelSm):
             cancelled = bool(request.message_id) and self.pipeline.cancel(
-                account.id, request.message_id
+                account.id, request.message_id, request.source_addr
             )
             connection.respond(p.response_to(request, 0 if cancelled else S.ESME_RCANCELFAIL))
         elif isinstance(request, p.ReplaceSm):
@@ -92,8 +97,9 @@ class CustomerSessions:
             connection.respond(p.response_to(request, S.ESME_RINVCMDID))
 
     def _query(self, account: AccountConfig, request: p.QuerySm) -> p.Pdu | None:
-        """From this shard's recent states; None when it does not know the message."""
-        known = self.pipeline.states.get(request.message_id, account.id)
+        """From this shard's recent states; None when it does not know the
+        message (as the account's, from the source_addr the query names)."""
+        known = self.pipeline.states.get(request.message_id, account.id, request.source_addr)
         if known is None:
             return None
         final_date = ""
@@ -120,7 +126,7 @@ class CustomerSessions:
             record = None
         if not connection.is_open:
             return
-        if record is None:
+        if record is None or (request.source_addr and request.source_addr != record.source):
             connection.respond(p.response_to(request, S.ESME_RQUERYFAIL))
             return
         state = SMPP_STATE[record.state]
@@ -139,7 +145,11 @@ class CustomerSessions:
         )
 
     def _submit_multi(
-        self, connection: SmppConnection, account: AccountConfig, request: p.SubmitMulti
+        self,
+        connection: SmppConnection,
+        account: AccountConfig,
+        request: p.SubmitMulti,
+        options: SubmitOptions,
     ) -> None:
         """Each SME address becomes its own message (its own id and receipt); the
         response carries the first accepted id and every refusal (§4.5.2)."""
@@ -191,7 +201,7 @@ class CustomerSessions:
                 short_message=request.short_message,
                 tlvs=request.tlvs,
             )
-            self.pipeline.submit(account, single, reply)
+            self.pipeline.submit(account, single, reply, options)
         if waiting == 0:
             answer()
 
@@ -225,8 +235,8 @@ class CustomerSessions:
             return
         rate = account.bind_throughput
         bucket = TokenBucket(rate, max(1, rate)) if rate else None
-        self._bound[connection] = (account, bucket)
-        self.binds.add(account.id, connection)
+        serial = self.binds.add(account.id, connection)
+        self._bound[connection] = (account, bucket, SubmitOptions(bind=serial))
         log.info("bound", account=account.id, peer=connection.peer, kind=type(request).__name__)
         if request.command_id in _RECEIVING:
             self.pipeline.delivery.account_bound(account.id)
@@ -240,20 +250,7 @@ class CustomerSessions:
 def as_submit_sm(request: p.DataSm) -> p.SubmitSm:
     """A data_sm (§4.7) carries its text in message_payload; route and bill it
     as the submit_sm it is."""
-    return p.SubmitSm(
-        sequence_number=request.sequence_number,
-        service_type=request.service_type,
-        source_addr_ton=request.source_addr_ton,
-        source_addr_npi=request.source_addr_npi,
-        source_addr=request.source_addr,
-        dest_addr_ton=request.dest_addr_ton,
-        dest_addr_npi=request.dest_addr_npi,
-        destination_addr=request.destination_addr,
-        esm_class=request.esm_class,
-        registered_delivery=request.registered_delivery,
-        data_coding=request.data_coding,
-        tlvs=request.tlvs,
-    )
+    return p.from_data_sm(p.SubmitSm, request, sequence_number=request.sequence_number)
 
 
 def _answerer(connection: SmppConnection, request: p.Pdu) -> Answer:

@@ -46,6 +46,16 @@ class TokenBucket:
         # mint tokens later, so the stamp follows it either way.
         self._stamp = now
 
+    def set_rate(self, rate: float, burst: float) -> None:
+        """Change the rate from now on: tokens earned so far count at the old
+        rate, and what is saved beyond the new ``burst`` is dropped."""
+        if not (math.isfinite(rate) and rate > 0 and math.isfinite(burst) and burst >= 1):
+            raise ValueError(f"need rate > 0 and burst >= 1, got {rate!r} and {burst!r}")
+        self._refill()
+        self.rate = rate
+        self.burst = burst
+        self._tokens = min(self._tokens, burst)
+
     def _check(self, n: float) -> None:
         if not 0 < n <= self.burst:
             raise ValueError(f"can take 0 < n <= burst ({self.burst}) tokens, not {n!r}")

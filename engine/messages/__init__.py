@@ -6,8 +6,9 @@
 - outbox: `outbox` (which entry each waiting message has; acknowledgement);
 - schedule and submit: `pipeline` (`enqueue`, the connector listener);
 - settlement: `pipeline` (captures, releases, batched), `replacing` (replace_sm);
-- reports: `receipt_matcher` and `receipt_map` (operator id -> our message),
-  `mo` (MO routing), `pipeline.deliver_receipt` (on to the customer);
+- reports: `receipt_matcher`, `receipt_ids` (the operator's id conventions)
+  and `receipt_map` (operator id -> our message), `mo` (MO routing and
+  intake), `reports` (state, waiters, webhook or receipt to the customer);
 - the record: `lifecycle` (the table of states, events and transitions),
   `history` (state changes to the ledger, batched), `states` (recent states for
   query_sm), `waiters` (the HTTP OTP wait), `metrics` (histograms);

@@ -44,6 +44,10 @@ class MessageHistory:
         self._tapped = 0
         """How many events at the head of `_pending` the tap has seen: a failed batch's."""
         self._writer: asyncio.Task[None] | None = None
+        self._recorded = 0
+        self._written = 0
+        """Events recorded and written since start: `written` waits on them."""
+        self._waiting: list[tuple[int, asyncio.Future[None]]] = []
 
     def record(
         self,
@@ -62,6 +66,7 @@ class MessageHistory:
     ) -> None:
         """Queues one state change; what describes the message (addresses, the
         client's reference, the price per part) goes with its ACCEPTED state only."""
+        self._recorded += 1
         self._pending.append(
             MessageEvent(
                 message_id=message_id,
@@ -111,7 +116,28 @@ class MessageHistory:
             self._pending[:0] = batch
             self._tapped += len(batch)
             return False
+        self._written += len(batch)
+        if self._waiting:
+            self._wake()
         return True
+
+    async def written(self) -> None:
+        """Return once every event recorded so far is in the ledger: an
+        operator's receipt is answered only then (a crash must not lose it)."""
+        if self._written >= self._recorded:
+            return
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((self._recorded, future))
+        await future
+
+    def _wake(self) -> None:
+        still = []
+        for target, future in self._waiting:
+            if target > self._written:
+                still.append((target, future))
+            elif not future.done():
+                future.set_result(None)
+        self._waiting = still
 
     async def drain(self) -> None:
         while self._writer is not None:

@@ -46,7 +46,8 @@ class Refused(msgspec.Struct, frozen=True):
 
 
 class SubmitOptions(msgspec.Struct, frozen=True, kw_only=True):
-    """What an HTTP submit can say that a submit_sm cannot (or says otherwise)."""
+    """What an HTTP submit can say that a submit_sm cannot (or says otherwise),
+    and the customer bind a submit_sm came on."""
 
     priority: Priority | None = None
     reference: str = ""
@@ -54,6 +55,8 @@ class SubmitOptions(msgspec.Struct, frozen=True, kw_only=True):
     not_before: float = 0.0
     expires_at: float | None = None
     """Unix time: overrides the validity period (an OTP wait's deadline)."""
+    bind: int = 0
+    """`MtMessage.bind`: one options object per bind, made when it binds."""
 
 
 NO_OPTIONS = SubmitOptions()
@@ -165,6 +168,7 @@ def prepare_mt(
         reference=options.reference,
         callback=options.callback,
         not_before=not_before if not_before > now else 0.0,
+        bind=options.bind,
     )
 
 

@@ -70,6 +70,9 @@ class MtMessage(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     callback: Callback | None = None
     not_before: float = 0.0
     """Unix time before which the message waits (HTTP scheduled send); 0: now."""
+    bind: int = 0
+    """The customer bind that submitted it (`BindRegistry.add`), preferred for
+    its receipts; 0 for HTTP."""
 
 
 _encoder = msgspec.msgpack.Encoder()

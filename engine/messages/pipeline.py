@@ -13,15 +13,17 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import Protocol
 
 import msgspec
 import structlog
 
 from engine.customers.accounts import AccountConfig
-from engine.customers.delivery import CustomerDelivery, receipt_pdu
+from engine.customers.delivery import CustomerDelivery
+from engine.customers.pending import Delivery
+from engine.customers.receipts import receipt_pdu, submitted_part
 from engine.loop.batching import BackgroundTasks, TickBatcher
 from engine.messages.history import MessageHistory
+from engine.messages.ids import IdFormat
 from engine.messages.intake import (
     NO_OPTIONS,
     Refused,
@@ -33,11 +35,18 @@ from engine.messages.intake import (
 from engine.messages.lifecycle import RECORDED, RECORDED_OF_RECEIPT, Event
 from engine.messages.message import MtMessage, pack_message
 from engine.messages.metrics import PipelineMetrics
-from engine.messages.mo import route_mo
+from engine.messages.mo import MoIntake
 from engine.messages.outbox import OutboxEntries
-from engine.messages.receipt_map import ReceiptMap, SubmittedPart
-from engine.messages.receipt_matcher import ReceiptMatcher
+from engine.messages.receipt_map import ReceiptMap
+from engine.messages.receipt_matcher import (
+    Answer,
+    MatchedReceipt,
+    ReceiptIdRules,
+    ReceiptLimits,
+    ReceiptMatcher,
+)
 from engine.messages.refusals import REFUSALS, Refusal, Reply
+from engine.messages.reports import INTERMEDIATE, CallbackSink, Reports, forwarded_err
 from engine.messages.states import KnownState, RecentStates
 from engine.messages.waiters import MessageWaiters
 from engine.operators.scheduler import Scheduler, SchedulerFull
@@ -47,9 +56,9 @@ from ledger.protocol import Ledger
 from ledger.retry import Backoff, Jitter
 from router import RoutingTable
 from smpp import pdu as p
-from smpp.constants import SMSC_RECEIPT_MASK, EsmClass, RegisteredDelivery
 from smpp.constants import CommandStatus as S
-from smpp.receipt import MessageState, ReceiptOutcome, is_final
+from smpp.constants import EsmClass
+from smpp.receipt import MessageState
 
 log = structlog.get_logger("smsgw.pipeline")
 
@@ -64,34 +73,9 @@ _SETTLE_RETRY = Backoff(1.0, 1.0, Jitter.NONE)
 """A settlement or release whose backend failed is tried again a second later."""
 
 
-class CallbackSink(Protocol):
-    """Where receipts of HTTP messages go instead of an SMPP bind (webhooks)."""
-
-    def submitted(self, part: SubmittedPart, connector: str, operator_id: str) -> None: ...
-
-    def settled(
-        self,
-        part: SubmittedPart,
-        state: MessageState,
-        error: str,
-        connector: str = "",
-        operator_id: str = "",
-    ) -> None: ...
-
-
 # Plain ints: IntFlag operands send every `&` through enum's slow Python methods.
-_WANTS_FINAL = SMSC_RECEIPT_MASK
-_FAILURE_ONLY = int(RegisteredDelivery.FAILURE_ONLY)
-_INTERMEDIATE = int(RegisteredDelivery.INTERMEDIATE)
-_RECEIPT = int(EsmClass.DELIVERY_RECEIPT)
-
-
-def forwarded_err(err: str | None) -> str:
-    """An operator's receipt ``err`` as we pass it on: its ASCII letters and
-    digits, at most three (Table B-1), or "000". The operator's text is kept
-    as sent when parsed, and may hold anything printable (even "²")."""
-    kept = "".join(c for c in err or "" if c.isascii() and c.isalnum())[:3]
-    return kept or "000"
+_RECEIPT = int(EsmClass.DELIVERY_RECEIPT | EsmClass.INTERMEDIATE_NOTIFICATION)
+"""esm_class bits of an operator's deliver_sm or data_sm that make it a receipt (§5.2.12)."""
 
 
 class Pipeline:
@@ -105,8 +89,10 @@ class Pipeline:
         delivery: CustomerDelivery,
         accounts: dict[str, AccountConfig],
         validity: ValidityLimits,
-        new_id: Callable[[], str],
+        new_id: Callable[[IdFormat], str],
         metrics: PipelineMetrics,
+        receipt_rules: dict[str, ReceiptIdRules] | None = None,
+        receipt_limits: ReceiptLimits | None = None,
     ) -> None:
         self.ledger = ledger
         self.table = table
@@ -134,25 +120,36 @@ class Pipeline:
         self._voids: TickBatcher[tuple[AcceptRequest, MtMessage]] = TickBatcher(
             self._void, self.tasks, retry=_SETTLE_RETRY
         )
-        self.matcher = ReceiptMatcher(receipts, self.tasks, self._receipt_matched)
+        self.matcher = ReceiptMatcher(
+            receipts, self.tasks, self._apply_receipts, receipt_rules, receipt_limits
+        )
         self.usable: frozenset[str] | None = None
         """Connectors with a live bind, refreshed by the gateway; None: all."""
         self.waiters = MessageWaiters()
-        self.callbacks: CallbackSink | None = None
+        self.reports = Reports(self.states, self.waiters)
         """Sends HTTP customers' webhooks; set by the HTTP front."""
         self.begun: Callable[[str], bool] = _nothing_begun
         """Whether a connector began sending a message id; set by the gateway."""
+        self.receipt_seen: Callable[[str, MessageState], None] | None = None
+        """Told each matched receipt's connector and state (its health); set by the gateway."""
         self._scheduled: dict[str, tuple[asyncio.TimerHandle, MtMessage]] = {}
         """Accepted messages waiting for their scheduled time (they are in the outbox)."""
         self.counters = dict.fromkeys(
             ("accepted", "refused", "voided", "submitted", "failed", "receipts", "mo"), 0
         )
+        self.mo = MoIntake(table, accounts, delivery, validity.default, self.tasks, self.counters)
 
     # -- accept ---------------------------------------------------------------
 
-    def submit(self, account: AccountConfig, request: p.SubmitSm, reply: Reply) -> None:
+    def submit(
+        self,
+        account: AccountConfig,
+        request: p.SubmitSm,
+        reply: Reply,
+        options: SubmitOptions = NO_OPTIONS,
+    ) -> None:
         """Route now, commit in this iteration's batch, then ``reply``."""
-        prepared = self.prepare(account, request)
+        prepared = self.prepare(account, request, options)
         if isinstance(prepared, Refused):
             reply(prepared.status, "", prepared.reason)
             return
@@ -166,7 +163,7 @@ class Pipeline:
             request,
             account,
             self.table,
-            self._new_id(),
+            self._new_id(account.message_id_format),
             time.time(),
             self.validity,
             self.usable,
@@ -205,7 +202,10 @@ class Pipeline:
                 self.counters["accepted"] += 1
                 self.outbox.accepted(message.id, result.outbox_id or "")
                 self._record_described(message, _ACCEPTED)
-                self.states.set(message.id, KnownState(message.account, MessageState.ENROUTE, 0, 0))
+                self.states.set(
+                    message.id,
+                    KnownState(message.account, MessageState.ENROUTE, 0, 0, message.source_addr),
+                )
                 self.enqueue(message)
                 reply(S.ESME_ROK, message.id, "")
             elif result.outcome is AcceptOutcome.DUPLICATE:
@@ -290,9 +290,10 @@ class Pipeline:
             operator_message_id=operator_ids[0] if operator_ids else "",
             parts=message.parts,
         )
-        part = _submitted_part(message, now)
-        if message.registered_delivery & _WANTS_FINAL:
-            self.matcher.expect(connector, operator_ids, part)
+        part = submitted_part(message, now)
+        # Expected whatever the customer asked: the receipt is our own status,
+        # statistics and charge on delivery (the operator is always asked for one).
+        self.matcher.expect(connector, operator_ids, part)
         self._settlements.add((connector, message, operator_ids))
         if self.waiters:
             self.waiters.submitted(message.id)
@@ -300,38 +301,47 @@ class Pipeline:
             if self.callbacks is not None:
                 operator_id = operator_ids[0] if operator_ids else ""
                 self.callbacks.submitted(part, connector, operator_id)
-        elif message.registered_delivery & _INTERMEDIATE:
+        elif message.registered_delivery & INTERMEDIATE:
             deliver = receipt_pdu(part, MessageState.ENROUTE, "000")
-            self.delivery.send(message.account, deliver, message.expires_at)
+            notice = Delivery(message.account, deliver, message.expires_at, message.bind)
+            self.tasks.spawn(self.delivery.commit([notice]))
 
     def _due(self, message_id: str) -> None:
         _, message = self._scheduled.pop(message_id)
         self.enqueue(msgspec.structs.replace(message, not_before=0.0))
 
-    def take_queued(self, account: str, message_id: str) -> MtMessage | None:
+    def take_queued(self, account: str, message_id: str, source_addr: str = "") -> MtMessage | None:
+        """``account``'s waiting message ``message_id``, taken out; None when
+        there is none, or ``source_addr`` is given and is not its (§4.9.1)."""
         waiting = self._scheduled.get(message_id)
         if waiting is not None and waiting[1].account == account:
+            if source_addr and source_addr != waiting[1].source_addr:
+                return None
             del self._scheduled[message_id]
             waiting[0].cancel()
             return waiting[1]
         for scheduler in self.schedulers.values():
             message = scheduler.remove(account, message_id)
+            if message is not None and source_addr and source_addr != message.source_addr:
+                scheduler.push_front(message)  # back where it waits, at its account's head
+                return None
             if message is not None:
                 return message
         return None
 
-    def cancel(self, account: str, message_id: str) -> bool:
+    def cancel(self, account: str, message_id: str, source_addr: str = "") -> bool:
         """cancel_sm (§4.9): a message still queued is taken out, its hold
         released; one already handed to an operator cannot be cancelled, nor
         one a connector began (queued again for a retry, some of its parts
         may be with the operator: releasing its whole hold would not charge them)."""
         if self.begun(message_id):
             return False
-        message = self.take_queued(account, message_id)
+        message = self.take_queued(account, message_id, source_addr)
         if message is None:
             return False
         self.history.record(message.id, account, RECORDED[Event.CANCELLED])
-        self.states.set(message.id, KnownState(account, MessageState.DELETED, time.time(), 0))
+        known = KnownState(account, MessageState.DELETED, time.time(), 0, message.source_addr)
+        self.states.set(message.id, known)
         self._releases.add((message, MessageState.DELETED, "000"))
         return True
 
@@ -370,18 +380,13 @@ class Pipeline:
         )
         self._releases.add((message, MessageState.EXPIRED, "000"))
 
-    def on_deliver(self, connector: str, request: p.DeliverSm | p.DataSm) -> int:
-        if not isinstance(request, p.DeliverSm):
-            return S.ESME_RINVCMDID
+    def on_deliver(self, connector: str, request: p.DeliverSm | p.DataSm, answer: Answer) -> None:
+        """A receipt or MO from an operator, as deliver_sm or data_sm;
+        ``answer`` is called once its effect is committed."""
         if request.esm_class & _RECEIPT:
-            self.matcher.receipt(connector, request)
-            return S.ESME_ROK
-        status = route_mo(
-            self.table, self.accounts, self.delivery, self.validity.default, connector, request
-        )
-        if status == S.ESME_ROK:
-            self.counters["mo"] += 1
-        return status
+            self.matcher.receipt(connector, request, answer)
+        else:
+            self.mo.receive(connector, request, answer)
 
     # -- settlement (batched) -------------------------------------------------
 
@@ -400,68 +405,52 @@ class Pipeline:
         own = self.outbox.own
         await self.ledger.release_many([(m.id, m.account, own(m.id)) for m, _, _ in batch])
         await self.outbox.settled([m for m, _, _ in batch])
+        deliveries: list[Delivery] = []
         for message, state, error in batch:
-            part = _submitted_part(message, message.accepted_at)
-            self.deliver_receipt(part, state, error, message.expires_at)
+            part = submitted_part(message, message.accepted_at)
+            self.reports.report(part, state, error, message.expires_at, deliveries)
+        if deliveries:
+            await self.delivery.commit(deliveries)
 
-    def _receipt_matched(
-        self, connector: str, outcome: ReceiptOutcome, part: SubmittedPart, now: float
-    ) -> None:
-        """A matched receipt: into the history, and on to the customer once per message."""
-        self.counters["receipts"] += 1
-        self.metrics.submit_to_receipt.observe(now - part.submitted_at)
-        self.history.record(
-            part.message_id,
-            part.account,
-            RECORDED_OF_RECEIPT[outcome.state],
-            connector=connector,
-            operator_message_id=outcome.message_id,
-        )
-        if self._reported(part, outcome.state):
-            return
-        receipt = outcome.receipt
-        self.deliver_receipt(
-            part,
-            outcome.state,
-            forwarded_err(receipt.err if receipt is not None else None),
-            now + self.validity.default,
-            connector=connector,
-            operator_id=outcome.message_id,
-        )
+    async def _apply_receipts(self, batch: list[MatchedReceipt]) -> None:
+        """Matched receipts into the history and on to their customers (once
+        per message); returns once both are committed, for the operator's answer."""
+        now = time.time()
+        deliveries: list[Delivery] = []
+        for connector, outcome, part in batch:
+            self.counters["receipts"] += 1
+            if self.receipt_seen is not None:
+                self.receipt_seen(connector, outcome.state)
+            self.metrics.submit_to_receipt.observe(now - part.submitted_at)
+            self.history.record(
+                part.message_id,
+                part.account,
+                RECORDED_OF_RECEIPT[outcome.state],
+                connector=connector,
+                operator_message_id=outcome.message_id,
+            )
+            if self.reports.already_reported(part, outcome.state):
+                continue
+            receipt = outcome.receipt
+            self.reports.report(
+                part,
+                outcome.state,
+                forwarded_err(receipt.err if receipt is not None else None),
+                now + self.validity.default,
+                deliveries,
+                connector=connector,
+                operator_id=outcome.message_id,
+            )
+        await asyncio.gather(self.history.written(), self.delivery.commit(deliveries))
 
-    def _reported(self, part: SubmittedPart, state: MessageState) -> bool:
-        """One receipt per message, not per part: the last part's, unless an
-        earlier part failed first (then that failure, once)."""
-        known = self.states.get(part.message_id, part.account)
-        if known is not None and known.final_at:
-            return True
-        return not part.last and state is MessageState.DELIVERED
+    @property
+    def callbacks(self) -> CallbackSink | None:
+        """Sends HTTP customers' webhooks; set by the HTTP front."""
+        return self.reports.callbacks
 
-    def deliver_receipt(
-        self,
-        part: SubmittedPart,
-        state: MessageState,
-        error: str,
-        deadline: float,
-        *,
-        connector: str = "",
-        operator_id: str = "",
-    ) -> None:
-        """Send our receipt (carrying OUR id) if the customer asked for it."""
-        error_code = int(error) if error.isdigit() else 0
-        final = is_final(state)
-        final_at = time.time() if final else 0.0
-        self.states.set(part.message_id, KnownState(part.account, state, final_at, error_code))
-        if final and self.waiters:
-            self.waiters.settled(part.message_id, state, error)
-        if part.callback is not None:
-            if self.callbacks is not None:
-                self.callbacks.settled(part, state, error, connector, operator_id)
-            return
-        wanted = part.registered_delivery & _WANTS_FINAL
-        if not wanted or (wanted == _FAILURE_ONLY and state is MessageState.DELIVERED):
-            return
-        self.delivery.send(part.account, receipt_pdu(part, state, error), deadline)
+    @callbacks.setter
+    def callbacks(self, sink: CallbackSink | None) -> None:
+        self.reports.callbacks = sink
 
     async def drain(self) -> None:
         """Wait for the batches, settlements and history already started."""
@@ -471,16 +460,3 @@ class Pipeline:
 
 def _nothing_begun(message_id: str) -> bool:
     return False
-
-
-def _submitted_part(message: MtMessage, submitted_at: float) -> SubmittedPart:
-    return SubmittedPart(
-        message.id,
-        message.account,
-        message.registered_delivery,
-        message.source_addr,
-        message.destination_addr,
-        submitted_at,
-        callback=message.callback,
-        reference=message.reference,
-    )

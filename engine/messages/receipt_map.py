@@ -35,6 +35,18 @@ class SubmittedPart(msgspec.Struct, frozen=True, array_like=True):
     """The HTTP customer's webhook, so the shard that gets the receipt can call it."""
     reference: str = ""
     """The HTTP customer's own reference, echoed in its webhook."""
+    source_addr_ton: int = 0
+    source_addr_npi: int = 0
+    dest_addr_ton: int = 1
+    dest_addr_npi: int = 1
+    """The original addresses' TON/NPI, swapped in the customer's receipt
+    (§5.2.12); the defaults are what receipts carried before they were kept."""
+    preview: str = ""
+    """The first 20 characters of the text, for the receipt's ``text:``; empty
+    for binary data and when no SMPP receipt will carry it."""
+    bind: int = 0
+    """The customer bind that submitted (`BindRegistry.serial`), which the
+    receipt goes back to while it is bound; 0 for none (HTTP)."""
 
 
 class ReceiptMap(Protocol):

@@ -1,120 +1,358 @@
 """Receipts from operators matched to the parts we submitted.
 
 A connector's submit_sm_resp names the operator's ids; a receipt that follows
-names only one of them. The matcher keeps, per (connector, operator id), what
-the receipt will need: in memory from the moment the operator answered
-(`expect`), because a receipt may beat its correlation to Redis, then in the
-receipt map every shard reads (`store`, batched with the settlement). Receipts
-are looked up in batches, one lookup call per batch; one not found is looked up
-again a little later, since another shard may still be writing its correlation.
+names only one of them, in the operator's own convention (`receipt_ids`). The
+matcher keeps, per (connector, stored key), what the receipt will need: in
+memory from the moment the operator answered (`expect`), because a receipt may
+beat its correlation to Redis, then in the receipt map every shard reads
+(`store`, batched with the settlement). Receipts are looked up in batches: one
+lookup call for every receipt's likeliest key, one more for the other keys of
+those not found.
+
+A matched receipt is answered only once its effect is committed (`Apply`), so
+the operator sends again what a crash lost. One that matches nothing is
+answered at once (the operator cannot wait) and kept for a while: its
+submit_sm_resp may be late, or another shard may still be writing its
+correlation; it is looked up again with growing delays, and matched at once
+if this shard expects it meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import msgspec
 import structlog
 
 from engine.loop.batching import BackgroundTasks, TickBatcher
+from engine.loop.repeated import RepeatedWarning
+from engine.messages.receipt_ids import (
+    ReceiptIdRelation,
+    ReceiptIdSource,
+    is_valid_id,
+    lookup_keys,
+    same_handset,
+    stored_key,
+)
 from engine.messages.receipt_map import ReceiptMap, SubmittedPart
 from smpp import pdu as p
-from smpp.receipt import MessageState, ReceiptOutcome, receipt_outcome
+from smpp.constants import CommandStatus as S
+from smpp.receipt import MessageState, ReceiptOutcome, parse_receipt, state_from_stat
 from smpp.tlv import Tag
 
-log = structlog.get_logger("smsgw.pipeline")
+log = structlog.get_logger("smsgw.receipts")
 
-_RECEIPT_RETRIES = (0.5, 2.0, 8.0)
-"""Seconds to wait before looking a receipt's message up again: another shard
-may still be writing the correlation when an operator answers very fast."""
+_RETRIES = (0.5, 2.0, 8.0, 30.0)
+"""Seconds before looking an unmatched receipt up again; the last repeats
+until the receipt has been kept for `ReceiptRules.keep_unknown`."""
 
-Matched = Callable[[str, ReceiptOutcome, SubmittedPart, float], None]
-"""Told of each matched receipt: connector, outcome, the part it is for, now."""
+Answer = Callable[[int], None]
+"""Answers the operator's deliver_sm or data_sm with a command_status."""
+
+MatchedReceipt = tuple[str, ReceiptOutcome, SubmittedPart]
+"""connector, what the receipt says, the part it is for."""
+
+Apply = Callable[[list[MatchedReceipt]], Awaitable[None]]
+"""Records a batch of matched receipts; returns once their effect is committed."""
 
 
-class _Incoming(msgspec.Struct, frozen=True):
-    connector: str
-    outcome: ReceiptOutcome
-    attempt: int = 0
+class ReceiptIdRules(msgspec.Struct, frozen=True):
+    """A connector's receipt id convention (`engine.messages.receipt_ids`)."""
+
+    relation: ReceiptIdRelation = "auto"
+    source: ReceiptIdSource = "tlv"
+
+
+class ReceiptLimits(msgspec.Struct, frozen=True):
+    keep_unknown: float = 300.0
+    """Seconds a receipt that matches nothing is kept and looked up again."""
+    max_unknown: int = 100_000
+    """Unmatched receipts kept at once; past it the oldest is given up."""
+
+
+_DEFAULT_RULES = ReceiptIdRules()
+
+
+class _Incoming:
+    """One receipt on its way to a match, and its answer while unanswered."""
+
+    __slots__ = (
+        "answer",
+        "attempt",
+        "connector",
+        "first_seen",
+        "handset",
+        "keys",
+        "outcome",
+        "unread_text",
+    )
+
+    def __init__(
+        self,
+        connector: str,
+        outcome: ReceiptOutcome,
+        keys: tuple[str, ...],
+        handset: str,
+        answer: Answer | None,
+        first_seen: float,
+    ) -> None:
+        self.connector = connector
+        self.outcome = outcome
+        self.keys = keys
+        """Lookup keys; only the first may match without the handset check."""
+        self.handset = handset
+        self.answer = answer
+        self.first_seen = first_seen
+        self.attempt = 0
+        self.unread_text: bytes = b""
+        """The text of a receipt matched by its TLVs alone: its ``id:`` is read
+        only if the TLV's id matches nothing."""
+
+    def answered(self, status: int) -> None:
+        answer, self.answer = self.answer, None
+        if answer is not None:
+            answer(status)
 
 
 class ReceiptMatcher:
-    def __init__(self, receipts: ReceiptMap, tasks: BackgroundTasks, matched: Matched) -> None:
+    def __init__(
+        self,
+        receipts: ReceiptMap,
+        tasks: BackgroundTasks,
+        apply: Apply,
+        rules: Mapping[str, ReceiptIdRules] | None = None,
+        limits: ReceiptLimits | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.receipts = receipts
-        self._matched = matched
+        self._apply = apply
+        self._rules = rules or {}
+        self.limits = limits or ReceiptLimits()
+        self._clock = clock
         self._unsaved: dict[tuple[str, str], SubmittedPart] = {}
         """Correlations on their way to the receipt map: a receipt may beat them."""
+        self._orphans: dict[tuple[str, str], _Incoming] = {}
+        """Unmatched receipts kept, under each of their keys."""
+        self._kept: dict[_Incoming, None] = {}
+        """The same receipts once each, oldest first."""
         self._incoming: TickBatcher[_Incoming] = TickBatcher(self._match, tasks)
+        self.counts: Counter[tuple[str, str]] = Counter()
+        """(connector, outcome) -> receipts: matched, late, unknown, malformed."""
+        self.unknown = RepeatedWarning(
+            log, "receipts for unknown messages given up", by="connectors"
+        )
+        self.malformed = RepeatedWarning(
+            log, "malformed receipts answered and dropped", by="connectors"
+        )
+
+    def _relation(self, connector: str) -> ReceiptIdRelation:
+        return self._rules.get(connector, _DEFAULT_RULES).relation
+
+    # -- correlations --------------------------------------------------------
 
     def expect(self, connector: str, operator_ids: Sequence[str], part: SubmittedPart) -> None:
         """A receipt may come for each of ``operator_ids``; the last id's
         speaks for the message, an earlier one's only when it is a failure."""
+        relation = self._relation(connector)
         earlier = msgspec.structs.replace(part, last=False)
-        for operator_id in operator_ids:
-            self._unsaved[(connector, operator_id)] = earlier
-        if operator_ids:
-            self._unsaved[(connector, operator_ids[-1])] = part
+        for index, operator_id in enumerate(operator_ids):
+            key = (connector, stored_key(operator_id, relation))
+            self._unsaved[key] = part if index == len(operator_ids) - 1 else earlier
+            if self._orphans:
+                orphan = self._orphans.get(key)
+                if orphan is not None:
+                    self._forget(orphan)
+                    self._incoming.add(orphan)
 
     async def store(self, submitted: Sequence[tuple[str, Sequence[str]]]) -> None:
         """Write the expected correlations of (connector, operator ids) pairs
         to the receipt map, one call per connector."""
         by_connector: dict[str, list[tuple[str, SubmittedPart]]] = {}
         for connector, operator_ids in submitted:
+            relation = self._relation(connector)
             for operator_id in operator_ids:
-                part = self._unsaved.get((connector, operator_id))
+                key = stored_key(operator_id, relation)
+                part = self._unsaved.get((connector, key))
                 if part is not None:
-                    by_connector.setdefault(connector, []).append((operator_id, part))
+                    by_connector.setdefault(connector, []).append((key, part))
         await asyncio.gather(
             *(self.receipts.put_many(c, entries) for c, entries in by_connector.items())
         )
         # Kept until stored: a receipt arriving meanwhile still finds them, and
         # a retry after a failure stores them again.
         for connector, entries in by_connector.items():
-            for operator_id, _ in entries:
-                self._unsaved.pop((connector, operator_id), None)
+            for key, _ in entries:
+                self._unsaved.pop((connector, key), None)
 
-    def receipt(self, connector: str, request: p.DeliverSm) -> None:
+    # -- receipts ------------------------------------------------------------
+
+    def receipt(self, connector: str, request: p.DeliverSm | p.DataSm, answer: Answer) -> None:
         """A delivery receipt (esm_class says so) to match in this iteration's batch."""
-        rmid = request.tlvs.get(Tag.RECEIPTED_MESSAGE_ID)
-        state = request.tlvs.get(Tag.MESSAGE_STATE)
-        if rmid and state == MessageState.DELIVERED and isinstance(rmid, str):
+        rules = self._rules.get(connector, _DEFAULT_RULES)
+        tlvs = request.tlvs
+        tlv_id = tlvs.get(Tag.RECEIPTED_MESSAGE_ID)
+        tlv_state = tlvs.get(Tag.MESSAGE_STATE)
+        if not isinstance(tlv_id, str) or not tlv_id:
+            tlv_id = None
+        text = _text_of(request)
+        unread_text = b""
+        if rules.source == "tlv" and tlv_id is not None and tlv_state == MessageState.DELIVERED:
             # The common case needs nothing from the text (no error to report).
-            outcome = ReceiptOutcome(rmid, MessageState.DELIVERED, None)
+            outcome = ReceiptOutcome(tlv_id, MessageState.DELIVERED, None)
+            other = None
+            unread_text = text
         else:
-            outcome = receipt_outcome(
-                rmid if isinstance(rmid, str) else None,
-                state if isinstance(state, int) else None,
-                request.short_message,
-            )
-        if outcome is not None:
-            self._incoming.add(_Incoming(connector, outcome))
+            parsed = parse_receipt(text)
+            text_id = parsed.id if parsed is not None else None
+            first, other = (tlv_id, text_id) if rules.source == "tlv" else (text_id, tlv_id)
+            if first is None:
+                first, other = other, None
+            if first is None or not is_valid_id(first):
+                self._malformed(connector, "no usable id", answer, first)
+                return
+            state = _state_of(tlv_state)
+            if state is None and parsed is not None and parsed.stat is not None:
+                state = state_from_stat(parsed.stat)
+            outcome = ReceiptOutcome(first, state or MessageState.UNKNOWN, parsed)
+        if not is_valid_id(outcome.message_id):
+            self._malformed(connector, "no usable id", answer, outcome.message_id)
+            return
+        keys = lookup_keys(outcome.message_id, rules.relation)
+        if other is not None and other != outcome.message_id and is_valid_id(other):
+            keys += tuple(k for k in lookup_keys(other, rules.relation) if k not in keys)
+        incoming = _Incoming(connector, outcome, keys, request.source_addr, answer, self._clock())
+        incoming.unread_text = unread_text
+        self._incoming.add(incoming)
+
+    def _malformed(self, connector: str, reason: str, answer: Answer, sample: str | None) -> None:
+        """Answered OK: the operator would only send it again, forever."""
+        answer(S.ESME_ROK)
+        self.counts[(connector, "malformed")] += 1
+        self.malformed.add(connector, reason=reason, id=(sample or "")[:80])
 
     async def _match(self, batch: list[_Incoming]) -> None:
-        """Match receipts to our parts (one lookup call per batch) and hand them on."""
-        parts: list[SubmittedPart | None] = [
-            self._unsaved.get((item.connector, item.outcome.message_id)) for item in batch
+        """Match receipts to our parts and hand the matches on; one lookup call
+        for every first key, one for the other keys of those still unmatched."""
+        parts: list[SubmittedPart | None] = [None] * len(batch)
+        await self._lookup(batch, parts, first=True)
+        for item, part in zip(batch, parts, strict=True):
+            if part is None and item.unread_text:
+                self._read_text_id(item)
+        if any(p is None and len(i.keys) > 1 for i, p in zip(batch, parts, strict=True)):
+            await self._lookup(batch, parts, first=False)
+        matched = [
+            (item, part) for item, part in zip(batch, parts, strict=True) if part is not None
         ]
-        missing = [i for i, part in enumerate(parts) if part is None]
-        if missing:
-            keys = [(batch[i].connector, batch[i].outcome.message_id) for i in missing]
-            for i, found in zip(missing, await self.receipts.get_many(keys), strict=True):
-                parts[i] = found
-        now = time.time()
+        if matched:
+            await self._apply_matched(matched)
         for item, part in zip(batch, parts, strict=True):
             if part is None:
-                self._retry_later(item)
-            else:
-                self._matched(item.connector, item.outcome, part, now)
+                self._unmatched(item)
 
-    def _retry_later(self, item: _Incoming) -> None:
-        if item.attempt >= len(_RECEIPT_RETRIES):
-            log.warning(
-                "receipt for unknown message", connector=item.connector, id=item.outcome.message_id
-            )
+    def _read_text_id(self, item: _Incoming) -> None:
+        """The text's ``id:`` as further keys of a receipt whose TLV id matched nothing."""
+        parsed = parse_receipt(item.unread_text)
+        item.unread_text = b""
+        if parsed is not None and parsed.id is not None and is_valid_id(parsed.id):
+            relation = self._relation(item.connector)
+            item.keys += tuple(k for k in lookup_keys(parsed.id, relation) if k not in item.keys)
+
+    async def _lookup(
+        self, batch: list[_Incoming], parts: list[SubmittedPart | None], *, first: bool
+    ) -> None:
+        """Fill ``parts`` from memory, then from the receipt map in one call."""
+        wanted: list[tuple[int, str]] = []
+        for index, item in enumerate(batch):
+            if parts[index] is not None:
+                continue
+            for key in item.keys[:1] if first else item.keys[1:]:
+                part = self._unsaved.get((item.connector, key))
+                if part is not None and (first or _same_handset(item, part)):
+                    parts[index] = part
+                    break
+                wanted.append((index, key))
+        if not wanted:
             return
-        retry = msgspec.structs.replace(item, attempt=item.attempt + 1)
-        asyncio.get_running_loop().call_later(
-            _RECEIPT_RETRIES[item.attempt], self._incoming.add, retry
-        )
+        found = await self.receipts.get_many([(batch[i].connector, key) for i, key in wanted])
+        for (index, _), part in zip(wanted, found, strict=True):
+            if part is None or parts[index] is not None:
+                continue
+            if first or _same_handset(batch[index], part):
+                parts[index] = part
+
+    async def _apply_matched(self, matched: list[tuple[_Incoming, SubmittedPart]]) -> None:
+        try:
+            await self._apply([(i.connector, i.outcome, part) for i, part in matched])
+        except Exception:
+            # The operator sends them again; recording a receipt twice is harmless.
+            log.exception("receipts not committed, operator asked to resend", count=len(matched))
+            for item, _ in matched:
+                if item.answer is None:
+                    self._unmatched(item)  # answered already: ours to try again
+                item.answered(S.ESME_RX_T_APPN)
+            return
+        for item, _ in matched:
+            self._forget(item)
+            self.counts[(item.connector, "late" if item.attempt else "matched")] += 1
+            item.answered(S.ESME_ROK)
+
+    def _unmatched(self, item: _Incoming) -> None:
+        item.answered(S.ESME_ROK)
+        now = self._clock()
+        if now - item.first_seen >= self.limits.keep_unknown:
+            self._give_up(item)
+            return
+        if item not in self._kept:
+            self._keep(item)
+        delay = _RETRIES[min(item.attempt, len(_RETRIES) - 1)]
+        item.attempt += 1
+        asyncio.get_running_loop().call_later(delay, self._again, item)
+
+    def _keep(self, item: _Incoming) -> None:
+        if len(self._kept) >= self.limits.max_unknown:
+            self._give_up(next(iter(self._kept)))
+        self._kept[item] = None
+        for key in item.keys:
+            self._orphans.setdefault((item.connector, key), item)
+
+    def _again(self, item: _Incoming) -> None:
+        """Looked up again unless given up or matched by `expect` meanwhile."""
+        if item in self._kept:
+            self._incoming.add(item)
+
+    def _forget(self, item: _Incoming) -> None:
+        self._kept.pop(item, None)
+        for key in item.keys:
+            if self._orphans.get((item.connector, key)) is item:
+                del self._orphans[(item.connector, key)]
+
+    def _give_up(self, item: _Incoming) -> None:
+        self._forget(item)
+        self.counts[(item.connector, "unknown")] += 1
+        self.unknown.add(item.connector, id=item.outcome.message_id)
+
+
+def _same_handset(item: _Incoming, part: SubmittedPart) -> bool:
+    return same_handset(item.handset, part.destination_addr)
+
+
+def _text_of(request: p.DeliverSm | p.DataSm) -> bytes:
+    """Where a receipt's Appendix B text is: short_message, or a data_sm's
+    (or a long deliver_sm's) message_payload."""
+    text = request.short_message if isinstance(request, p.DeliverSm) else b""
+    if not text:
+        payload = request.tlvs.get(Tag.MESSAGE_PAYLOAD)
+        text = payload if isinstance(payload, bytes) else b""
+    return text
+
+
+def _state_of(value: object) -> MessageState | None:
+    if not isinstance(value, int):
+        return None
+    try:
+        return MessageState(value)
+    except ValueError:
+        return None

@@ -6,8 +6,6 @@ HTTP front turns into its own status and problem type.
 
 from __future__ import annotations
 
-import itertools
-import time
 from collections.abc import Callable
 
 from ledger.model import AcceptOutcome
@@ -37,16 +35,3 @@ REFUSALS = {
     AcceptOutcome.UNKNOWN_ACCOUNT: (S.ESME_RSUBMITFAIL, Refusal.UNKNOWN_ACCOUNT),
 }
 """The ledger's refusal -> (command_status, reason)."""
-
-
-class MessageIds:
-    """Unique ids: the process's start in milliseconds and the shard, then a
-    counter (all hex). Restarts take a later start, so ids never repeat."""
-
-    def __init__(self, shard: int) -> None:
-        self.prefix = f"{int(time.time() * 1000):x}{shard:02x}"
-        """Starts every id this process makes (and no other process's)."""
-        self._counter = itertools.count()
-
-    def __call__(self) -> str:
-        return f"{self.prefix}{next(self._counter):07x}"

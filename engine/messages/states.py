@@ -2,7 +2,8 @@
 
 Bounded: the oldest entries are forgotten first. A query for a message this
 shard no longer remembers (or never accepted) fails with ESME_RQUERYFAIL; the
-full history is in PostgreSQL.
+full history is in PostgreSQL. Another account's message, or one whose
+source_addr is not the one the query names, is not found either (§4.8.1).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ class KnownState(msgspec.Struct, frozen=True, array_like=True):
     final_at: float
     """Unix time the state became final; 0 while it is not."""
     error_code: int
+    source_addr: str = ""
+    """The message's source_addr, which a query_sm that names one must match."""
 
 
 class RecentStates:
@@ -33,7 +36,10 @@ class RecentStates:
         if len(self._states) > self.capacity:
             self._states.popitem(last=False)
 
-    def get(self, message_id: str, account: str) -> KnownState | None:
-        """The state, if ``account`` owns ``message_id`` (never another's)."""
+    def get(self, message_id: str, account: str, source_addr: str = "") -> KnownState | None:
+        """The state, if ``account`` owns ``message_id`` (never another's) and
+        it came from ``source_addr``, when one is given."""
         known = self._states.get(message_id)
-        return known if known is not None and known.account == account else None
+        if known is None or known.account != account:
+            return None
+        return None if source_addr and source_addr != known.source_addr else known

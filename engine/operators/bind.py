@@ -6,18 +6,28 @@ a throughput token, take the next message from the connector's scheduler,
 send its parts. Responses come back through future callbacks, so there is no
 task per message. deliver_sm and data_sm from the operator (receipts and MO)
 are answered at once with the status the listener returns.
+
+Each submit_sm's latency and answer go to the connector's health
+(`engine.operators.health`). Every bind, drop (with its `CloseReason`),
+unbind and rebind is one line of the ``smsgw.connector`` log, and an outage
+a few lines however long it lasts (`engine.operators.outage`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
+import time
+from collections.abc import Callable
 from enum import Enum
 from functools import partial
 from typing import Protocol
 
+import structlog
+
 from engine.messages.message import MtMessage
 from engine.operators.connector_config import ConnectorConfig
+from engine.operators.health import ConnectorHealth
+from engine.operators.outage import Outage, connect_failure
 from engine.operators.scheduler import Scheduler
 from engine.operators.submission import Submission
 from ledger.retry import Backoff
@@ -27,7 +37,7 @@ from smpp.constants import CommandStatus as S
 from smpp.errors import LocalProtocolError, SmppError
 from smpp.state import SessionState
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger("smsgw.connector")
 
 _BIND_PDUS: dict[str, type[p.BindTransmitter | p.BindTransceiver | p.BindReceiver]] = {
     "transmitter": p.BindTransmitter,
@@ -48,8 +58,11 @@ class BindState(Enum):
 
 
 class DeliverListener(Protocol):
-    def on_deliver(self, connector_id: str, pdu: p.DeliverSm | p.DataSm) -> int:
-        """The command_status to answer an operator's deliver_sm or data_sm with."""
+    def on_deliver(
+        self, connector_id: str, pdu: p.DeliverSm | p.DataSm, answer: Callable[[int], None]
+    ) -> None:
+        """Takes an operator's deliver_sm or data_sm; calls ``answer`` with the
+        command_status once its effect is committed (or refused)."""
         ...
 
 
@@ -61,6 +74,7 @@ class BindOwner(Protocol):
     limits: SessionLimits
     reconnect_backoff: Backoff
     scheduler: Scheduler
+    health: ConnectorHealth
     listener: DeliverListener
 
     async def token_available(self) -> None: ...
@@ -101,6 +115,7 @@ class OperatorBind:
             address_range=config.address_range,
         )
         loop = asyncio.get_running_loop()
+        outage = Outage(loop.time)
         failures = 0
         try:
             while True:
@@ -112,18 +127,67 @@ class OperatorBind:
                         )
                 except (OSError, TimeoutError, SmppError) as error:
                     failures += 1
-                    log.warning("connector %s bind %d: %s", config.id, self.index, error)
+                    delay = self.connector.reconnect_backoff.compute(failures)
+                    self._connect_failed(outage, error, delay)
                 else:
+                    self._bound(connection, outage)
                     bound_at = loop.time()
                     await self._serve(connection)
+                    bound_for = loop.time() - bound_at
                     # A session that outlived the longest backoff was healthy;
                     # one dropped at once counts as one more failure in a row.
-                    healthy = loop.time() - bound_at >= config.reconnect_delay_max
-                    failures = 1 if healthy else failures + 1
+                    failures = 1 if bound_for >= config.reconnect_delay_max else failures + 1
+                    delay = self.connector.reconnect_backoff.compute(failures)
+                    reason = str(connection.close_reason)
+                    outage.dropped(reason)
+                    log.warning(
+                        "bind dropped",
+                        **self._fields(),
+                        reason=reason,
+                        bound_for=round(bound_for, 1),
+                        retry_in=round(delay, 2),
+                    )
                 self.state = BindState.BACKING_OFF
-                await asyncio.sleep(self.connector.reconnect_backoff.compute(failures))
+                await asyncio.sleep(delay)
         finally:
             self.state = BindState.STOPPED
+
+    def _fields(self) -> dict[str, object]:
+        config = self.connector.config
+        return {"connector": config.id, "bind": self.index, "smsc": f"{config.host}:{config.port}"}
+
+    def _bound(self, connection: SmppConnection, outage: Outage) -> None:
+        """First bound, or bound again: once, with how long it was down."""
+        ended = outage.recovered()
+        if ended is None:
+            log.info("bound", **self._fields(), system_id=connection.system_id)
+            return
+        failures, down_for, cause = ended
+        log.info(
+            "bound again",
+            **self._fields(),
+            after=cause,
+            failures=failures,
+            down_for=round(down_for, 1),
+        )
+
+    def _connect_failed(self, outage: Outage, error: BaseException, delay: float) -> None:
+        """The first failure of an outage, then one line each time their count doubles."""
+        reason = connect_failure(error)
+        if not outage.failed(reason["reason"]):
+            return
+        retry_in = round(delay, 2)
+        if outage.failures == 1:
+            log.warning("bind failed", **self._fields(), **reason, retry_in=retry_in)
+        else:
+            log.warning(
+                "bind still failing",
+                **self._fields(),
+                **reason,
+                failures=outage.failures,
+                down_for=round(outage.down_for, 1),
+                retry_in=retry_in,
+            )
 
     def start(self) -> None:
         if self._runner is None:
@@ -131,7 +195,6 @@ class OperatorBind:
 
     async def _serve(self, connection: SmppConnection) -> None:
         config = self.connector.config
-        log.info("connector %s bind %d bound to %s", config.id, self.index, connection.peer)
         self.connection = connection
         self.state = BindState.BOUND
         try:
@@ -143,17 +206,11 @@ class OperatorBind:
             await self._cancel_sender()
             self.connection = None
             self.connector.put_back_requeued()
-        log.info("connector %s bind %d closed", config.id, self.index)
 
     def _sender_ended(self, connection: SmppConnection, sender: asyncio.Task[None]) -> None:
         if not sender.cancelled() and sender.exception() is not None:
             # Only a bug ends the loop that way: log it and start afresh.
-            log.error(
-                "connector %s bind %d: sender failed",
-                self.connector.config.id,
-                self.index,
-                exc_info=sender.exception(),
-            )
+            log.error("bind sender failed", **self._fields(), exc_info=sender.exception())
             connection.close()
 
     async def _cancel_sender(self) -> None:
@@ -178,6 +235,7 @@ class OperatorBind:
         if connection is not None:
             await connection.unbind()
             await connection.wait_closed()
+            log.info("unbound", **self._fields())
 
     # -- sending ----------------------------------------------------------
 
@@ -221,11 +279,15 @@ class OperatorBind:
             self.in_flight += 1
             submission.pending += 1
             connector.part_sent()
-            future.add_done_callback(partial(self._part_done, submission, index))
+            sent_at = time.monotonic()
+            future.add_done_callback(partial(self._part_done, submission, index, sent_at))
 
-    def _part_done(self, submission: Submission, index: int, future: asyncio.Future[p.Pdu]) -> None:
+    def _part_done(
+        self, submission: Submission, index: int, sent_at: float, future: asyncio.Future[p.Pdu]
+    ) -> None:
         self.in_flight -= 1
         self._slot_freed.set()
+        self.connector.health.answered(future, time.monotonic() - sent_at)
         self.connector.part_done(submission, index, future)
 
     async def _free_slot(self) -> None:
@@ -240,12 +302,19 @@ class OperatorBind:
         if not isinstance(request, p.DeliverSm | p.DataSm):
             return  # alert_notification and outbind have no response (§4.12, §4.1.7)
         connector = self.connector
+        answer = partial(_answer, connection, request)
         try:
-            status = connector.listener.on_deliver(connector.config.id, request)
+            connector.listener.on_deliver(connector.config.id, request, answer)
         except Exception:
             log.exception("connector %s: the deliver_sm listener failed", connector.config.id)
-            status = S.ESME_RX_T_APPN
-        connection.respond(p.response_to(request, status))
+            answer(S.ESME_RX_T_APPN)
 
     def connection_closed(self, connection: SmppConnection, lost: list[int]) -> None:
         """Lost submit_sm are put back by their futures' callbacks (`_part_done`)."""
+
+
+def _answer(connection: SmppConnection, request: p.DeliverSm | p.DataSm, status: int) -> None:
+    """Answers an operator's deliver_sm or data_sm once its effect is committed;
+    if the bind dropped meanwhile, the operator sends it again on another."""
+    if connection.is_open:
+        connection.respond(p.response_to(request, status))

@@ -7,8 +7,10 @@ each message per the connector's policy (`engine.operators.submission`) and tell
 listener how every message ended on this connector:
 
 - ``on_submitted``: every part was accepted; the operator's ids, one per part.
-- ``on_failed``: a permanent error, or temporary errors (TEMPORARY_STATUSES,
-  no response in time) on ``max_submit_attempts`` attempts; the pipeline then
+- ``on_failed``: a permanent error (``permanent`` true), or temporary errors
+  (no response in time, or what the connector's error map calls temporary,
+  `engine.operators.error_map`) on ``max_submit_attempts`` attempts or until
+  the next backoff would end past the message's validity; the pipeline then
   fails over to the next connector. ``status`` is None when the last attempt
   got no response at all.
 - ``on_expired``: ``expires_at`` passed before the message could leave; a
@@ -19,8 +21,12 @@ so the operator may see twice: a part whose submit_sm_resp was lost with a
 dropped bind, and a part that timed out but had in fact been taken. A message
 lost with a bind is put back at the front of its account's queue without
 spending an attempt; one whose attempt failed temporarily waits its backoff
-(a timer, not a task) and goes back the same way. After `stop` every message
-the connector did not settle is in its scheduler again, for `Scheduler.drain`.
+(a timer, not a task) and goes back the same way. A throttled one goes back
+at once, spending no attempt, and waits for the connector's pace, which the
+throttling slowed (`engine.operators.pacing`): one rate for all, no timer per
+message, retried until its validity ends however long the operator throttles.
+After `stop` every message the connector did not settle is in its scheduler
+again, for `Scheduler.drain`.
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ from engine.loop.throttle import TokenBucket
 from engine.messages.message import MtMessage
 from engine.operators.bind import BindState, OperatorBind
 from engine.operators.connector_config import ConnectorConfig
+from engine.operators.health import ConnectorHealth, HealthReport
+from engine.operators.pacing import AdaptivePacing
 from engine.operators.scheduler import Scheduler
 from engine.operators.submission import Outcome, Submission, build_submits
 from ledger.retry import Backoff, Jitter, RetryPolicy
@@ -64,8 +72,11 @@ class ConnectorListener(Protocol):
 
     def on_expired(self, connector_id: str, message: MtMessage) -> None: ...
 
-    def on_deliver(self, connector_id: str, pdu: p.DeliverSm | p.DataSm) -> int:
-        """A receipt or MO from the operator; returns the command_status to answer."""
+    def on_deliver(
+        self, connector_id: str, pdu: p.DeliverSm | p.DataSm, answer: Callable[[int], None]
+    ) -> None:
+        """A receipt or MO from the operator; ``answer`` gets the command_status
+        once its effect is committed."""
         ...
 
 
@@ -83,6 +94,14 @@ class ConnectorState(msgspec.Struct, frozen=True, kw_only=True):
     """submit_sm awaiting their response, every bind together."""
     waiting_retry: int
     queue_depth: int
+    rate: float
+    """submit_sm per second allowed now: ``throughput``, or less while throttled."""
+    throttle_spells: int
+    """Spells of operator throttling; each ends when the rate is full again."""
+    throttled: int
+    """Answers that said "slower"; never counted as attempts or failures."""
+    health: HealthReport
+    """The last ``health_window`` seconds, and whether routing uses it."""
 
 
 class Connector:
@@ -104,6 +123,17 @@ class Connector:
         # Not ``scheduler or ...``: an empty scheduler is falsy (it has a length).
         self.scheduler = Scheduler(config.queue_depth) if scheduler is None else scheduler
         self.bucket = TokenBucket(config.throughput, config.bucket_burst, clock)
+        self.pacing = AdaptivePacing(
+            self.bucket,
+            floor=config.throttle_floor,
+            decrease=config.throttle_decrease,
+            interval=config.throttle_interval,
+            recovery=config.throttle_recovery,
+            clock=clock,
+            name=config.id,
+        )
+        self.errors = config.error_map()
+        self.health = ConnectorHealth(config, self.errors, clock)
         self.reconnect_backoff = Backoff(
             config.reconnect_delay, config.reconnect_delay_max, Jitter.EQUAL, rng
         )
@@ -124,6 +154,7 @@ class Connector:
         self._submissions: dict[str, Submission] = {}
         self._retry_timers: dict[str, tuple[asyncio.TimerHandle, Submission]] = {}
         self._requeued: list[Submission] = []
+        self._throttled: list[Submission] = []
         self._tickets = itertools.count()
         self._in_flight = 0
         self._idle = asyncio.Event()
@@ -154,6 +185,7 @@ class Connector:
             self._requeued.append(submission)
         self._retry_timers.clear()
         self.put_back_requeued()
+        self._put_back_throttled()
         self._submissions.clear()
 
     def state(self) -> ConnectorState:
@@ -167,6 +199,10 @@ class Connector:
             in_flight=self._in_flight,
             waiting_retry=len(self._retry_timers),
             queue_depth=len(self.scheduler),
+            rate=self.pacing.rate,
+            throttle_spells=self.pacing.spells,
+            throttled=self.pacing.throttled,
+            health=self.health.report(),
         )
 
     def has_begun(self, message_id: str) -> bool:
@@ -206,7 +242,8 @@ class Connector:
             except ValueError:
                 self._fail(message, S.ESME_RINVMSGLEN, permanent=True)
                 return None
-            submission = self._submissions[message.id] = Submission(message, submits)
+            submission = Submission(message, submits, self.errors)
+            self._submissions[message.id] = submission
         submission.ticket = next(self._tickets)
         return submission
 
@@ -219,10 +256,7 @@ class Connector:
         """Put back what a dropped bind (or `stop`) left unsent, in the order
         it was taken: its lost parts settle one by one, the message its sender
         held only when the sender is gone, so the bind calls this at its end."""
-        requeued = sorted(self._requeued, key=lambda submission: submission.ticket, reverse=True)
-        self._requeued.clear()
-        for submission in requeued:
-            self.scheduler.push_front(submission.message)
+        self._push_front(self._requeued)
 
     def part_sent(self) -> None:
         self._in_flight += 1
@@ -245,16 +279,15 @@ class Connector:
             self._retried += 1
             self._requeued.append(submission)
             return
-        if outcome is Outcome.TEMPORARY:
-            submission.attempts += 1
-            delay = self.retry_policy.next_delay(submission.attempts)
-            if delay is not None:
-                self._retried += 1
-                handle = asyncio.get_running_loop().call_later(delay, self._retry, message.id)
-                self._retry_timers[message.id] = (handle, submission)
-                return
+        if outcome is Outcome.THROTTLED:
+            self.pacing.on_throttled(submission.throttled_status, submission.throttled)
+            self._put_back_soon(submission)
+            return
+        if outcome is Outcome.TEMPORARY and self._retry_later(submission):
+            return
         del self._submissions[message.id]
         if outcome is Outcome.SUBMITTED:
+            self.pacing.on_accepted()
             self._submitted += 1
             self.listener.on_submitted(self.config.id, message, submission.operator_message_ids)
         elif outcome is Outcome.EXPIRED:
@@ -270,6 +303,39 @@ class Connector:
         self._failed += 1
         self.listener.on_failed(self.config.id, message, status, permanent)
 
+    def _retry_later(self, submission: Submission) -> bool:
+        """Wait out the backoff after a temporary error, if the policy allows
+        another attempt and it would still leave within the validity period;
+        otherwise the message fails over now rather than expire waiting."""
+        submission.attempts += 1
+        delay = self.retry_policy.next_delay(submission.attempts)
+        expires_at = submission.message.expires_at
+        if delay is None or (expires_at and self._wall_clock() + delay >= expires_at):
+            return False
+        self._retried += 1
+        message_id = submission.message.id
+        handle = asyncio.get_running_loop().call_later(delay, self._retry, message_id)
+        self._retry_timers[message_id] = (handle, submission)
+        return True
+
     def _retry(self, message_id: str) -> None:
         _, submission = self._retry_timers.pop(message_id)
         self.scheduler.push_front(submission.message)
+
+    def _put_back_soon(self, submission: Submission) -> None:
+        """A throttled message goes back once this loop iteration has settled
+        the rest of its window, so a burst of them keeps its order."""
+        if not self._throttled:
+            asyncio.get_running_loop().call_soon(self._put_back_throttled)
+        self._throttled.append(submission)
+
+    def _put_back_throttled(self) -> None:
+        self._push_front(self._throttled)
+
+    def _push_front(self, submissions: list[Submission]) -> None:
+        """Empty ``submissions`` to the front of their queues, in the order
+        the connector took them."""
+        ordered = sorted(submissions, key=lambda submission: submission.ticket, reverse=True)
+        submissions.clear()
+        for submission in ordered:
+            self.scheduler.push_front(submission.message)

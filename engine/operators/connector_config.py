@@ -13,6 +13,9 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from engine.messages.receipt_ids import ReceiptIdRelation, ReceiptIdSource
+from engine.operators.error_map import ErrorMap, StatusSpec
+
 BindMode = Literal["transmitter", "transceiver", "receiver"]
 """transmitter sends only; receiver only receives receipts and MO; transceiver both (§2.2)."""
 
@@ -26,6 +29,7 @@ DefaultAlphabet = Literal["gsm", "latin-1"]
 
 _Seconds = Annotated[float, Meta(gt=0, le=86_400)]
 _TonOrNpi = Annotated[int, Meta(ge=0, le=255)]
+_Share = Annotated[float, Meta(ge=0, le=1)]
 
 
 class ConnectorConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -61,7 +65,26 @@ class ConnectorConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     """Backoff after the first temporary error of a message; doubles up to the max."""
     retry_delay_max: _Seconds = 30.0
     max_submit_attempts: Annotated[int, Meta(ge=1, le=100)] = 3
-    """Tries on this connector after temporary errors before the pipeline fails over."""
+    """Tries on this connector after temporary errors before the pipeline fails
+    over; throttling answers never count (`engine.operators.error_map`)."""
+    temporary_errors: tuple[StatusSpec, ...] = ()
+    """command_status codes (integers or ESME_* names) this operator means as
+    "try again later", besides ESME_RSYSERR and ESME_RX_T_APPN."""
+    throttling_errors: tuple[StatusSpec, ...] = ()
+    """Codes meaning "slower", besides ESME_RTHROTTLED and ESME_RMSGQFUL."""
+    permanent_errors: tuple[StatusSpec, ...] = ()
+    """Codes that fail the message at once though a default calls them
+    temporary or throttling; a code neither listed nor a default is permanent."""
+    throttle_decrease: Annotated[float, Meta(gt=0, lt=1)] = 0.5
+    """The pace is multiplied by this when the operator throttles."""
+    throttle_interval: Annotated[float, Meta(ge=0, le=3_600)] = 1.0
+    """Seconds between two decreases at most: a window of throttled answers
+    to what left at the old pace lowers it once."""
+    throttle_recovery: _Seconds = 10.0
+    """Seconds of OK answers for the pace to climb from ``throttle_floor``
+    back to ``throughput``."""
+    throttle_floor: Annotated[float, Meta(gt=0, le=100_000)] = 1.0
+    """submit_sm per second the pace never drops below (at most ``throughput``)."""
     source_addr_ton: _TonOrNpi = 0
     """Put on messages whose source TON and NPI are both 0 (unknown)."""
     source_addr_npi: _TonOrNpi = 0
@@ -70,6 +93,28 @@ class ConnectorConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     split: SplitPolicy = "udh8"
     queue_depth: Annotated[int, Meta(ge=1, le=10_000_000)] = 100_000
     """Messages the connector's scheduler holds before refusing more."""
+    receipt_id: ReceiptIdRelation = "auto"
+    """How this operator's receipt ids relate to its submit_sm_resp ids
+    (`engine.messages.receipt_ids`): "auto" matches the same id in any case and
+    without leading zeros, then hex read as decimal and decimal as hex."""
+    receipt_id_source: ReceiptIdSource = "tlv"
+    """Which id wins when a receipt's receipted_message_id TLV and its text's
+    ``id:`` disagree ("tlv" or "text"); the other is tried when it matches nothing."""
+    health_window: Annotated[float, Meta(ge=1, le=86_400)] = 300.0
+    """Seconds of recent answers and receipts the health figures cover
+    (`engine.operators.health`; docs/operators.md)."""
+    health_min_samples: Annotated[int, Meta(ge=1, le=1_000_000)] = 50
+    """submit_sm answers (or final receipts, for the delivery ratio) a
+    figure needs before it can take the connector out of routing."""
+    health_max_error_rate: _Share = 0.5
+    """Errors (throttling aside) and timeouts per submit_sm above which the
+    connector leaves routing; 1.0 never."""
+    health_max_throttle_rate: _Share = 1.0
+    """Throttling answers per submit_sm above which it leaves routing; 1.0 never."""
+    health_min_delivery_ratio: _Share = 0.0
+    """Delivered per final receipt below which it leaves routing; 0.0 never."""
+    health_probe_interval: _Seconds = 60.0
+    """Seconds out of routing before a trial lets traffic back in."""
 
     def __post_init__(self) -> None:
         if self.reconnect_delay > self.reconnect_delay_max:
@@ -78,6 +123,14 @@ class ConnectorConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
             raise ValueError("retry_delay must not exceed retry_delay_max")
         if self.enquire_link_interval >= self.inactivity_timeout:
             raise ValueError("enquire_link_interval must be shorter than inactivity_timeout")
+        self.error_map()  # refuses unknown names and a status under two kinds
+
+    def error_map(self) -> ErrorMap:
+        return ErrorMap(
+            temporary=self.temporary_errors,
+            throttling=self.throttling_errors,
+            permanent=self.permanent_errors,
+        )
 
     @property
     def bucket_burst(self) -> float:

@@ -15,10 +15,11 @@ from functools import lru_cache
 
 from engine.messages.message import MtMessage
 from engine.operators.connector_config import ConnectorConfig
+from engine.operators.error_map import ErrorKind, ErrorMap
 from smpp import gsm
 from smpp import pdu as p
 from smpp.aio import ResponseTimeout
-from smpp.constants import TEMPORARY_STATUSES, EsmClass
+from smpp.constants import SMSC_RECEIPT_MASK, EsmClass, RegisteredDelivery
 from smpp.constants import CommandStatus as S
 from smpp.smpptime import format_absolute
 from smpp.split import Concatenation, Part, count_payload_parts, split
@@ -36,6 +37,7 @@ _CONCATENATION = {
 }
 _DEFAULT_ALPHABET = {"gsm": DefaultAlphabet.GSM, "latin-1": DefaultAlphabet.LATIN_1}
 _UDHI = int(EsmClass.UDHI)
+_FINAL_RECEIPT = int(RegisteredDelivery.FINAL)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TENTH = timedelta(milliseconds=100)
 
@@ -48,7 +50,9 @@ class Outcome(Enum):
     """A permanent error: the operator will never take it."""
     EXPIRED = "expired"
     TEMPORARY = "temporary"
-    """Refused for now (throttled, queue full, no answer): retry or fail over."""
+    """Refused for now (a transient fault, no answer): retry, then fail over."""
+    THROTTLED = "throttled"
+    """The operator asked us to slow down: put back, no attempt spent."""
     REQUEUE = "requeue"
     """Parts were lost with a bind or never sent: put back, no attempt spent."""
 
@@ -99,6 +103,13 @@ def _absolute_time(tenths: int) -> str:
     return format_absolute(_EPOCH + tenths * _TENTH)
 
 
+def _asked_of_operator(registered_delivery: int) -> int:
+    """A final receipt always, whatever the customer asked (smsgw needs it for
+    its status, statistics and charge on delivery); the customer's other bits
+    (intermediate notification, SME acknowledgements) as they were."""
+    return (registered_delivery & ~SMSC_RECEIPT_MASK) | _FINAL_RECEIPT
+
+
 def build_submits(
     message: MtMessage, config: ConnectorConfig, reference: int
 ) -> tuple[p.SubmitSm, ...]:
@@ -135,7 +146,7 @@ def build_submits(
                 destination_addr=message.destination_addr,
                 esm_class=message.esm_class | (_UDHI if part.udhi else 0),
                 validity_period=validity,
-                registered_delivery=message.registered_delivery,
+                registered_delivery=_asked_of_operator(message.registered_delivery),
                 data_coding=data_coding,
                 short_message=part.short_message,
                 tlvs=tlvs,
@@ -149,12 +160,14 @@ class Submission:
 
     An attempt sends every part not accepted yet; ``pending`` counts those on
     the wire. The connector settles the message once the sender is done with
-    the attempt (``dispatching`` false) and nothing is pending.
+    the attempt (``dispatching`` false) and nothing is pending. Refusals are
+    read through the connector's `ErrorMap`.
     """
 
     __slots__ = (
         "attempts",
         "dispatching",
+        "errors",
         "expired",
         "message",
         "message_ids",
@@ -163,12 +176,17 @@ class Submission:
         "submits",
         "temporary",
         "temporary_status",
+        "throttled",
+        "throttled_status",
         "ticket",
     )
 
-    def __init__(self, message: MtMessage, submits: tuple[p.SubmitSm, ...]) -> None:
+    def __init__(
+        self, message: MtMessage, submits: tuple[p.SubmitSm, ...], errors: ErrorMap
+    ) -> None:
         self.message = message
         self.submits = submits
+        self.errors = errors
         self.message_ids: list[str | None] = [None] * len(submits)
         self.attempts = 0
         self.pending = 0
@@ -182,6 +200,9 @@ class Submission:
         self.temporary = False
         self.temporary_status: int | None = None
         self.permanent_status: int | None = None
+        self.throttled = 0
+        """Answers of this attempt that said "slower"."""
+        self.throttled_status = 0
 
     def begin_attempt(self) -> list[int]:
         """Start an attempt; returns the indexes of the parts it must send."""
@@ -192,7 +213,12 @@ class Submission:
     @property
     def stopped(self) -> bool:
         """Whether the rest of this attempt's parts should stay unsent."""
-        return self.expired or self.temporary or self.permanent_status is not None
+        return (
+            self.expired
+            or self.temporary
+            or self.throttled > 0
+            or self.permanent_status is not None
+        )
 
     @property
     def settled_attempt(self) -> bool:
@@ -215,12 +241,20 @@ class Submission:
             return
         response = future.result()
         status = response.command_status
-        if status == S.ESME_ROK and isinstance(response, p.SubmitSmResp):
-            self.message_ids[index] = response.message_id
-        elif status in TEMPORARY_STATUSES or status == S.ESME_ROK:
-            # A generic_nack with status 0 says nothing useful: try again.
+        if status == S.ESME_ROK:
+            if isinstance(response, p.SubmitSmResp):
+                self.message_ids[index] = response.message_id
+            else:  # a generic_nack with status 0 says nothing useful: try again
+                self.temporary = True
+                self.temporary_status = S.ESME_RSYSERR
+            return
+        kind = self.errors.classify(status)
+        if kind is ErrorKind.THROTTLING:
+            self.throttled += 1
+            self.throttled_status = status
+        elif kind is ErrorKind.TEMPORARY:
             self.temporary = True
-            self.temporary_status = status or S.ESME_RSYSERR
+            self.temporary_status = status
         else:
             self.permanent_status = status
 
@@ -233,6 +267,8 @@ class Submission:
             return Outcome.EXPIRED
         if self.temporary:
             return Outcome.TEMPORARY
+        if self.throttled:
+            return Outcome.THROTTLED
         return Outcome.REQUEUE
 
     @property

@@ -2,23 +2,27 @@
 Redis so whichever shard holds such a bind sends it (DESIGN: "on any shard,
 held until one exists, within the validity period").
 
-One Redis list per account, ``{namespace}:parked:{account}``: a shard parks
-with RPUSH (batched per loop iteration) and claims with LPOP count, oldest
-first. A shard claims when an account binds to it and then every poll
-interval for the accounts bound to it, so a receipt parked by another shard
-waits at most one interval. Entries past their deadline are dropped when claimed.
-The list is capped per account (LTRIM keeps the newest) and expires when idle.
+One Redis list per account, ``{ns}:{bN}:parked:<account>``, in the account's
+ledger bucket (``ledger.layout``) so that one Lua call can move entries
+between it and a shard's store of the same account
+(`engine.customers.redis_pending`). A shard parks with RPUSH, in the round
+trip that stores its other deliveries, and claims the oldest entries into its
+own store when the account binds to it and then every poll interval, so a
+receipt parked by another shard waits at most one interval. The list is
+capped per account (LTRIM keeps the newest; what it drops is counted and
+reported, never silent) and expires when idle. An entry is msgpack
+``[deadline, pdu]``, the same bytes in the list and in a shard's store.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import msgspec
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
-from engine.loop.batching import BackgroundTasks, TickBatcher
+from ledger.layout import LedgerKeys
 from smpp import decode, encode
 from smpp import pdu as p
 
@@ -31,12 +35,21 @@ class _Parked(msgspec.Struct, frozen=True, array_like=True):
 _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder(_Parked).decode
 
-CLAIM_BATCH = 500
-"""deliver_sm taken per account per claim: a backlog drains over several polls
-rather than flooding one bind's window at once."""
+
+def pack(deadline: float, deliver: p.DeliverSm) -> bytes:
+    return _encode(_Parked(deadline, encode(deliver)))
+
+
+def unpack(raw: bytes) -> tuple[float, p.DeliverSm]:
+    parked = _decode(raw)
+    deliver = decode(parked.pdu)
+    assert isinstance(deliver, p.DeliverSm)
+    return parked.deadline, deliver
 
 
 class RedisParking:
+    """The parked lists: their keys, their cap, and the commands that fill them."""
+
     def __init__(
         self,
         redis: Redis,
@@ -44,49 +57,39 @@ class RedisParking:
         *,
         max_per_account: int,
         idle_ttl: int,
+        buckets: int = 64,
     ) -> None:
-        self._redis = redis
-        self._prefix = f"{namespace}:parked:"
+        """``buckets``: the ledger's bucket count (`LedgerConfig.buckets`), so
+        parked lists share the slot of their account's other keys."""
+        self.redis = redis
+        self.keys = LedgerKeys(namespace, buckets)
         self.max_per_account = max_per_account
         self.idle_ttl = idle_ttl
-        self._tasks = BackgroundTasks()
-        self._writes: TickBatcher[tuple[str, bytes]] = TickBatcher(self._write, self._tasks)
 
-    def park(self, account: str, deadline: float, deliver: p.DeliverSm) -> None:
-        self._writes.add((account, _encode(_Parked(deadline, encode(deliver)))))
+    def prefix(self, account: str) -> str:
+        """The hash-tagged start of the keys of ``account``'s bucket."""
+        return self.keys.prefix(self.keys.bucket_of(account))
 
-    async def _write(self, batch: list[tuple[str, bytes]]) -> None:
-        by_account: dict[str, list[bytes]] = {}
-        for account, entry in batch:
-            by_account.setdefault(account, []).append(entry)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for account, entries in by_account.items():
-                key = self._prefix + account
-                pipe.rpush(key, *entries)
-                pipe.ltrim(key, -self.max_per_account, -1)
-                pipe.expire(key, self.idle_ttl)
-            await pipe.execute()
+    def key(self, account: str) -> str:
+        return f"{self.prefix(account)}parked:{account}"
 
-    async def drain(self) -> None:
-        """Wait for the parking writes already started."""
-        await self._tasks.drain()
+    def push(self, pipe: Pipeline, account: str, entries: Sequence[bytes]) -> None:
+        """Queue on ``pipe`` three commands; the first answers the list's new
+        length, which `dropped` turns into the entries the cap cut off."""
+        key = self.key(account)
+        pipe.rpush(key, *entries)
+        pipe.ltrim(key, -self.max_per_account, -1)
+        pipe.expire(key, self.idle_ttl)
 
-    async def claim(self, accounts: Iterable[str]) -> list[tuple[str, float, p.DeliverSm]]:
-        """What waits for ``accounts`` (one round trip), unexpired, oldest first."""
-        names = list(accounts)
-        if not names:
+    def dropped(self, length: int) -> int:
+        return max(0, length - self.max_per_account)
+
+    async def waiting(self, accounts: Sequence[str]) -> list[str]:
+        """Which of ``accounts`` have something parked (one round trip)."""
+        if not accounts:
             return []
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for account in names:
-                pipe.lpop(self._prefix + account, CLAIM_BATCH)
-            answers: Sequence[list[bytes] | None] = await pipe.execute()
-        now = time.time()
-        claimed = []
-        for account, entries in zip(names, answers, strict=True):
-            for raw in entries or ():
-                parked = _decode(raw)
-                if parked.deadline > now:
-                    deliver = decode(parked.pdu)
-                    assert isinstance(deliver, p.DeliverSm)
-                    claimed.append((account, parked.deadline, deliver))
-        return claimed
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for account in accounts:
+                pipe.llen(self.key(account))
+            lengths: list[int] = await pipe.execute()
+        return [account for account, n in zip(accounts, lengths, strict=True) if n]

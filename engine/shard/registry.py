@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from contextlib import aclosing
 
 import structlog
@@ -116,15 +117,19 @@ class OutboxTakeover:
         pipeline: Pipeline,
         *,
         interval: float,
-        own_prefix: str,
+        made_here: Callable[[str], bool],
+        adopt_also: Callable[[str], Awaitable[object]] | None = None,
     ) -> None:
-        """``own_prefix`` starts the ids this process made: its own outbox
-        entries that recovery must skip, as they are already on their way."""
+        """``made_here`` tells the ids this process made: its own outbox
+        entries that recovery must skip, as they are already on their way.
+        ``adopt_also``: what else a dead shard left is taken over with its
+        outbox (its stored receipts and MO, `CustomerDelivery.recover`)."""
         self.registry = registry
         self.ledger = ledger
         self.pipeline = pipeline
         self.interval = interval
-        self._own_prefix = own_prefix
+        self._made_here = made_here
+        self._adopt_also = adopt_also
         self.shard = registry.shard
         self.own_recovered = False
         self.held: set[str] = set()
@@ -199,6 +204,8 @@ class OutboxTakeover:
             self.held.discard(dead)
             return
         adopted = await self._take(dead)
+        if self._adopt_also is not None:
+            await self._adopt_also(dead)
         log.warning("adopted a dead shard's outbox", dead=dead, messages=adopted)
 
     async def _keep_or_release(self, dead: str) -> None:
@@ -217,7 +224,7 @@ class OutboxTakeover:
         taken = 0
         async for entry in self.ledger.read_outbox(shard):
             message = unpack_message(entry.payload)
-            if shard is None and message.id.startswith(self._own_prefix):
+            if shard is None and self._made_here(message.id):
                 continue
             if self.pipeline.outbox.remember(message.id, entry.entry_id, shard):
                 self.pipeline.enqueue(message)

@@ -74,15 +74,16 @@ async def test_bad_binds_are_refused(backend: str, redis_client: Redis, namespac
 async def test_temporary_errors_fail_over_to_the_next_operator(
     backend: str, redis_client: Redis, namespace: str
 ) -> None:
-    throttling = simulator(throttle_rate=1.0)
+    failing = simulator(error_rate=1.0)  # ESME_RSYSERR: temporary, tried 3 times
     healthy: SimulatedSmsc = simulator()
-    async with running_gateway(backend, [throttling, healthy], redis_client, namespace) as gateway:
+    async with running_gateway(backend, [failing, healthy], redis_client, namespace) as gateway:
         customer = Customer()
         connection = await customer.bind(gateway)
         response = await connection.call(OTP)
         receipt = await asyncio.wait_for(customer.delivered.get(), 10)
         assert receipt.tlvs[Tag.RECEIPTED_MESSAGE_ID] == response.message_id
         assert healthy.stats.snapshot()["submits"] == 1
+        assert failing.stats.snapshot()["submits"] == 3
         await connection.unbind()
 
 

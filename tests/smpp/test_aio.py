@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import struct
+from collections.abc import Callable
 
+import msgspec
 import pytest
 
 from smpp import codec
 from smpp import pdu as p
 from smpp.aio import (
+    CloseReason,
     CommandFailed,
     ResponseTimeout,
     SessionLimits,
@@ -154,3 +157,108 @@ async def test_late_responses_do_not_count_as_garbage(smsc: EchoSmsc) -> None:
     assert (await connection.call(p.SubmitSm())).command_status == 0
     assert connection.is_open
     await connection.unbind()
+
+
+class RawOperator:
+    """A peer over a bare socket: binds anyone, answers enquire_link only
+    while ``answering``, and records every PDU it read, then its end of file."""
+
+    def __init__(self, answering: bool, answers_unbind: bool = True) -> None:
+        self.answering = answering
+        self.answers_unbind = answers_unbind
+        self.received: list[p.Pdu | None] = []
+        self.changed = asyncio.Event()
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                header = await reader.readexactly(16)
+            except asyncio.IncompleteReadError:
+                break
+            (length,) = struct.unpack(">I", header[:4])
+            pdu = codec.decode(header + await reader.readexactly(length - 16))
+            self.received.append(pdu)
+            self.changed.set()
+            if isinstance(pdu, p.BindTransceiver):
+                writer.write(codec.encode(p.response_to(pdu, system_id="raw")))
+            elif self._answers(pdu):
+                writer.write(codec.encode(p.response_to(pdu)))
+        writer.close()
+        await writer.wait_closed()
+        self.received.append(None)
+        self.changed.set()
+
+    def _answers(self, pdu: p.Pdu) -> bool:
+        if isinstance(pdu, p.EnquireLink):
+            return self.answering
+        return isinstance(pdu, p.Unbind) and self.answers_unbind
+
+    def probes(self) -> int:
+        return sum(isinstance(pdu, p.EnquireLink) for pdu in self.received)
+
+    async def wait_until(self, condition: Callable[[], bool]) -> None:
+        async with asyncio.timeout(5):
+            while not condition():
+                self.changed.clear()
+                await self.changed.wait()
+
+
+LIVENESS = SessionLimits(
+    enquire_link_interval=0.05, inactivity_timeout=60.0, response_timeout=0.1, tick=0.02
+)
+"""Probes every 50 ms of silence; inactivity alone would take a minute."""
+PATIENT = msgspec.structs.replace(LIVENESS, response_timeout=5.0)
+"""The same probes, answered in time even by a loop that a busy machine holds up."""
+
+
+async def _bound_to(
+    operator: RawOperator, limits: SessionLimits = LIVENESS
+) -> tuple[SmppConnection, asyncio.Server]:
+    server = await asyncio.start_server(operator.serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    bind = p.BindTransceiver(system_id="acme", password="secret")
+    return await open_session("127.0.0.1", port, bind, Client(), limits), server
+
+
+async def test_an_unanswered_enquire_link_drops_the_session() -> None:
+    operator = RawOperator(answering=False)
+    connection, server = await _bound_to(operator)
+    await asyncio.wait_for(connection.wait_closed(), 5)
+    assert connection.close_reason is CloseReason.ENQUIRE_LINK_UNANSWERED
+    await operator.wait_until(lambda: None in operator.received)
+    assert operator.probes() == 1, "one probe, then the end of the session"
+    assert isinstance(operator.received[-2], p.EnquireLink)
+    server.close()
+    await server.wait_closed()
+
+
+async def test_answered_enquire_links_keep_the_session() -> None:
+    operator = RawOperator(answering=True)
+    connection, server = await _bound_to(operator, PATIENT)
+    await operator.wait_until(lambda: operator.probes() >= 3)
+    assert connection.is_open and connection.close_reason is None
+    await connection.unbind()
+    assert connection.close_reason is CloseReason.CLOSED_HERE
+    await operator.wait_until(lambda: None in operator.received)
+    server.close()
+    await server.wait_closed()
+
+
+async def test_an_unbind_nobody_answers_still_ends_the_session() -> None:
+    operator = RawOperator(answering=True, answers_unbind=False)
+    quick = SessionLimits(response_timeout=0.1, tick=0.02)
+    connection, server = await _bound_to(operator, quick)
+    await connection.unbind()  # the wait and the request's own timeout race: neither raises
+    assert connection.close_reason is CloseReason.CLOSED_HERE
+    await operator.wait_until(lambda: None in operator.received)
+    server.close()
+    await server.wait_closed()
+
+
+async def test_an_unbind_from_the_peer_is_the_close_reason(smsc: EchoSmsc) -> None:
+    bind = p.BindTransceiver(system_id="acme", password="secret")
+    connection = await open_session("127.0.0.1", smsc.port, bind, Client())
+    server_side = next(iter(smsc.connections))
+    await server_side.unbind()
+    await connection.wait_closed()
+    assert connection.close_reason is CloseReason.UNBOUND_BY_PEER

@@ -9,14 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.loop.throttle import TokenBucket
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clock import FakeClock
 
 
 def test_starts_full_then_refills_at_the_rate() -> None:
@@ -128,3 +121,18 @@ def test_delay_is_exactly_when_the_tokens_arrive(rate: float, burst: int, used: 
     assert not bucket.try_take(want)
     clock.now = wait
     assert bucket.try_take(want)
+
+
+def test_a_new_rate_counts_from_now_and_caps_what_is_saved() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(rate=10, burst=10, clock=clock)
+    assert bucket.try_take(10)
+    clock.now = 0.5  # 5 tokens earned at the old rate
+    bucket.set_rate(2, 4)
+    assert bucket.tokens == pytest.approx(4)
+    assert bucket.try_take(4)
+    assert bucket.delay() == pytest.approx(0.5)
+    with pytest.raises(ValueError):
+        bucket.set_rate(0, 4)
+    with pytest.raises(ValueError):
+        bucket.set_rate(2, 0.5)

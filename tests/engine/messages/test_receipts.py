@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from engine.messages.pipeline import forwarded_err
 from engine.messages.receipt_map import RedisReceiptMap, SubmittedPart
+from engine.messages.reports import forwarded_err
 
 
 def _part(n: int) -> SubmittedPart:

@@ -12,6 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.smsc_sim import SimulatedSmsc
+from bench.smsc_sim_config import ReceiptSettings, SimulatorConfig
 from engine.messages.message import MtMessage
 from engine.operators.bind import BindState
 from engine.operators.connector import Connector
@@ -23,6 +25,8 @@ from smpp import pdu as p
 from smpp.constants import CommandStatus as S
 from smpp.smpptime import SmppTimeError, format_absolute
 from smpp.tlv import Tag
+from tests.clock import FakeClock
+from tests.engine.peers import until
 from tests.engine.smsc_fixture import HOLD, PASSWORD, WAIT_LIMIT, Signal, Smsc
 
 FAST = {
@@ -33,14 +37,6 @@ FAST = {
     "throughput": 10_000.0,
 }
 _ids = itertools.count(1)
-
-
-class FakeClock:
-    def __init__(self, now: float = 0.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Listener:
@@ -69,11 +65,13 @@ class Listener:
         self.expired.append(message)
         self.signal.changed()
 
-    def on_deliver(self, connector_id: str, pdu: p.DeliverSm | p.DataSm) -> int:
+    def on_deliver(
+        self, connector_id: str, pdu: p.DeliverSm | p.DataSm, answer: Callable[[int], None]
+    ) -> None:
         self.delivered.append(pdu)
         if self.deliver_status < 0:
             raise RuntimeError("the pipeline is down")
-        return self.deliver_status
+        answer(self.deliver_status)
 
     def settled(self) -> int:
         return len(self.submitted) + len(self.failed) + len(self.expired)
@@ -90,14 +88,6 @@ def message(text: str = "hello", **fields: object) -> MtMessage:
     }
     defaults.update(fields)
     return MtMessage(**defaults)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-async def smsc() -> AsyncIterator[Smsc]:
-    server = Smsc()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 Factory = Callable[..., Connector]
@@ -193,25 +183,26 @@ async def test_throughput_follows_the_token_bucket(smsc: Smsc, make_connector: F
 async def test_temporary_error_is_retried_then_reported(
     smsc: Smsc, make_connector: Factory
 ) -> None:
-    smsc.answer = lambda submit: S.ESME_RTHROTTLED
+    smsc.answer = lambda submit: S.ESME_RSYSERR
     listener = Listener()
     connector = make_connector(listener, max_submit_attempts=3)
     sent = message()
     connector.scheduler.push(sent)
     await listener.signal.wait_until(lambda: len(listener.failed) == 1)
-    assert listener.failed == [(sent, S.ESME_RTHROTTLED, False)]
+    assert listener.failed == [(sent, S.ESME_RSYSERR, False)]
     assert len(smsc.submits) == 3
     assert connector.state().retried == 2
 
 
 async def test_temporary_error_then_success(smsc: Smsc, make_connector: Factory) -> None:
-    answers = iter([S.ESME_RMSGQFUL, S.ESME_ROK])
+    answers = iter([S.ESME_RX_T_APPN, S.ESME_ROK])
     smsc.answer = lambda submit: next(answers)
     listener = Listener()
     connector = make_connector(listener)
     connector.scheduler.push(message())
     await listener.signal.wait_until(lambda: len(listener.submitted) == 1)
     assert len(smsc.submits) == 2 and listener.failed == []
+    assert connector.state().retried == 1
 
 
 async def test_permanent_error_is_reported_at_once(smsc: Smsc, make_connector: Factory) -> None:
@@ -233,6 +224,96 @@ async def test_no_response_is_a_temporary_error(smsc: Smsc, make_connector: Fact
     connector.scheduler.push(sent)
     await listener.signal.wait_until(lambda: len(listener.failed) == 1)
     assert listener.failed == [(sent, None, False)]
+
+
+async def test_a_temporary_error_is_not_retried_past_the_validity(
+    smsc: Smsc, make_connector: Factory
+) -> None:
+    smsc.answer = lambda submit: S.ESME_RSYSERR
+    wall = FakeClock(1_700_000_000.0)
+    listener = Listener()
+    connector = make_connector(
+        listener,
+        max_submit_attempts=5,
+        retry_delay=30.0,  # at least 15 s with jitter: past the 10 s left
+        retry_delay_max=30.0,
+        wall_clock=wall,
+    )
+    sent = message(expires_at=wall.now + 10)
+    connector.scheduler.push(sent)
+    await listener.signal.wait_until(lambda: len(listener.failed) == 1)
+    assert listener.failed == [(sent, S.ESME_RSYSERR, False)]  # over to the next route now
+    assert len(smsc.submits) == 1 and connector.state().retried == 0
+
+
+async def test_throttling_spends_no_attempt_and_slows_the_connector(
+    smsc: Smsc, make_connector: Factory
+) -> None:
+    answers = iter([S.ESME_RTHROTTLED, S.ESME_RMSGQFUL, S.ESME_RTHROTTLED, S.ESME_ROK])
+    smsc.answer = lambda submit: next(answers)
+    listener = Listener()
+    clock = FakeClock()  # frozen: the pace regains nothing, so it can be read exactly
+    connector = make_connector(listener, max_submit_attempts=1, throttle_interval=0.0, clock=clock)
+    connector.scheduler.push(message())
+    await listener.signal.wait_until(lambda: len(listener.submitted) == 1)
+    state = connector.state()
+    assert (state.failed, state.retried, state.waiting_retry) == (0, 0, 0)
+    assert (state.throttled, state.throttle_spells) == (3, 1)
+    assert state.rate == FAST["throughput"] / 8
+
+
+async def test_throttled_messages_go_back_in_their_order(
+    smsc: Smsc, make_connector: Factory
+) -> None:
+    throttled: set[str] = set()
+
+    def answer(submit: p.SubmitSm) -> int:
+        if submit.destination_addr in throttled:
+            return S.ESME_ROK
+        throttled.add(submit.destination_addr)
+        return S.ESME_RTHROTTLED
+
+    smsc.answer = answer
+    listener = Listener()
+    connector = make_connector(listener, window=5)
+    await smsc.signal.wait_until(lambda: len(smsc.bound) == 1)
+    messages = [message() for _ in range(5)]
+    for each in messages:
+        connector.scheduler.push(each)
+    await listener.signal.wait_until(lambda: len(listener.submitted) == 5)
+    order = [submit.destination_addr for _, submit in smsc.submits]
+    destinations = [m.destination_addr for m in messages]
+    assert order == destinations + destinations
+
+
+@pytest.mark.parametrize(
+    ("status", "lists", "submits", "failed"),
+    [
+        (S.ESME_RSUBMITFAIL, {}, 1, [(S.ESME_RSUBMITFAIL, True)]),
+        (S.ESME_RSUBMITFAIL, {"temporary_errors": ["ESME_RSUBMITFAIL"]}, 2, [(0x45, False)]),
+        (S.ESME_RSUBMITFAIL, {"throttling_errors": [0x45]}, 3, []),
+        (S.ESME_RTHROTTLED, {"permanent_errors": ["ESME_RTHROTTLED"]}, 1, [(0x58, True)]),
+    ],
+)
+async def test_the_operators_convention_decides_what_a_status_does(
+    smsc: Smsc,
+    make_connector: Factory,
+    status: int,
+    lists: dict[str, list[object]],
+    submits: int,
+    failed: list[tuple[int, bool]],
+) -> None:
+    """An operator answering ``status`` twice, then OK, to a connector that
+    tries a message twice after temporary errors."""
+    answers = iter([status, status, S.ESME_ROK])
+    smsc.answer = lambda submit: next(answers)
+    listener = Listener()
+    connector = make_connector(listener, max_submit_attempts=2, **lists)
+    connector.scheduler.push(message())
+    await listener.signal.wait_until(lambda: listener.settled() == 1)
+    assert len(smsc.submits) == submits
+    assert [(status, permanent) for _, status, permanent in listener.failed] == failed
+    assert len(listener.submitted) == 1 - len(failed)
 
 
 LONG_TEXT = "".join(f"{n:03d}-" for n in range(50))
@@ -470,6 +551,40 @@ async def test_unsendable_message_fails_permanently(smsc: Smsc, make_connector: 
     assert listener.failed[0] == (odd_ucs2, S.ESME_RINVMSGLEN, True)
     assert listener.failed[1][0] == too_long_address and listener.failed[1][2] is True
     assert smsc.submits == []
+
+
+async def test_a_throttle_spell_delays_messages_and_fails_none(make_connector: Factory) -> None:
+    """The simulated operator throttles every submit_sm until the connector
+    has halved its pace four times (three intervals: most of a second), then
+    takes everything. A spell of a minute runs the same way, only longer:
+    throttled answers never count as attempts, and the pace stops at its floor."""
+    quiet = SimulatorConfig(port=0, receipts=ReceiptSettings(enabled=False))
+    async with SimulatedSmsc(quiet) as operator:
+        operator.refusing = S.ESME_RTHROTTLED
+        listener = Listener()
+        throughput = 200.0
+        connector = make_connector(
+            listener,
+            port=operator.port,
+            throughput=throughput,
+            throttle_interval=0.25,
+            throttle_recovery=0.5,
+            max_submit_attempts=1,
+        )
+        messages = [message() for _ in range(20)]
+        for each in messages:
+            connector.scheduler.push(each)
+        await until(lambda: connector.state().rate <= throughput / 16)
+        operator.refusing = None
+        await listener.signal.wait_until(lambda: listener.settled() == len(messages))
+    assert sorted(m.id for m, _ in listener.submitted) == sorted(m.id for m in messages)
+    assert listener.failed == [] and listener.expired == []
+    state = connector.state()
+    assert (state.failed, state.retried, state.expired) == (0, 0, 0)
+    throttled = operator.stats.responses[S.ESME_RTHROTTLED]
+    assert state.throttled == throttled >= len(messages)
+    assert operator.stats.responses[S.ESME_ROK] == len(messages)
+    assert state.throttle_spells == 1
 
 
 # -- configuration and PDUs, without sockets --------------------------------

@@ -7,7 +7,7 @@ import time
 
 from redis.asyncio import Redis
 
-from engine.shard.parking import RedisParking
+from engine.shard.parking import RedisParking, pack, unpack
 from smpp import pdu as p
 from smpp.aio import SmppConnection, open_session
 from smpp.receipt import MessageState
@@ -52,7 +52,7 @@ async def test_a_parked_receipt_waits_for_the_accounts_first_receiving_bind(
         sender = Customer()
         transmitter = await bind(gateway.ports[0], sender, p.BindTransmitter)
         response = await transmitter.call(OTP)
-        key = f"{namespace}:parked:bank"
+        key = RedisParking(redis_client, namespace, max_per_account=1, idle_ttl=1).key("bank")
         for _ in range(200):
             if await redis_client.llen(key):
                 break
@@ -67,21 +67,20 @@ async def test_a_parked_receipt_waits_for_the_accounts_first_receiving_bind(
         await listening.unbind()
 
 
-async def test_claims_skip_what_expired_and_keep_the_newest_within_the_cap(
+async def test_parked_lists_keep_the_newest_within_the_cap_and_say_who_waits(
     redis_client: Redis, namespace: str
 ) -> None:
     parking = RedisParking(redis_client, namespace, max_per_account=3, idle_ttl=60)
-    now = time.time()
-    parking.park("bank", now - 1, p.DeliverSm(short_message=b"expired"))
-    for i in range(4):
-        parking.park("bank", now + 60, p.DeliverSm(short_message=b"%d" % i))
-    parking.park("shop", now + 60, p.DeliverSm(short_message=b"shop"))
-    await parking.drain()
-    claimed = await parking.claim(["bank", "shop", "nobody"])
-    assert [(a, d.short_message) for a, _, d in claimed] == [
-        ("bank", b"1"),
-        ("bank", b"2"),
-        ("bank", b"3"),
-        ("shop", b"shop"),
-    ]
-    assert await parking.claim(["bank"]) == []
+    async with redis_client.pipeline(transaction=False) as pipe:
+        parking.push(
+            pipe,
+            "bank",
+            [pack(time.time() + 60, p.DeliverSm(short_message=b"%d" % i)) for i in range(5)],
+        )
+        parking.push(pipe, "shop", [pack(time.time() + 60, p.DeliverSm(short_message=b"shop"))])
+        answers = await pipe.execute()
+    assert [parking.dropped(answers[0]), parking.dropped(answers[3])] == [2, 0]
+    kept = await redis_client.lrange(parking.key("bank"), 0, -1)
+    assert [unpack(raw)[1].short_message for raw in kept] == [b"2", b"3", b"4"]
+    assert await parking.waiting(["bank", "nobody", "shop"]) == ["bank", "shop"]
+    assert parking.key("bank").startswith(f"{namespace}:{{b")

@@ -1,0 +1,140 @@
+"""Where deliveries waiting for a customer are kept until the customer has
+answered them: the store's contract, and its in-memory twin for embedded mode.
+
+`CustomerDelivery` talks to a store in rounds: one `Batch` per round trip,
+with every write, removal and read that piled up meanwhile, and one `Outcome`
+back. Rounds run one after another, so what a round reads already includes
+what it and earlier rounds wrote: that is what lets the shard keep only part
+of an account's backlog in memory and read the rest in order
+(`engine.customers.held`). Production keeps it in Redis
+(`engine.customers.redis_pending`), which survives a kill -9.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import NamedTuple, Protocol
+
+from smpp import pdu as p
+
+
+class Delivery(NamedTuple):
+    """What `CustomerDelivery.commit` takes."""
+
+    account: str
+    deliver: p.DeliverSm
+    deadline: float
+    """Unix time."""
+    bind: int = 0
+    """The bind to prefer (`BindRegistry` serial), or 0; kept in memory only:
+    a serial means nothing after a restart or on another shard."""
+
+
+class Entry(NamedTuple):
+    """One stored delivery. Ids grow with each entry of an account's store, so
+    one id marks where the part of a backlog kept in memory ends."""
+
+    id: str
+    deadline: float
+    deliver: p.DeliverSm
+    bind: int = 0
+    """The bind to prefer (`Delivery.bind`); 0 once read back from the store."""
+
+
+@dataclass(slots=True)
+class Batch:
+    """What one round does, in this order."""
+
+    stored: list[Delivery] = field(default_factory=list)
+    """Kept for this shard; their ids come back in order."""
+    parked: list[Delivery] = field(default_factory=list)
+    """For any shard with a receiving bind (stores that park only)."""
+    removed: list[tuple[str, str]] = field(default_factory=list)
+    """(account, entry id): answered, expired or given up."""
+    loads: dict[str, tuple[str, int]] = field(default_factory=dict)
+    """account -> (after this id, at most this many): the next entries of its backlog."""
+    handovers: set[str] = field(default_factory=set)
+    """Accounts whose stored entries go to parking (stores that park only)."""
+    claims: dict[str, int] = field(default_factory=dict)
+    """account -> at most this many parked entries to take into this shard's store."""
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.stored
+            or self.parked
+            or self.removed
+            or self.loads
+            or self.handovers
+            or self.claims
+        )
+
+
+@dataclass(slots=True)
+class Outcome:
+    ids: list[str] = field(default_factory=list)
+    """Of `Batch.stored`, in order."""
+    loaded: dict[str, list[Entry]] = field(default_factory=dict)
+    claimed: dict[str, list[Entry]] = field(default_factory=dict)
+    left: dict[str, int] = field(default_factory=dict)
+    """Entries a handover has not moved yet (it moves a bounded number per round)."""
+    dropped: Counter[str] = field(default_factory=Counter)
+    """Parked entries the parking cap cut off, per account."""
+
+
+class PendingStore(Protocol):
+    parks: bool
+    """Whether deliveries can be parked for another shard (Redis) or not (memory)."""
+
+    async def run(self, batch: Batch) -> Outcome: ...
+
+    async def waiting(self, accounts: list[str]) -> list[str]:
+        """Which of ``accounts`` have parked deliveries."""
+        ...
+
+    async def hand_over_shard(self, shard: str | None) -> int:
+        """Park everything ``shard`` (None: this one) has stored; returns how many."""
+        ...
+
+
+class MemoryPending:
+    """Embedded mode: one shard, nothing durable, nothing to park. Entries are
+    kept per account by a counter, so reading after an id is a plain lookup."""
+
+    parks = False
+
+    def __init__(self) -> None:
+        self._entries: dict[str, dict[int, Entry]] = {}
+        self._top: Counter[str] = Counter()
+
+    async def run(self, batch: Batch) -> Outcome:
+        outcome = Outcome()
+        for account, deliver, deadline, _ in batch.stored:
+            self._top[account] += 1
+            number = self._top[account]
+            entry = Entry(str(number), deadline, deliver)
+            self._entries.setdefault(account, {})[number] = entry
+            outcome.ids.append(entry.id)
+        for account, entry_id in batch.removed:
+            entries = self._entries.get(account)
+            if entries is not None:
+                entries.pop(int(entry_id), None)
+        for account, (after, count) in batch.loads.items():
+            outcome.loaded[account] = self._after(account, int(after or 0), count)
+        return outcome
+
+    def _after(self, account: str, after: int, count: int) -> list[Entry]:
+        """Entries past the one kept in memory were never answered, so their
+        numbers run without gaps up to the newest."""
+        entries = self._entries.get(account, {})
+        last = min(self._top[account], after + count)
+        return [entries[n] for n in range(after + 1, last + 1) if n in entries]
+
+    async def waiting(self, accounts: list[str]) -> list[str]:
+        return []
+
+    async def hand_over_shard(self, shard: str | None) -> int:
+        return 0
+
+    def __len__(self) -> int:
+        return sum(len(entries) for entries in self._entries.values())
