@@ -76,7 +76,10 @@ def text_preview(message: MtMessage) -> str:
         text = decode_text(user_data[:_PREVIEW_OCTETS], message.data_coding)
     except NotTextError:
         return ""
-    return "".join(map(_receipt_character, text[:TEXT_PREVIEW_LENGTH]))
+    preview = text[:TEXT_PREVIEW_LENGTH]
+    if preview.isascii() and preview.isprintable():
+        return preview  # the common case, without a call per character
+    return "".join(map(_receipt_character, preview))
 
 
 def _receipt_character(character: str) -> str:

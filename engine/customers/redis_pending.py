@@ -10,17 +10,18 @@ Keys, in the account's ledger bucket (``{ns}:{bN}:``, as its parked list):
   stream, so a restarted shard, or a peer adopting a dead one, finds them
   by reading one set per bucket.
 
-Every Lua call touches the keys of one account's bucket: one Cluster slot.
-A round is one pipeline (stores, parks, removals, reads), then the Lua calls
-that move entries between a stream and a parked list (claims and handovers:
-when binds come and go, not per delivery). Both keys expire when idle for
+Every Lua call touches the keys of one bucket: one Cluster slot. A round is
+one script call per bucket that stores and removes (`lua/store_pending.lua`:
+every receipt and MO passes there twice), then, when there are any, one
+pipeline of parks and reads, then the Lua calls that move entries between a
+stream and a parked list (claims and handovers: when binds come and go, not
+per delivery). Both keys expire when idle for
 the longest validity, so forgotten entries cannot outlive their deadline by much.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
@@ -28,6 +29,7 @@ from engine.customers.pending import Batch, Delivery, Entry, Outcome
 from engine.shard.parking import RedisParking, pack, unpack
 from ledger.scripts import LuaScript
 
+_STORE = LuaScript.from_package("engine.customers", "store_pending")
 _CLAIM = LuaScript.from_package("engine.customers", "claim_parked")
 _PARK = LuaScript.from_package("engine.customers", "park_stored")
 
@@ -54,38 +56,67 @@ class RedisPending:
 
     async def run(self, batch: Batch) -> Outcome:
         outcome = Outcome()
+        await self._store(batch, outcome)
         parked = _by_account(batch.parked)
-        removed: defaultdict[str, list[str]] = defaultdict(list)
-        for account, entry_id in batch.removed:
-            removed[account].append(entry_id)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for account, deliver, deadline, _ in batch.stored:
-                pipe.xadd(self.stream(account), {_FIELD: pack(deadline, deliver)})
-            stored_accounts = {item.account for item in batch.stored}
-            for account in stored_accounts:
-                pipe.sadd(self.index(account), account)
-                pipe.expire(self.index(account), self._ttl)
-                pipe.expire(self.stream(account), self._ttl)
-            for account, entries in parked.items():
-                self.parking.push(pipe, account, entries)
-            for account, ids in removed.items():
-                pipe.xdel(self.stream(account), *ids)
-            for account, (after, count) in batch.loads.items():
-                pipe.xrange(self.stream(account), f"({after}" if after else "-", "+", count)
-            answers: list[Any] = await pipe.execute()
-        outcome.ids = [_text(raw) for raw in answers[: len(batch.stored)]]
-        at = len(batch.stored) + 3 * len(stored_accounts)
-        for account in parked:
-            outcome.dropped[account] += self.parking.dropped(answers[at])
-            at += 3
-        at += len(removed)
-        for account, read in zip(batch.loads, answers[at:], strict=True):
-            outcome.loaded[account] = [_entry(entry_id, values) for entry_id, values in read]
+        if parked or batch.loads:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for account, entries in parked.items():
+                    self.parking.push(pipe, account, entries)
+                for account, (after, count) in batch.loads.items():
+                    pipe.xrange(self.stream(account), f"({after}" if after else "-", "+", count)
+                answers: list[Any] = await pipe.execute()
+            at = 0
+            for account in parked:
+                outcome.dropped[account] += self.parking.dropped(answers[at])
+                at += 3
+            for account, read in zip(batch.loads, answers[at:], strict=True):
+                outcome.loaded[account] = [_entry(entry_id, values) for entry_id, values in read]
         await asyncio.gather(
             *(self._hand_over(account, None, outcome) for account in batch.handovers),
             *(self._claim(account, count, outcome) for account, count in batch.claims.items()),
         )
         return outcome
+
+    async def _store(self, batch: Batch, outcome: Outcome) -> None:
+        """Stores and removals, one script call per bucket; the new ids come
+        back in the order of ``batch.stored``."""
+        buckets: dict[str, dict[str, tuple[list[int], list[bytes], list[str]]]] = {}
+        of_account: dict[str, tuple[list[int], list[bytes], list[str]]] = {}
+        for index, (account, deliver, deadline, _) in enumerate(batch.stored):
+            wanted = of_account.get(account) or self._wanted(buckets, of_account, account)
+            wanted[0].append(index)
+            wanted[1].append(pack(deadline, deliver))
+        for account, entry_id in batch.removed:
+            wanted = of_account.get(account) or self._wanted(buckets, of_account, account)
+            wanted[2].append(entry_id)
+        if not buckets:
+            return
+        calls = []
+        for accounts in buckets.values():
+            keys = [self.index(next(iter(accounts)))]
+            args: list[Any] = [self._ttl]
+            for account, (_, entries, removed) in accounts.items():
+                keys.append(self.stream(account))
+                args += [account, len(entries), len(removed), *entries, *removed]
+            calls.append(_STORE(self._redis, keys, args))
+        ids: list[str] = [""] * len(batch.stored)
+        for accounts, new_ids in zip(buckets.values(), await asyncio.gather(*calls), strict=True):
+            indexes = [i for stored, _, _ in accounts.values() for i in stored]
+            for index, raw in zip(indexes, new_ids, strict=True):
+                ids[index] = _text(raw)
+        outcome.ids = ids
+
+    def _wanted(
+        self,
+        buckets: dict[str, dict[str, tuple[list[int], list[bytes], list[str]]]],
+        of_account: dict[str, tuple[list[int], list[bytes], list[str]]],
+        account: str,
+    ) -> tuple[list[int], list[bytes], list[str]]:
+        """A new account's (indexes, entries to add, ids to delete), in its bucket."""
+        wanted: tuple[list[int], list[bytes], list[str]] = ([], [], [])
+        buckets.setdefault(self.parking.prefix(account), {})[account] = wanted
+        of_account[account] = wanted
+        return wanted
 
     async def _claim(self, account: str, count: int, outcome: Outcome) -> None:
         keys = [self.parking.key(account), self.stream(account), self.index(account)]

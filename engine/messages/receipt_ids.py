@@ -67,6 +67,16 @@ def _as_decimal(receipt_id: str) -> str | None:
     return None
 
 
+def first_key(receipt_id: str, relation: ReceiptIdRelation) -> str:
+    """`lookup_keys`' first, alone: most receipts match it, and the others
+    cost two base conversions."""
+    if relation == "exact":
+        return receipt_id
+    if relation == "auto":
+        return canonical(receipt_id)
+    return lookup_keys(receipt_id, relation)[0]
+
+
 def lookup_keys(receipt_id: str, relation: ReceiptIdRelation) -> tuple[str, ...]:
     """The receipt map keys a receipt id may be stored under, most likely first."""
     if relation == "exact":

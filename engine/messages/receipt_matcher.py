@@ -5,9 +5,9 @@ names only one of them, in the operator's own convention (`receipt_ids`). The
 matcher keeps, per (connector, stored key), what the receipt will need: in
 memory from the moment the operator answered (`expect`), because a receipt may
 beat its correlation to Redis, then in the receipt map every shard reads
-(`store`, batched with the settlement). Receipts are looked up in batches: one
-lookup call for every receipt's likeliest key, one more for the other keys of
-those not found.
+(`store`, batched with the settlement), and the latest of them in memory as
+well. Receipts are looked up in memory, then in batches: one lookup call for
+every receipt's likeliest key, one more for the other keys of those not found.
 
 A matched receipt is answered only once its effect is committed (`Apply`), so
 the operator sends again what a crash lost. One that matches nothing is
@@ -32,6 +32,7 @@ from engine.loop.repeated import RepeatedWarning
 from engine.messages.receipt_ids import (
     ReceiptIdRelation,
     ReceiptIdSource,
+    first_key,
     is_valid_id,
     lookup_keys,
     same_handset,
@@ -48,6 +49,10 @@ log = structlog.get_logger("smsgw.receipts")
 _RETRIES = (0.5, 2.0, 8.0, 30.0)
 """Seconds before looking an unmatched receipt up again; the last repeats
 until the receipt has been kept for `ReceiptRules.keep_unknown`."""
+
+RECENT_PARTS = 100_000
+"""Stored correlations kept in memory too (a few hundred bytes each): ten
+seconds of receipts at 10,000/s are answered without a lookup in Redis."""
 
 Answer = Callable[[int], None]
 """Answers the operator's deliver_sm or data_sm with a command_status."""
@@ -83,9 +88,11 @@ class _Incoming:
         "answer",
         "attempt",
         "connector",
+        "expanded",
         "first_seen",
         "handset",
         "keys",
+        "other",
         "outcome",
         "unread_text",
     )
@@ -94,15 +101,19 @@ class _Incoming:
         self,
         connector: str,
         outcome: ReceiptOutcome,
-        keys: tuple[str, ...],
+        first_key: str,
         handset: str,
         answer: Answer | None,
         first_seen: float,
     ) -> None:
         self.connector = connector
         self.outcome = outcome
-        self.keys = keys
-        """Lookup keys; only the first may match without the handset check."""
+        self.keys = (first_key,)
+        """Lookup keys; only the first may match without the handset check.
+        The others are worked out only if it matches nothing (`expanded`)."""
+        self.expanded = False
+        self.other: str | None = None
+        """The id that lost to ``outcome.message_id`` (TLV or text), if any."""
         self.handset = handset
         self.answer = answer
         self.first_seen = first_seen
@@ -134,6 +145,10 @@ class ReceiptMatcher:
         self._clock = clock
         self._unsaved: dict[tuple[str, str], SubmittedPart] = {}
         """Correlations on their way to the receipt map: a receipt may beat them."""
+        self._recent: dict[tuple[str, str], SubmittedPart] = {}
+        """Correlations stored lately, oldest first, at most `RECENT_PARTS`:
+        most receipts come back to the shard that submitted, and find their
+        part here without a round trip to the receipt map."""
         self._orphans: dict[tuple[str, str], _Incoming] = {}
         """Unmatched receipts kept, under each of their keys."""
         self._kept: dict[_Incoming, None] = {}
@@ -183,9 +198,13 @@ class ReceiptMatcher:
         )
         # Kept until stored: a receipt arriving meanwhile still finds them, and
         # a retry after a failure stores them again.
+        recent = self._recent
         for connector, entries in by_connector.items():
-            for key, _ in entries:
+            for key, part in entries:
                 self._unsaved.pop((connector, key), None)
+                recent[(connector, key)] = part
+        for _ in range(len(recent) - RECENT_PARTS):
+            del recent[next(iter(recent))]
 
     # -- receipts ------------------------------------------------------------
 
@@ -220,10 +239,10 @@ class ReceiptMatcher:
         if not is_valid_id(outcome.message_id):
             self._malformed(connector, "no usable id", answer, outcome.message_id)
             return
-        keys = lookup_keys(outcome.message_id, rules.relation)
+        key = first_key(outcome.message_id, rules.relation)
+        incoming = _Incoming(connector, outcome, key, request.source_addr, answer, self._clock())
         if other is not None and other != outcome.message_id and is_valid_id(other):
-            keys += tuple(k for k in lookup_keys(other, rules.relation) if k not in keys)
-        incoming = _Incoming(connector, outcome, keys, request.source_addr, answer, self._clock())
+            incoming.other = other
         incoming.unread_text = unread_text
         self._incoming.add(incoming)
 
@@ -239,8 +258,8 @@ class ReceiptMatcher:
         parts: list[SubmittedPart | None] = [None] * len(batch)
         await self._lookup(batch, parts, first=True)
         for item, part in zip(batch, parts, strict=True):
-            if part is None and item.unread_text:
-                self._read_text_id(item)
+            if part is None and not item.expanded:
+                self._expand(item)
         if any(p is None and len(i.keys) > 1 for i, p in zip(batch, parts, strict=True)):
             await self._lookup(batch, parts, first=False)
         matched = [
@@ -252,13 +271,23 @@ class ReceiptMatcher:
             if part is None:
                 self._unmatched(item)
 
-    def _read_text_id(self, item: _Incoming) -> None:
-        """The text's ``id:`` as further keys of a receipt whose TLV id matched nothing."""
-        parsed = parse_receipt(item.unread_text)
-        item.unread_text = b""
-        if parsed is not None and parsed.id is not None and is_valid_id(parsed.id):
-            relation = self._relation(item.connector)
-            item.keys += tuple(k for k in lookup_keys(parsed.id, relation) if k not in item.keys)
+    def _expand(self, item: _Incoming) -> None:
+        """Every key of a receipt whose first matched nothing: its id's other
+        forms, then the losing id's, then (read only now) the text's ``id:``."""
+        item.expanded = True
+        relation = self._relation(item.connector)
+        ids = [item.outcome.message_id]
+        if item.other is not None:
+            ids.append(item.other)
+        if item.unread_text:
+            parsed = parse_receipt(item.unread_text)
+            item.unread_text = b""
+            if parsed is not None and parsed.id is not None and is_valid_id(parsed.id):
+                ids.append(parsed.id)
+        keys = list(item.keys)
+        for receipt_id in ids:
+            keys += (k for k in lookup_keys(receipt_id, relation) if k not in keys)
+        item.keys = tuple(keys)
 
     async def _lookup(
         self, batch: list[_Incoming], parts: list[SubmittedPart | None], *, first: bool
@@ -269,7 +298,9 @@ class ReceiptMatcher:
             if parts[index] is not None:
                 continue
             for key in item.keys[:1] if first else item.keys[1:]:
-                part = self._unsaved.get((item.connector, key))
+                part = self._unsaved.get((item.connector, key)) or self._recent.get(
+                    (item.connector, key)
+                )
                 if part is not None and (first or _same_handset(item, part)):
                     parts[index] = part
                     break
@@ -295,7 +326,8 @@ class ReceiptMatcher:
                 item.answered(S.ESME_RX_T_APPN)
             return
         for item, _ in matched:
-            self._forget(item)
+            if item.attempt:
+                self._forget(item)
             self.counts[(item.connector, "late" if item.attempt else "matched")] += 1
             item.answered(S.ESME_ROK)
 

@@ -105,7 +105,7 @@ async def test_ids_match_in_every_convention(resp_id: str, receipt_id: str, rela
     harness = Harness(ReceiptIdRules(relation))  # type: ignore[arg-type]
     await harness.matcher.store([])
     harness.matcher.expect("op", [resp_id], part())
-    await harness.matcher.store([("op", [resp_id])])  # from the receipt map, not memory
+    await harness.matcher.store([("op", [resp_id])])  # stored, then kept as recent
     harness.receive(deliver(f"id:{receipt_id} stat:UNDELIV err:012"))
     await harness.settle()
     assert harness.matched() == [("m1", MessageState.UNDELIVERABLE)]
