@@ -3,6 +3,8 @@
 Every endpoint needs the admin key as a bearer token (``Authorization: Bearer
 <admin key>``; its SHA-256 in ``[api] admin_key_hash`` or the key in
 ``SMSGW_ADMIN_KEY``): none is a 401, any other key a 403 ``forbidden``.
+Every change is audited (`engine.admin.audit`) as ``admin-api``, or as
+``cli:<user>`` when the `smsgw` commands say so in ``X-Smsgw-Actor``.
 
 Endpoints (JSON; errors are problem+json with a stable ``code``):
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -53,22 +54,29 @@ class PasswordAnswer(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tr
 
 
 class NewApiKey(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    label: Annotated[str, Meta(max_length=100, pattern=r"^[\x20-\x7e]*$(?!\n)")] = ""
+    label: Annotated[
+        str,
+        Meta(
+            max_length=100,
+            pattern=r"^[\x20-\x7e]*$(?!\n)",
+            description="Up to 100 printable ASCII characters.",
+        ),
+    ] = ""
 
 
 class ApiKeyView(msgspec.Struct, frozen=True, kw_only=True):
     key_id: str
     label: str
-    created_at: int
-    """Unix seconds."""
-    revoked_at: int | None
-    """Unix seconds; None while the key works."""
+    created_at: datetime
+    """RFC 3339, UTC."""
+    revoked_at: datetime | None
+    """RFC 3339, UTC; None while the key works."""
 
 
 class IssuedApiKey(msgspec.Struct, frozen=True, kw_only=True):
     key_id: str
     label: str
-    created_at: int
+    created_at: datetime
     key: str
     """Shown this once: only its SHA-256 is kept."""
 
@@ -86,12 +94,21 @@ class Adjustment(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
             description="Micro-units; positive tops up, negative debits; never 0.",
         ),
     ]
-    reason: Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$(?!\n)")]
+    reason: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=200,
+            pattern=r"^[^\x00-\x1f\x7f]+$(?!\n)",
+            description="1 to 200 characters, no control characters.",
+        ),
+    ]
     reference: Annotated[
         str,
         Meta(
             pattern=r"^[!-~]{1,128}$(?!\n)",
-            description="Makes it idempotent: the same reference again changes nothing.",
+            description="1 to 128 printable ASCII characters without spaces; the same"
+            " reference again changes nothing.",
         ),
     ]
 
@@ -154,6 +171,11 @@ async def set_password(request: Request, admin: Administration) -> Response:
     return json(PasswordAnswer(account=account_id, password=generated))
 
 
+def _utc(seconds: int) -> datetime:
+    """Stored as Unix seconds; shown, like every time of the API, in RFC 3339."""
+    return datetime.fromtimestamp(seconds, UTC)
+
+
 @admin_endpoint
 async def list_api_keys(request: Request, admin: Administration) -> Response:
     records = await admin.api_keys_of(path_id(request, "account_id"))
@@ -163,8 +185,8 @@ async def list_api_keys(request: Request, admin: Administration) -> Response:
                 ApiKeyView(
                     key_id=r.key_id,
                     label=r.label,
-                    created_at=r.created_at,
-                    revoked_at=r.revoked_at or None,
+                    created_at=_utc(r.created_at),
+                    revoked_at=_utc(r.revoked_at) if r.revoked_at else None,
                 )
                 for r in records
             ]
@@ -178,7 +200,7 @@ async def issue_api_key(request: Request, admin: Administration) -> Response:
     body = await decode(request, NewApiKey)
     record, key = await engine_of(request).issue_api_key(account_id, body.label)
     issued = IssuedApiKey(
-        key_id=record.key_id, label=record.label, created_at=record.created_at, key=key
+        key_id=record.key_id, label=record.label, created_at=_utc(record.created_at), key=key
     )
     return json(issued, 201)
 

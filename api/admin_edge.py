@@ -12,10 +12,10 @@ from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.auth import bearer_key
+from api.auth import check_admin_key
 from api.openapi import Operation
-from api.problems import Problem
-from engine import Administration, AdminRefused, Engine
+from api.problems import Problem, pattern_words, readable
+from engine import ACTOR_HEADER, Administration, AdminRefused, Engine, acting_as, requested_actor
 
 T = TypeVar("T")
 
@@ -32,13 +32,12 @@ def engine_of(request: Request) -> Engine:
     return request.app.state.engine
 
 
-def admin_of(request: Request) -> Administration:
+async def admin_of(request: Request) -> Administration:
     """The shard's administration, once the caller has shown the admin key:
-    no key is a 401, another key (an account's, a wrong one) a 403."""
-    engine = engine_of(request)
-    if not engine.is_admin_key(bearer_key(request)):
-        raise Problem(403, "forbidden", "The admin key is needed", "this key is not the admin key")
-    return engine.admin
+    no key is a 401, another key (an account's, a wrong one) a 403, a source
+    locked out after failures a 429 (`api.auth.check_admin_key`)."""
+    await check_admin_key(request)
+    return engine_of(request).admin
 
 
 def path_id(request: Request, name: str) -> str:
@@ -53,8 +52,8 @@ def path_id(request: Request, name: str) -> str:
 def json_body(body: bytes, kind: type[T]) -> T:
     try:
         return msgspec.json.decode(body, type=kind)
-    except msgspec.DecodeError as exc:
-        raise invalid(str(exc)) from exc
+    except msgspec.DecodeError as exc:  # worded without our regexes (on refusal only)
+        raise invalid(readable(str(exc), pattern_words(kind))) from exc
 
 
 def check_json(request: Request) -> None:
@@ -90,13 +89,15 @@ Handler = Callable[[Request, Administration], Awaitable[Response]]
 
 
 def admin_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """A Starlette endpoint that checks the admin key, then runs ``handler``;
-    an engine refusal becomes its problem, a Redis failure a 503."""
+    """A Starlette endpoint that checks the admin key, then runs ``handler``
+    (its changes audited as the request's actor); an engine refusal becomes
+    its problem, a Redis failure a 503."""
 
     async def endpoint(request: Request) -> Response:
-        admin = admin_of(request)
+        admin = await admin_of(request)
         try:
-            return await handler(request, admin)
+            with acting_as(requested_actor(request.headers.get(ACTOR_HEADER))):
+                return await handler(request, admin)
         except AdminRefused as exc:
             raise refused(exc) from exc
         except RedisError as exc:

@@ -26,8 +26,22 @@ from engine import (
     RoutingConfigError,
 )
 
-_Address = Annotated[str, Meta(min_length=1, max_length=21, pattern=r"^[\x20-\x7e]+$(?!\n)")]
-_Name = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.\-]{1,64}$(?!\n)")]
+_Address = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=21,
+        pattern=r"^[\x20-\x7e]+$(?!\n)",
+        description="1 to 21 printable ASCII characters.",
+    ),
+]
+_Name = Annotated[
+    str,
+    Meta(
+        pattern=r"^[A-Za-z0-9_.\-]{1,64}$(?!\n)",
+        description="1 to 64 letters, digits, '_', '.' or '-'.",
+    ),
+]
 
 
 class RoutingIssue(msgspec.Struct, frozen=True):

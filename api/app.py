@@ -12,14 +12,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from api import admin, jasmin, ops, v1, v1_messages
+from api import admin, docs, jasmin, ops
 from api.limits import BodyLimit
 from api.openapi import Operation
 from api.problems import HANDLERS
+from api.v1 import messages as v1_messages
+from api.v1 import send as v1_send
 from engine import Engine
 
 OPERATIONS: list[Operation] = [
-    *v1.OPERATIONS,
+    *v1_send.OPERATIONS,
     *v1_messages.OPERATIONS,
     *jasmin.OPERATIONS,
     *admin.OPERATIONS,
@@ -58,7 +60,14 @@ def create_app(engine: Engine) -> Starlette:
     app = Starlette(
         routes=one_route_per_path(
             # Starlette tries routes in order: the sending ones first.
-            [*v1.routes, *jasmin.routes, *v1_messages.routes, *ops.routes, *admin.routes]
+            [
+                *v1_send.routes,
+                *jasmin.routes,
+                *v1_messages.routes,
+                *ops.routes,
+                *docs.routes(),
+                *admin.routes,
+            ]
         ),
         middleware=[Middleware(BodyLimit, max_body_bytes=limits.max_body_bytes)],
         exception_handlers=HANDLERS,  # type: ignore[arg-type]

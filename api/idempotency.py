@@ -1,11 +1,15 @@
 """The ``Idempotency-Key`` header: a retried request gets the first answer back.
 
-Which answers are kept: everything a retry must not redo (202, 200, 504 after
-a message was accepted) and every refusal that a retry would only repeat (4xx).
-Not kept: 429 and 503 (nothing was accepted; the client is told to try again,
-and may with the same key) and an unexpected error. A request cancelled midway
-(the client went away) keeps its key pending until the hold lapses: it may have
-accepted a message, so a retry meanwhile gets 409 rather than a second message.
+Which answers are kept: only those a retry must not redo, because a message
+was accepted: a success (202, 200) and a final answer about an accepted message
+(a problem naming its ``message_id``: 504 ``wait_timeout``, 422
+``message_failed``). Every other refusal frees the key: nothing was held or
+sent, and the same request may succeed once its cause is gone (a fixed body
+after a 400, credit after a 402, a route after a 422, the next second after a
+429), so replaying it would only make the key useless. A request cancelled
+midway (the client went away) keeps its key pending until the hold lapses: it
+may have accepted a message, so a retry meanwhile gets 409 rather than a
+second message.
 """
 
 from __future__ import annotations
@@ -24,8 +28,6 @@ log = structlog.get_logger("smsgw.api")
 
 HEADER = "Idempotency-Key"
 _KEY = re.compile(r"[\x20-\x7e]{1,255}")
-_RETRYABLE = frozenset({429, 503})
-_KEPT_HEADERS = ("retry-after",)
 _RUNNING_GRACE = 30.0
 """Seconds a request may run beyond the longest OTP wait before its pending
 claim lapses (only a crashed or stuck request runs that long)."""
@@ -76,20 +78,20 @@ async def answer_once(
     try:
         try:
             response = await run()
+            final = response.status_code < 300
         except Problem as problem:
             response = problem.response()
+            final = "message_id" in problem.extra
     except Exception:
         await store.abandon(account.id, key, claimed)
         raise
-    if response.status_code in _RETRYABLE:
+    if not final:
         await store.abandon(account.id, key, claimed)
         return response
-    kept = {name: response.headers[name] for name in _KEPT_HEADERS if name in response.headers}
     answer = StoredAnswer(
         status=response.status_code,
         body=bytes(response.body),
         media_type=response.media_type or "application/json",
-        headers=kept,
     )
     try:
         await store.finish(account.id, key, claimed, answer, keep=limits.idempotency_ttl)

@@ -26,12 +26,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from api.auth import password_account
 from api.jasmin_args import (
     BALANCE_FIELDS,
     RATE_FIELDS,
     SEND_FIELDS,
     Args,
     JasminError,
+    invalid,
     parse_json,
     parse_query,
     validate,
@@ -100,10 +102,12 @@ async def _args(request: Request) -> Args:
     return args
 
 
-async def _authenticate(engine: Engine, args: Args) -> AccountConfig:
+async def _authenticate(request: Request, args: Args) -> AccountConfig:
+    """Throttled per source and account (`api.auth.password_account`); a
+    lockout reads as any authentication failure, as Jasmin's clients expect."""
     username = args["username"].decode("utf-8", "replace")
     password = args["password"].decode("utf-8", "replace")
-    account = await engine.account_for_password(username, password)
+    account = await password_account(request, username, password)
     if account is None:
         raise JasminError(403, _AUTHENTICATION.format(username))
     return account
@@ -137,7 +141,12 @@ async def _send(request: Request) -> str:
     validate(args, SEND_FIELDS)
     check_content(args, required=True)
     item = send_item(args, engine.gateway.config.limits.validity, time.time())
-    account = await _authenticate(engine, args)
+    account = await _authenticate(request, args)
+    if item.callback is not None:
+        try:
+            await engine.check_webhook(item.callback.url)
+        except ValueError:
+            raise invalid("dlr-url", args["dlr-url"]) from None
     [result], _ = await engine.send(account, [item])
     if not result.accepted:
         raise _refused(result.refusal, result.detail, args)
@@ -157,7 +166,7 @@ async def rate(request: Request) -> Response:
         validate(args, RATE_FIELDS)
         check_content(args, required=False)
         item = send_item(args, engine.gateway.config.limits.validity, time.time())
-        account = await _authenticate(engine, args)
+        account = await _authenticate(request, args)
         quote = engine.quote(account, item)
         if quote.refusal:
             raise _refused(quote.refusal, quote.detail, args)
@@ -177,7 +186,7 @@ async def balance(request: Request) -> Response:
     args = parse_query(request.scope["query_string"])
     try:
         validate(args, BALANCE_FIELDS)
-        account = await _authenticate(engine, args)
+        account = await _authenticate(request, args)
         try:
             found = await engine.balance(account.id)
         except Exception as exc:  # the ledger (Redis) does not answer

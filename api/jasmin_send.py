@@ -22,6 +22,7 @@ import re
 from datetime import UTC, datetime
 
 from api.jasmin_args import Args, JasminError, invalid
+from api.numbers import InvalidNumber, international
 from engine import (
     GSM_CHARACTERS,
     Callback,
@@ -36,7 +37,6 @@ from engine import (
 MAX_CONTENT_OCTETS = 0xFFFF
 """A message_payload's limit (SMPP 3.4 §5.3.2.32)."""
 _SENDER = re.compile(r"[A-Za-z0-9]{1,11}|\+?[0-9]{1,20}")
-_RECIPIENT_DIGITS = 20
 _PRIORITIES = {b"3": Priority.OTP, b"2": Priority.EXPRESS}
 
 
@@ -86,10 +86,13 @@ def send_item(args: Args, validity: ValidityLimits, now: float) -> SendItem:
 
 
 def _recipient(value: bytes) -> str:
-    digits = value.decode("ascii").removeprefix("+")
-    if len(digits) > _RECIPIENT_DIGITS:
-        raise invalid("to", value)
-    return digits
+    """E.164 digits; a number no numbering plan knows is refused here, before
+    authentication and so before anything is held (Jasmin's words, and why)."""
+    try:
+        return international(value.decode("ascii"))
+    except InvalidNumber as exc:
+        message = invalid("to", value).message.removesuffix(".")
+        raise JasminError(400, f"{message}: not a valid number ({exc}).") from None
 
 
 def _sender(value: bytes | None) -> str:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import html
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 import msgspec
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from api.openapi import Operation, document
@@ -23,6 +23,9 @@ class Health(msgspec.Struct, frozen=True):
 
 class Ready(msgspec.Struct, frozen=True):
     ready: bool
+    checks: dict[str, dict[str, Any]]
+    """Per dependency (redis, database, persister with its ``lag``) and the
+    connectors (``bound``: live binds of each), each with ``ok``."""
     live_connectors: list[str]
 
 
@@ -40,12 +43,14 @@ async def health(request: Request) -> Response:
 
 
 async def ready(request: Request) -> Response:
-    """Readiness: Redis/PostgreSQL answer and at least one connector is bound."""
+    """Readiness: every backend answers and at least one connector is bound;
+    each check is reported either way, so a 503 says which one is down."""
     engine = _engine(request)
-    problems = await engine.ready()
-    if problems:
-        raise Problem(503, "not_ready", "Not ready", "; ".join(problems.values()), checks=problems)
-    return _json(Ready(True, engine.live_connectors()))
+    checks = await engine.ready()
+    down = [f"{name}: {check.get('error')}" for name, check in checks.items() if not check["ok"]]
+    if down:
+        raise Problem(503, "not_ready", "Not ready", "; ".join(down), checks=checks)
+    return _json(Ready(True, checks, engine.live_connectors()))
 
 
 async def metrics(request: Request) -> Response:
@@ -66,35 +71,11 @@ async def openapi(request: Request) -> Response:
     return Response(orjson.dumps(request.app.state.openapi), media_type="application/json")
 
 
-async def docs(request: Request) -> Response:
-    """A plain page listing every operation (no script, works offline); any
-    OpenAPI viewer can be pointed at /openapi.json for more."""
-    spec = request.app.state.openapi
-    rows = []
-    for path, methods in spec["paths"].items():
-        for method, entry in methods.items():
-            rows.append(
-                f"<tr><td><code>{method.upper()}</code></td><td><code>{html.escape(path)}</code>"
-                f"</td><td>{html.escape(entry['summary'])}</td>"
-                f"<td>{html.escape(', '.join(entry.get('tags', [])))}</td></tr>"
-            )
-    page = (
-        "<!doctype html><meta charset=utf-8><title>smsgw API</title>"
-        "<h1>smsgw HTTP API</h1><p>Machine-readable: <a href=/openapi.json>/openapi.json</a>."
-        " Errors are <code>application/problem+json</code> with a stable <code>code</code>.</p>"
-        "<table border=1 cellpadding=4><tr><th>method<th>path<th>what<th>part</tr>"
-        + "".join(rows)
-        + "</table>"
-    )
-    return HTMLResponse(page)
-
-
 routes: list[BaseRoute] = [
     Route("/health", health, methods=["GET"]),
     Route("/ready", ready, methods=["GET"]),
     Route("/metrics", metrics, methods=["GET"]),
     Route("/openapi.json", openapi, methods=["GET"]),
-    Route("/docs", docs, methods=["GET"]),
 ]
 
 OPERATIONS: list[Operation] = [
@@ -110,7 +91,7 @@ OPERATIONS: list[Operation] = [
     Operation(
         method="GET",
         path="/ready",
-        summary="Readiness: backends answer and a connector is bound",
+        summary="Readiness: each backend, the persister's lag and the connectors' binds",
         tag="ops",
         operation_id="ready",
         security=None,

@@ -7,14 +7,19 @@ how an endpoint refuses; nothing it changed before raising may be left half done
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import msgspec
 import orjson
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-PROBLEM_TYPE = "https://smsgw.dev/problems/"
+PROBLEM_TYPE = "/problems/"
+"""Types are references into the gateway's own URL space (RFC 9457 §3.1.1: a
+relative reference resolves against the request's URL), not a domain we do
+not own; clients compare them, or better ``code``, as strings."""
 MEDIA_TYPE = "application/problem+json"
 
 _STATUS_CODES = {
@@ -67,6 +72,48 @@ class Problem(Exception):
             media_type=MEDIA_TYPE,
             headers=self.headers,
         )
+
+
+_QUOTED_REGEX = re.compile(r"Expected `str` matching regex '.*' - at `(?P<path>[^`]*)`")
+_FIELD = re.compile(r"\.([A-Za-z_][\w-]*)")
+
+
+def pattern_words(kind: Any) -> dict[str, str]:
+    """Field name -> the description of its pattern, from ``kind``'s JSON schema:
+    what `readable` says instead of the regex."""
+    _, components = msgspec.json.schema_components([kind])
+    words: dict[str, str] = {}
+
+    def walk(node: Any, name: str | None) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item, name)
+        elif isinstance(node, dict):
+            if name and "pattern" in node and "description" in node:
+                words.setdefault(name, node["description"].rstrip("."))
+            for key, value in node.items():
+                if key == "properties":
+                    for field, schema in value.items():
+                        walk(schema, field)
+                elif key in ("anyOf", "items", "additionalProperties"):
+                    walk(value, name)
+
+    walk(list(components.values()), None)
+    return words
+
+
+def readable(message: str, words: dict[str, str]) -> str:
+    """msgspec's decode error with the regex it quotes (our internals, and no
+    help to a caller) replaced by what the field expects."""
+    found = _QUOTED_REGEX.fullmatch(message)
+    if found is None:
+        return message
+    path = found["path"]
+    fields = _FIELD.findall(path)
+    expected = words.get(fields[-1]) if fields else None
+    if expected is None:
+        return f"{path}: expected a string of the form /docs describes"
+    return f"{path}: expected {expected[:1].lower()}{expected[1:]}"
 
 
 async def _problem(request: Request, exc: Exception) -> Response:

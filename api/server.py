@@ -32,7 +32,7 @@ class HttpFront:
             http="httptools",
             lifespan="off",
             access_log=False,
-            log_level="warning",
+            log_config=None,  # the process set-up formats and levels its loggers
             timeout_keep_alive=30,
             timeout_graceful_shutdown=10,
         )

@@ -41,7 +41,7 @@ from typing import Any
 
 import httpx
 import msgspec
-import structlog
+import orjson
 import uvloop
 
 from bench.e2e import Child, json_report, parse_metrics, python_module
@@ -62,8 +62,6 @@ START_TIMEOUT = 30.0
 DRAIN_TIMEOUT = 120.0
 POLL_SECONDS = 0.2
 
-log = structlog.get_logger("smsgw.bench")
-
 
 # -- the engine process -----------------------------------------------------------
 
@@ -71,7 +69,7 @@ log = structlog.get_logger("smsgw.bench")
 def serve_engine(operator_port: int, credit: int) -> int:
     """`smsgw dev`'s gateway and HTTP front, sending to ``operator_port`` over a
     fast connector, the demo account credited with ``credit``; says its URL,
-    API key and Jasmin credentials in one JSON log line."""
+    API key and Jasmin credentials in one JSON line on stdout."""
     from api.server import HttpFront
     from engine.gateway import Gateway
     from engine.messages.receipt_map import MemoryReceiptMap
@@ -99,13 +97,16 @@ def serve_engine(operator_port: int, credit: int) -> int:
             engine, api_key = await dev_engine(gateway, history)
             front = HttpFront(engine, "127.0.0.1", 0)
             await front.start()
-            log.info(
-                READY_EVENT,
-                url=f"http://127.0.0.1:{front.port}",
-                api_key=api_key,
-                username=DEMO_ACCOUNT,
-                password=ACCOUNT_PASSWORD,
-            )
+            # Printed, not logged: the log masks credentials, and the
+            # generator needs these to send.
+            ready = {
+                "event": READY_EVENT,
+                "url": f"http://127.0.0.1:{front.port}",
+                "api_key": api_key,
+                "username": DEMO_ACCOUNT,
+                "password": ACCOUNT_PASSWORD,
+            }
+            print(orjson.dumps(ready).decode(), flush=True)
             await stopping.wait()
         finally:
             if front is not None:

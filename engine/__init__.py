@@ -37,9 +37,11 @@ from engine.admin.administration import (
     ShardStats,
     SmppPassword,
 )
+from engine.admin.audit import ACTOR_HEADER, acting_as, requested_actor
 from engine.config import ApiConfig
 from engine.customers.accounts import AccountConfig
 from engine.customers.idempotency import Clash, IdempotencyStore, StoredAnswer, fingerprint
+from engine.customers.logins import LoginAttempt, LoginVerdict
 from engine.facade import Balance, Engine, SendItem, SendResult
 from engine.messages.intake import ValidityLimits
 from engine.messages.message import Callback, Priority
@@ -54,6 +56,7 @@ from smpp.gsm import CHARACTERS as GSM_CHARACTERS
 from smpp.smpptime import SmppTimeError, resolve_smpp_time
 
 __all__ = [
+    "ACTOR_HEADER",
     "GSM_CHARACTERS",
     "MAX_AMOUNT",
     "MAX_PAGE",
@@ -72,6 +75,8 @@ __all__ = [
     "DeliveryAttempt",
     "Engine",
     "IdempotencyStore",
+    "LoginAttempt",
+    "LoginVerdict",
     "MessageFilter",
     "MessageRecord",
     "MessageState",
@@ -92,7 +97,9 @@ __all__ = [
     "SmppTimeError",
     "StoredAnswer",
     "ValidityLimits",
+    "acting_as",
     "check_webhook_url",
     "fingerprint",
+    "requested_actor",
     "resolve_smpp_time",
 ]

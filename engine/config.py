@@ -51,18 +51,27 @@ from typing import Any
 import msgspec
 
 from engine.customers.accounts import AccountConfig
+from engine.customers.login_guard import SecurityConfig
 from engine.messages.intake import ValidityLimits
 from engine.operators.connector_config import ConnectorConfig
 from engine.webhooks import WebhookLimits, check_webhook_url
 from ledger.config import LedgerConfig
 from router import RoutingConfig, RoutingConfigError, load_data
+from router.config import SECTIONS as ROUTING_SECTIONS
+from router.config import nesting_hint
+from router.validation import INVALID, ConfigIssue, convert_all
 from smpp.aio import SessionLimits
 
 
 class ListenerConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An address where customers bind over SMPP."""
+
     host: str = "127.0.0.1"
+    """Interface to listen on; `smsgw serve --host` (or SMSGW_HOST) sets it where
+    the file does not: the container listens on 0.0.0.0."""
     port: int = 2775
     tls_cert: str = ""
+    """PEM certificate chain; with ``tls_key``, the listener speaks SMPP over TLS."""
     tls_key: str = ""
 
 
@@ -96,6 +105,8 @@ class GatewayLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     shard_claim_ttl: float = 30.0
     """Seconds a taken-over outbox stays claimed if its claimer dies; also the
     longest a starting shard waits for a peer to give its own outbox back."""
+    audit_length: int = 100_000
+    """Admin changes kept in the audit stream (``{namespace}:audit``); older ones are trimmed."""
     redis_timeout: float = 2.0
     """Seconds a Redis call may take before it fails and is tried once more on
     a fresh connection: a stalled Redis costs a customer at most about twice this."""
@@ -105,6 +116,8 @@ class GatewayLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
             raise ValueError("redis_timeout must be > 0")
         if self.held_receipts_per_account < 1 or self.parked_receipts_per_account < 1:
             raise ValueError("held_ and parked_receipts_per_account must be >= 1")
+        if self.audit_length < 1:
+            raise ValueError("audit_length must be >= 1")
         beat = self.shard_heartbeat_interval
         if beat <= 0:
             raise ValueError("shard_heartbeat_interval must be > 0")
@@ -135,11 +148,46 @@ class ApiConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     """Seconds an Idempotency-Key is remembered."""
 
 
+class StartupConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """How `smsgw serve` starts (it starts whole or not at all: README, Running a shard)."""
+
+    wait: float = 30.0
+    """Seconds an unreachable Redis or PostgreSQL is retried at start, with
+    backoff, before `smsgw serve` gives up and exits non-zero; 0 tries once."""
+
+    def __post_init__(self) -> None:
+        if self.wait < 0:
+            raise ValueError("wait must be >= 0")
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+class LoggingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """How much each logger says (docs/logging.md). The format follows the
+    command: JSON lines for `smsgw serve`, readable lines for `smsgw dev`."""
+
+    level: str = "info"
+    """The level of every logger not named in ``levels``."""
+    levels: dict[str, str] = msgspec.field(default_factory=dict)
+    """Per logger name and its children, e.g. ``{ "smsgw.connector" = "debug" }``."""
+
+    def __post_init__(self) -> None:
+        named = {"level": self.level, **{f"levels.{k}": v for k, v in self.levels.items()}}
+        wrong = [place for place, level in named.items() if level.lower() not in LOG_LEVELS]
+        if wrong:
+            raise ValueError(f"{', '.join(wrong)}: a level is one of {', '.join(LOG_LEVELS)}")
+
+
 class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """One shard's whole configuration: `smsgw.toml`."""
+
     shard: str = "shard-0"
+    """This shard's name, unique among the shards sharing Redis and PostgreSQL."""
     shard_number: int = 0
     """0..255, part of every message id this shard makes: unique per shard."""
     metrics_host: str = "127.0.0.1"
+    """Interface of Prometheus /metrics (`smsgw serve --host` sets it where the file does not)."""
     metrics_port: int = 0
     """Prometheus /metrics of `smsgw serve`; 0 turns it off."""
     persister_in_process: bool = True
@@ -155,6 +203,10 @@ class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True):
     routing: RoutingConfig | None = None
     api: ApiConfig = ApiConfig()
     webhooks: WebhookLimits = WebhookLimits()
+    logging: LoggingConfig = LoggingConfig()
+    startup: StartupConfig = StartupConfig()
+    security: SecurityConfig = SecurityConfig()
+    """Login throttling and lockout, bind failure codes (docs/security.md)."""
 
 
 class ConfigError(ValueError):
@@ -176,6 +228,9 @@ _SECTIONS: dict[str, Any] = {
     "ledger": LedgerConfig,
     "api": ApiConfig,
     "webhooks": WebhookLimits,
+    "logging": LoggingConfig,
+    "startup": StartupConfig,
+    "security": SecurityConfig,
 }
 _LISTS: dict[str, Any] = {
     "listeners": ListenerConfig,
@@ -184,23 +239,41 @@ _LISTS: dict[str, Any] = {
 }
 
 
-def load_config_file(path: str | Path) -> GatewayConfig:
-    return load_config(Path(path).read_text(encoding="utf-8"))
+def load_config_file(path: str | Path, default_host: str | None = None) -> GatewayConfig:
+    return load_config(Path(path).read_text(encoding="utf-8"), default_host)
 
 
-def load_config(text: str) -> GatewayConfig:
+def load_config(text: str, default_host: str | None = None) -> GatewayConfig:
+    """``default_host``: the interface of listeners, the HTTP front and metrics
+    that the file leaves unset (a container sets 0.0.0.0; else 127.0.0.1)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"TOML: {exc}"]) from None
-    return config_from_data(data)
+    return config_from_data(_with_host(data, default_host) if default_host else data)
+
+
+def _with_host(data: dict[str, Any], host: str) -> dict[str, Any]:
+    listeners = data.get("listeners", [{}])
+    if isinstance(listeners, list):
+        listeners = [
+            {"host": host, **item} if isinstance(item, dict) else item for item in listeners
+        ]
+    api = data.get("api", {})
+    return {
+        **data,
+        "metrics_host": data.get("metrics_host", host),
+        "listeners": listeners,
+        "api": {"host": host, **api} if isinstance(api, dict) else api,
+    }
 
 
 def config_from_data(data: dict[str, Any]) -> GatewayConfig:
     issues: list[str] = []
     fields: dict[str, Any] = {}
     for name in data.keys() - {*_SECTIONS, *_LISTS, "routing"}:
-        issues.append(f"{name}: unknown setting")
+        hint = nesting_hint(name) if name in ROUTING_SECTIONS else "unknown setting"
+        issues.append(f"{name}: {hint}")
     for name, kind in _SECTIONS.items():
         if name in data:
             fields[name] = _convert(data[name], kind, name, issues)
@@ -225,11 +298,16 @@ def config_from_data(data: dict[str, Any]) -> GatewayConfig:
 
 
 def _convert(value: Any, kind: Any, place: str, issues: list[str]) -> Any:
+    """``value`` as ``kind``, or None with every problem in it added to ``issues``
+    (msgspec alone stops at the first; the router's walker goes on)."""
+    found: list[ConfigIssue] = []
     try:
-        return msgspec.convert(value, kind)
-    except (msgspec.ValidationError, ValueError) as exc:
-        issues.append(f"{place}: {exc}")
-        return None
+        converted = convert_all(value, kind, place, found)
+    except ValueError as exc:  # a rule across fields (__post_init__) of a part
+        converted = INVALID
+        found.append(ConfigIssue(place, str(exc)))
+    issues += [str(issue) for issue in found]
+    return None if converted is INVALID else converted
 
 
 def _check_webhooks(fields: dict[str, Any], issues: list[str]) -> None:

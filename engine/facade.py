@@ -29,7 +29,7 @@ from engine.customers.api_keys import (
     new_api_key,
 )
 from engine.customers.idempotency import IdempotencyStore, MemoryIdempotencyStore
-from engine.customers.passwords import verify_password
+from engine.customers.logins import Logins
 from engine.gateway import Gateway
 from engine.messages.intake import Refused, SubmitOptions, prepare_mt
 from engine.messages.lifecycle import STATE_OF_SMPP
@@ -58,8 +58,9 @@ ANSWER_MARGIN = 0.05
 (and after which the message is never submitted): the answer must be on the
 wire before the caller's own timeout fires."""
 
-ReadyCheck = Callable[[], Awaitable[None]]
-"""Raises when a backend (Redis, PostgreSQL) cannot be reached."""
+ReadyCheck = Callable[[], Awaitable[object]]
+"""Raises when a backend (Redis, PostgreSQL) cannot be reached; else returns
+None or a dict of what is worth showing beside "ok" (the persister's lag)."""
 
 _REFUSED_CODES = {
     S.ESME_RINVDSTADR: "no_route",
@@ -180,6 +181,17 @@ class Engine:
     def account(self, account_id: str) -> AccountConfig | None:
         return self.gateway.accounts.get(account_id)
 
+    @property
+    def logins(self) -> Logins:
+        """Throttles every key and password check (api.auth wraps its checks in it)."""
+        return self.gateway.logins
+
+    async def check_webhook(self, url: str) -> str:
+        """The URL, if a webhook may be sent to it: its shape, and the
+        addresses its host resolves to now (the send-time check, run early);
+        else ValueError saying why."""
+        return await self.gateway.webhooks.guard.check_url(url)
+
     # -- authentication ------------------------------------------------------
 
     async def account_for_key(self, key: str) -> AccountConfig | None:
@@ -204,16 +216,14 @@ class Engine:
         """Jasmin-style username/password on every request: the scrypt check is
         slow on purpose, so a success is remembered (as a digest) for a while."""
         account = self.account(username)
-        if account is None:
+        if account is None:  # as slow as a wrong password: no account enumeration
+            await self.logins.passwords.verify(username, password, None)
             return None
         proof = (username, hashlib.sha256(f"{account.password_hash}\0{password}".encode()).digest())
         now = time.monotonic()
         if self._trusted_passwords.get(proof, 0.0) > now:
             return account
-        checked = await asyncio.get_running_loop().run_in_executor(
-            None, verify_password, password, account.password_hash
-        )
-        if not checked:
+        if not await self.logins.passwords.verify(username, password, account.password_hash):
             return None
         if len(self._trusted_passwords) > 10_000:
             self._trusted_passwords.clear()
@@ -223,6 +233,7 @@ class Engine:
     async def issue_api_key(self, account: str, label: str = "") -> tuple[ApiKey, str]:
         record, key = new_api_key(account, label)
         await self.api_keys.put(record)
+        await self.admin.audit.record("api_key.issue", account, key_id=record.key_id, label=label)
         return record, key
 
     async def revoke_api_key(self, account: str, key_id: str) -> bool:
@@ -231,6 +242,7 @@ class Engine:
             return False
         await self.api_keys.put(msgspec.structs.replace(record, revoked_at=int(time.time())))
         self._trusted_keys = {k: v for k, v in self._trusted_keys.items() if v[1] != account}
+        await self.admin.audit.record("api_key.revoke", account, key_id=key_id)
         return True
 
     # -- sending ---------------------------------------------------------------
@@ -407,18 +419,30 @@ class Engine:
             if BindState.BOUND in connector.state().binds
         ]
 
-    async def ready(self) -> dict[str, str]:
-        """Problems that make this shard unready (empty when ready): a backend
-        that does not answer, or no connector with a live bind."""
-        problems: dict[str, str] = {}
-        for check in self.ready_checks:
-            try:
-                await asyncio.wait_for(check(), 2.0)
-            except Exception as exc:
-                problems[getattr(check, "__name__", "backend")] = str(exc) or type(exc).__name__
-        if self.gateway.connectors and not self.live_connectors():
-            problems["connectors"] = "no connector has a live bind"
-        return problems
+    async def ready(self) -> dict[str, dict[str, object]]:
+        """Each backend check and the connectors' live binds, each with ``ok``
+        (and ``error`` when not): the shard is ready when all are ok. With
+        connectors configured, at least one needs a live bind."""
+        names = [getattr(check, "__name__", "backend") for check in self.ready_checks]
+        answers = await asyncio.gather(
+            *(asyncio.wait_for(check(), 2.0) for check in self.ready_checks),
+            return_exceptions=True,
+        )
+        checks: dict[str, dict[str, object]] = {}
+        for name, answer in zip(names, answers, strict=True):
+            if isinstance(answer, Exception):
+                checks[name] = {"ok": False, "error": str(answer) or type(answer).__name__}
+            else:
+                checks[name] = {"ok": True, **(answer if isinstance(answer, dict) else {})}
+        bound = {
+            name: sum(state is BindState.BOUND for state in connector.state().binds)
+            for name, connector in self.gateway.connectors.items()
+        }
+        connectors: dict[str, object] = {"ok": not bound or any(bound.values()), "bound": bound}
+        if not connectors["ok"]:
+            connectors["error"] = "no connector has a live bind"
+        checks["connectors"] = connectors
+        return checks
 
 
 def submit_request(account: AccountConfig, item: SendItem) -> p.SubmitSm | SendResult:

@@ -11,20 +11,21 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import Iterator
 
 import msgspec
 import structlog
 from prometheus_client import CollectorRegistry
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from engine.config import GatewayConfig, ListenerConfig
 from engine.customers.accounts import AccountConfig, BindRegistry
+from engine.customers.credit_gauge import CreditGauge
 from engine.customers.delivery import CustomerDelivery
 from engine.customers.held import HeldDeliveries
+from engine.customers.logins import Logins
 from engine.customers.pending import MemoryPending
 from engine.customers.redis_pending import RedisPending
 from engine.customers.sessions import CustomerSessions
+from engine.gateway_metrics import GatewayCollector, register_runtime
 from engine.messages.ids import MessageIds
 from engine.messages.message import unpack_message
 from engine.messages.metrics import PipelineMetrics
@@ -33,7 +34,6 @@ from engine.messages.receipt_map import ReceiptMap
 from engine.messages.receipt_matcher import ReceiptIdRules, ReceiptLimits
 from engine.operators.bind import BindState
 from engine.operators.connector import Connector
-from engine.operators.health_metrics import health_metrics
 from engine.operators.scheduler import Scheduler
 from engine.shard.parking import RedisParking
 from engine.shard.registry import OutboxTakeover, RedisShardRegistry
@@ -105,11 +105,20 @@ class Gateway:
             self.webhooks, self.accounts, jasmin_fields=jasmin_dlr_fields
         )
         self.history = history
-        self.sessions = CustomerSessions(self.accounts, self.binds, self.pipeline, history=history)
+        self.logins = Logins(config.security)
+        """Every password and key check of this shard, SMPP and HTTP alike."""
+        self.registry.register(self.logins)
+        self.sessions = CustomerSessions(
+            self.accounts, self.binds, self.pipeline, history=history, logins=self.logins
+        )
         self.registry.register(GatewayCollector(self))
+        register_runtime(self.registry)
+        self.credit = CreditGauge(ledger, self.accounts)
+        self.registry.register(self.credit)
         self.servers: list[asyncio.Server] = []
         self._background: set[asyncio.Task[None]] = set()
         self._watch: asyncio.Task[None] | None = None
+        self._credit_task: asyncio.Task[None] | None = None
         self.takeover: OutboxTakeover | None = None
         if shards is not None:
             self.takeover = OutboxTakeover(
@@ -138,6 +147,7 @@ class Gateway:
             self.servers.append(await self._listen(listener))
         loop = asyncio.get_running_loop()
         self._watch = loop.create_task(self._watch_connectors())
+        self._credit_task = loop.create_task(self.credit.run())
         if self.takeover is not None:
             self._takeover_task = loop.create_task(self.takeover.run())
         log.info("gateway started", shard=self.config.shard, ports=self.ports)
@@ -203,7 +213,7 @@ class Gateway:
             await asyncio.sleep(limits.health_interval)
 
     async def stop(self) -> None:
-        for task in (self._watch, self._takeover_task):
+        for task in (self._watch, self._takeover_task, self._credit_task):
             if task is not None:
                 task.cancel()
         for server in self.servers:
@@ -225,6 +235,7 @@ class Gateway:
             except Exception:
                 log.exception("releasing adopted outboxes failed")
         await self.ledger.aclose()
+        self.logins.close()
         log.info("gateway stopped", shard=self.config.shard)
 
     def _begun(self, message_id: str) -> bool:
@@ -256,116 +267,3 @@ class Gateway:
         return await start_server(
             listener.host, listener.port, self.sessions, self.config.session, ssl=context
         )
-
-
-class GatewayCollector:
-    """Reads counters, queue depths and bind states at scrape time."""
-
-    def __init__(self, gateway: Gateway) -> None:
-        self.gateway = gateway
-
-    def collect(self) -> Iterator[Metric]:
-        gateway = self.gateway
-        messages = CounterMetricFamily(
-            "smsgw_messages", "Messages by what happened to them.", labels=["event"]
-        )
-        for event, count in gateway.pipeline.counters.items():
-            messages.add_metric([event], count)
-        yield messages
-        depth = GaugeMetricFamily(
-            "smsgw_queue_depth",
-            "Messages waiting per connector and class.",
-            labels=["connector", "priority"],
-        )
-        for name, scheduler in gateway.schedulers.items():
-            for priority, count in scheduler.depth_by_priority().items():
-                depth.add_metric([name, priority.name.lower()], count)
-        yield depth
-        binds = GaugeMetricFamily(
-            "smsgw_connector_binds", "Operator binds by state.", labels=["connector", "state"]
-        )
-        in_flight = GaugeMetricFamily(
-            "smsgw_connector_in_flight", "submit_sm awaiting a response.", labels=["connector"]
-        )
-        rate = GaugeMetricFamily(
-            "smsgw_connector_rate",
-            "submit_sm per second allowed now (lower while the operator throttles).",
-            labels=["connector"],
-        )
-        throttled = CounterMetricFamily(
-            "smsgw_connector_throttled",
-            "Throttling answers from the operator (never counted as failures).",
-            labels=["connector"],
-        )
-        spells = CounterMetricFamily(
-            "smsgw_connector_throttle_spells",
-            "Spells of operator throttling; each ends when the rate is full again.",
-            labels=["connector"],
-        )
-        for name, connector in gateway.connectors.items():
-            state = connector.state()
-            for bind_state in {b.value for b in state.binds}:
-                count = sum(1 for b in state.binds if b.value == bind_state)
-                binds.add_metric([name, bind_state], count)
-            in_flight.add_metric([name], state.in_flight)
-            rate.add_metric([name], state.rate)
-            throttled.add_metric([name], state.throttled)
-            spells.add_metric([name], state.throttle_spells)
-        yield binds
-        yield in_flight
-        yield rate
-        yield throttled
-        yield spells
-        yield from health_metrics({n: c.health.report() for n, c in gateway.connectors.items()})
-        customers = GaugeMetricFamily(
-            "smsgw_customer_binds", "Customer SMPP binds by account.", labels=["account"]
-        )
-        for account in gateway.accounts:
-            customers.add_metric([account], gateway.binds.count(account))
-        yield customers
-        receipts = CounterMetricFamily(
-            "smsgw_operator_receipts",
-            "Operator receipts: matched, late (after a retry), unknown (given up), malformed.",
-            labels=["connector", "outcome"],
-        )
-        for (connector_id, outcome), count in gateway.pipeline.matcher.counts.items():
-            receipts.add_metric([connector_id, outcome], count)
-        yield receipts
-        yield GaugeMetricFamily(
-            "smsgw_held_deliveries",
-            "Receipts and MO waiting for a receiving bind of their account.",
-            value=len(gateway.held),
-        )
-        yield from _customer_deliveries(gateway.delivery)
-        webhooks = CounterMetricFamily(
-            "smsgw_webhooks", "Webhook deliveries by outcome.", labels=["outcome"]
-        )
-        for outcome, count in gateway.webhooks.counters.items():
-            webhooks.add_metric([outcome], count)
-        yield webhooks
-        yield GaugeMetricFamily(
-            "smsgw_webhooks_held",
-            "Webhook deliveries queued, in flight or waiting to retry.",
-            value=gateway.webhooks.held,
-        )
-
-
-def _customer_deliveries(delivery: CustomerDelivery) -> Iterator[Metric]:
-    """Per account: what waits in memory, and how deliveries ended or overflowed."""
-    held = GaugeMetricFamily(
-        "smsgw_customer_deliveries_held",
-        "Receipts and MO held in this shard's memory for a window slot, per account.",
-        labels=["account"],
-    )
-    for account, count in delivery.held.by_account().items():
-        held.add_metric([account], count)
-    yield held
-    outcomes = CounterMetricFamily(
-        "smsgw_customer_deliveries",
-        "Receipts and MO to customers by outcome: delivered, refused, expired, "
-        "overflowed (past the held limit, kept in the store), dropped (parking cap).",
-        labels=["account", "outcome"],
-    )
-    for (account, outcome), count in delivery.outcomes.items():
-        outcomes.add_metric([account, outcome], count)
-    yield outcomes

@@ -185,6 +185,8 @@ _RECORD_COLUMNS = """message_id, account, state, parts,
 
 _GET_MESSAGE = f"SELECT {_RECORD_COLUMNS} FROM messages WHERE message_id = $1 AND account = $2"
 
+_ACCOUNT_OF = "SELECT account FROM messages WHERE message_id = $1"
+
 _GET_EVENTS = """
 SELECT state, at, connector, operator_message_id, error_code
   FROM message_events
@@ -296,6 +298,15 @@ class PgMessageQuery:
                 return None
             events = await connection.fetch(_GET_EVENTS, message_id, account)
         return _record(row, [_state_change(event) for event in events])
+
+    async def account_of(self, message_id: str) -> str | None:
+        """Whose message this is (ids are unique across accounts and shards):
+        for an operator who has only the id (`smsgw messages show`)."""
+        if not is_message_id(message_id):
+            return None
+        pool = await self._connections()
+        account: str | None = await pool.fetchval(_ACCOUNT_OF, message_id)
+        return account
 
     async def list(
         self,

@@ -85,6 +85,11 @@ class Persister:
         self.database_failures = 0
         """Writes that failed because PostgreSQL was unreachable (a metric)."""
 
+    @property
+    def streams(self) -> list[str]:
+        """The bucket event streams this persister drains (its lag is read over them)."""
+        return list(self._streams)
+
     async def prepare(self) -> None:
         """Creates the consumer group on every stream (from its start) unless it exists."""
         for stream in self._streams:
@@ -112,7 +117,7 @@ class Persister:
                 if isinstance(error, ResponseError) and not _streams_lost(error):
                     raise
                 redis_failures += 1
-                log.warning("redis unreachable or reset, retrying: %r", error)
+                log.warning("redis unreachable or reset, retrying", extra={"error": repr(error)})
                 await asyncio.sleep(self._backoff.compute(redis_failures))
 
     def stop(self) -> None:
@@ -159,11 +164,17 @@ class Persister:
 
     async def _commit(self, entries: list[Entry]) -> None:
         events: list[Event] = []
+        vanished: list[str] = []
         for bucket, entry_id, fields in entries:
             if not fields:  # deleted while pending: never by us, see trim_events.lua
-                log.error("event %s-%s vanished before it was persisted", bucket, entry_id)
+                vanished.append(f"{bucket}-{entry_id}")
                 continue
             events.append(decode_event(bucket, entry_id, fields))
+        if vanished:  # one line per batch, not one per event
+            log.error(
+                "events vanished before they were persisted",
+                extra={"events": len(vanished), "first": vanished[0]},
+            )
         await self._write(events)
         await self.acknowledge(entries)
         self.persisted += len(events)
@@ -177,7 +188,10 @@ class Persister:
             except DATABASE_DOWN as error:
                 failures += 1
                 self.database_failures += 1
-                log.warning("postgresql unreachable, retrying %d events: %r", len(events), error)
+                log.warning(
+                    "postgresql unreachable, retrying",
+                    extra={"events": len(events), "error": repr(error)},
+                )
                 await self._store.reset()
                 await asyncio.sleep(self._backoff.compute(failures))
 

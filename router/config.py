@@ -7,6 +7,13 @@ is reported at once, each with its place, in one ``RoutingConfigError``::
     mt_routes[3].filters.destination_prefix[0]: expected `str` matching regex '^[0-9]+$'
     mt_routes[4].target.connectors[1]: unknown connector 'sfr2'
 
+One nesting everywhere: in a TOML file the table lives under ``[routing]``
+(``[routing.tariffs.retail]``, ``[[routing.mt_routes]]``), exactly as in
+``smsgw.toml``, so a routing file can be pasted into the gateway's config as it
+is. ``load_data`` and the admin API take the section's contents (``currency``,
+``mt_routes``, ...). A file with the sections at its top level is refused with
+a message saying how to nest them. The sections below are keys of ``[routing]``.
+
 Format
 ------
 ``currency``
@@ -54,117 +61,118 @@ cheapest usable one that carries the destination first), ``reject``
 Example
 -------
 ```toml
+[routing]
 currency = "EUR"
 
-[countries.FR]
+[routing.countries.FR]
 calling_code = "33"
 trunk_prefix = "0"
 national_lengths = [9]
 
-[countries.GB]
+[routing.countries.GB]
 calling_code = "44"
 trunk_prefix = "0"
 national_lengths = [10]
 
-[accounts.bank-paris]
+[routing.accounts.bank-paris]
 default_country = "FR"
 sell_tariff = "banks-eu"
 
-[accounts.shop-london]
+[routing.accounts.shop-london]
 default_country = "GB"
 
-[connectors.orange-fr]
+[routing.connectors.orange-fr]
 cost_tariff = "orange-fr-cost"
 
-[connectors.sfr]
+[routing.connectors.sfr]
 cost_tariff = "sfr-cost"
 
-[connectors.hub]
+[routing.connectors.hub]
 cost_tariff = "hub-cost"
 
-[tariffs.retail]
+[routing.tariffs.retail]
 rates = [
     { prefix = "", price = 80_000 },
     { prefix = "33", price = 45_000 },
     { prefix = "44", price = 38_000 },
 ]
 
-[tariffs.banks-eu]
+[routing.tariffs.banks-eu]
 rates = [
     { prefix = "33", price = 40_000, valid_until = 2026-01-01T00:00:00Z },
     { prefix = "33", price = 42_000, valid_from = 2026-01-01T00:00:00Z },
 ]
 
-[tariffs.orange-fr-cost]
+[routing.tariffs.orange-fr-cost]
 rates = [{ prefix = "336", price = 21_000 }, { prefix = "337", price = 21_000 }]
 
-[tariffs.sfr-cost]
+[routing.tariffs.sfr-cost]
 rates = [{ prefix = "33", price = 23_500 }]
 
-[tariffs.hub-cost]
+[routing.tariffs.hub-cost]
 rates = [
     { prefix = "", price = 30_000 },
     { prefix = "33", price = 26_000 },
     { prefix = "44", price = 19_000 },
 ]
 
-[networks]
+[routing.networks]
 "3361" = "20801"
 "3362" = "20810"
 "447700" = "23410"
 
-[[mt_routes]]
+[[routing.mt_routes]]
 id = "otp-fr"
 sell_tariff = "retail"
 filters = { priority = ["otp"], destination_prefix = ["33"] }
 target = { kind = "failover", connectors = ["orange-fr", "sfr"] }
 
-[[mt_routes]]
+[[routing.mt_routes]]
 id = "no-premium"
 filters = { destination_prefix = ["33899", "449"] }
 target = { kind = "reject", command_status = 0x0B, reason = "premium-rate numbers refused" }
 
-[[mt_routes]]
+[[routing.mt_routes]]
 id = "banks-office-hours"
 sell_tariff = "retail"
 target = { kind = "weighted", weights = { orange-fr = 3, sfr = 1 } }
 
-[mt_routes.filters]
+[routing.mt_routes.filters]
 account_group = ["banks"]
 destination_prefix = ["33"]
 time_of_day = { start = 08:00:00, end = 20:00:00, timezone = "Europe/Paris" }
 
-[mt_routes.unless]
+[routing.mt_routes.unless]
 content = '(?i)\bcasino\b'
 
-[[mt_routes]]
+[[routing.mt_routes]]
 id = "uk-promo-december"
 sell_tariff = "retail"
 target = { kind = "round_robin", connectors = ["hub", "sfr"] }
 
-[mt_routes.filters]
+[routing.mt_routes.filters]
 destination_network = ["23410"]
 tag = ["promo"]
 data_coding = [0, 3]
 source = '^[A-Za-z][A-Za-z0-9]{1,10}$'
 date = { start = 2025-12-01T00:00:00Z, end = 2026-01-01T00:00:00Z }
 
-[[mt_routes]]
+[[routing.mt_routes]]
 id = "everything-else"
 sell_tariff = "retail"
 target = { kind = "least_cost", connectors = ["orange-fr", "sfr", "hub"] }
 
-[[mo_routes]]
+[[routing.mo_routes]]
 id = "bank-replies"
 filters = { connector = ["orange-fr", "sfr"], destination = '^33610000' }
 target = { kind = "static", account = "bank-paris" }
 
-[[mo_routes]]
+[[routing.mo_routes]]
 id = "stop-keywords"
 filters = { content = '(?i)^\s*stop\b' }
 target = { kind = "failover", accounts = ["opt-out", "bank-paris"] }
 
-[[mo_routes]]
+[[routing.mo_routes]]
 id = "unknown-number"
 target = { kind = "reject", command_status = 0x0B, reason = "no MO route" }
 ```
@@ -195,6 +203,11 @@ from router.schema import (
 )
 from router.validation import INVALID, ConfigIssue, RoutingConfigError, convert_all, join_place
 
+ROUTING_SECTION = "routing"
+"""The table that holds the routing configuration in every TOML file."""
+SECTIONS = frozenset(field.encode_name for field in msgspec.structs.fields(RoutingConfig))
+"""The keys of that table."""
+
 Item = TypeVar("Item", bound=msgspec.Struct)
 ItemCheck = Callable[[Item, str], list[ConfigIssue]]
 
@@ -205,12 +218,35 @@ def load_toml_file(path: str | Path) -> RoutingConfig:
 
 
 def load_toml(text: str) -> RoutingConfig:
-    """The configuration in TOML ``text``; raises RoutingConfigError listing every problem."""
+    """The ``[routing]`` table of TOML ``text``; raises RoutingConfigError listing
+    every problem, placed as in the file (``routing.mt_routes[0].id``)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise RoutingConfigError([ConfigIssue("", f"invalid TOML: {error}")]) from None
-    return load_data(data)
+    issues = [
+        ConfigIssue(str(key), nesting_hint(key) if key in SECTIONS else "unknown section")
+        for key in data
+        if key != ROUTING_SECTION
+    ]
+    if not issues and ROUTING_SECTION not in data:
+        issues.append(ConfigIssue(ROUTING_SECTION, "missing required table"))
+    if issues:
+        raise RoutingConfigError(issues)
+    try:
+        return load_data(data[ROUTING_SECTION])
+    except RoutingConfigError as error:
+        raise RoutingConfigError([_in_section(issue) for issue in error.issues]) from None
+
+
+def _in_section(issue: ConfigIssue) -> ConfigIssue:
+    place = f"{ROUTING_SECTION}.{issue.place}" if issue.place else ROUTING_SECTION
+    return ConfigIssue(place, issue.message)
+
+
+def nesting_hint(section: str) -> str:
+    """What to say about a routing section written at the top level of a file."""
+    return f"belongs under [routing] (one nesting in every file): move it to routing.{section}"
 
 
 def load_data(data: object) -> RoutingConfig:
@@ -218,11 +254,10 @@ def load_data(data: object) -> RoutingConfig:
     if not isinstance(data, dict):
         raise RoutingConfigError([ConfigIssue("", "expected a table at the top level")])
     issues: list[ConfigIssue] = []
-    known = {field.encode_name for field in msgspec.structs.fields(RoutingConfig)}
     for key in data:
-        if key not in known:
+        if key not in SECTIONS:
             issues.append(
-                ConfigIssue(str(key), f"unknown section; known: {', '.join(sorted(known))}")
+                ConfigIssue(str(key), f"unknown section; known: {', '.join(sorted(SECTIONS))}")
             )
     currency = data.get("currency")
     if currency is None:

@@ -6,8 +6,11 @@ import argparse
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
+from smsgw.admin_commands import register_commands as register_admin_commands
 from smsgw.commands import register_commands as register_engine_commands
+from smsgw.config_commands import register_commands as register_config_commands
 from smsgw.ledger_commands import register_commands as register_ledger_commands
+from smsgw.record_commands import register_commands as register_record_commands
 
 
 def _version() -> str:
@@ -23,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     register_engine_commands(subparsers)
     register_ledger_commands(subparsers)
+    register_admin_commands(subparsers)
+    register_record_commands(subparsers)
+    register_config_commands(subparsers)
     return parser
 
 

@@ -16,6 +16,7 @@ import sys
 from engine.config import GatewayConfig, ListenerConfig
 from engine.customers.accounts import AccountConfig
 from engine.customers.api_keys import MemoryApiKeyStore
+from engine.customers.login_guard import SecurityConfig
 from engine.customers.passwords import hash_password
 from engine.facade import Engine
 from engine.gateway import Gateway
@@ -102,6 +103,9 @@ def dev_config(host: str, port: int, operator_port: int, password: str) -> Gatew
         routing=load_data(DEMO_ROUTING),
         # Webhook receivers of a developer's machine are local.
         webhooks=WebhookLimits(private_networks=True),
+        # One developer on loopback, trying keys and passwords: no login
+        # delays or lockouts (serve keeps them; docs/security.md).
+        security=SecurityConfig(login_delay=0.0, login_failures_before_lockout=1_000_000),
     )
 
 

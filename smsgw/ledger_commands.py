@@ -1,28 +1,38 @@
-"""The ledger's commands of `smsgw`: `migrate`, `ledger reconcile` and `ledger persist`."""
+"""The ledger's commands of `smsgw`: `migrate`, `ledger reconcile` and `ledger persist`.
+
+They read the shard's config file and environment as `smsgw serve` does
+(`smsgw.command_settings`): the namespace and buckets of its ``[ledger]``
+unless ``--namespace``/``--buckets`` say otherwise.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import sys
 
 import asyncpg
+import msgspec
+from prometheus_client import CollectorRegistry, start_http_server
 from redis.asyncio import Redis
 
+from engine.gateway_metrics import register_runtime
 from ledger.config import LedgerConfig, PersisterConfig
 from ledger.migrations import MigrationError, migrate
 from ledger.persister import Persister
+from ledger.persister_metrics import PersisterMetrics
 from ledger.pgstore import EventStore
 from ledger.reconcile import reconcile
-
-
-def _database_url(args: argparse.Namespace) -> str:
-    url = args.database_url or os.environ.get("SMSGW_DATABASE_URL")
-    if not url:
-        raise SystemExit("smsgw: no database: pass --database-url or set SMSGW_DATABASE_URL")
-    return url
+from smsgw.command_settings import (
+    CommandError,
+    add_config_option,
+    command_config,
+    database_url,
+    redis_url,
+    reported,
+)
+from smsgw.logs import configure_logging
 
 
 async def _migrate(database_url: str) -> int:
@@ -42,7 +52,7 @@ async def _migrate(database_url: str) -> int:
 
 
 def migrate_command(args: argparse.Namespace) -> int:
-    return asyncio.run(_migrate(_database_url(args)))
+    return reported("migrate", lambda: asyncio.run(_migrate(database_url(args))))
 
 
 async def _reconcile(redis_url: str, database_url: str, config: LedgerConfig) -> int:
@@ -62,26 +72,44 @@ async def _reconcile(redis_url: str, database_url: str, config: LedgerConfig) ->
     return 0
 
 
-def _redis_and_ledger(args: argparse.Namespace, command: str) -> tuple[str, LedgerConfig]:
-    """The Redis URL and ledger layout a `smsgw ledger` command works on."""
-    redis_url = args.redis_url or os.environ.get("SMSGW_REDIS_URL", "redis://127.0.0.1:6379/0")
+def ledger_config(args: argparse.Namespace) -> LedgerConfig:
+    """The config file's ``[ledger]``, with ``--namespace`` and ``--buckets`` if given."""
+    config = command_config(args).ledger
+    changes = {
+        name: value
+        for name in ("namespace", "buckets")
+        if (value := getattr(args, name)) is not None
+    }
     try:
-        return redis_url, LedgerConfig(namespace=args.namespace, buckets=args.buckets)
+        return msgspec.structs.replace(config, **changes)
     except ValueError as error:
-        raise SystemExit(f"smsgw ledger {command}: {error}") from error
+        raise CommandError(str(error), 2) from error
 
 
 def reconcile_command(args: argparse.Namespace) -> int:
-    redis_url, config = _redis_and_ledger(args, "reconcile")
-    return asyncio.run(_reconcile(redis_url, _database_url(args), config))
+    def run() -> int:
+        config = ledger_config(args)
+        return asyncio.run(_reconcile(redis_url(args), database_url(args), config))
+
+    return reported("ledger reconcile", run)
 
 
-async def _persist(redis_url: str, database_url: str, config: LedgerConfig, consumer: str) -> int:
-    """Runs until SIGTERM/SIGINT, then finishes the batch in hand and drains what waits."""
+async def _persist(
+    redis_url: str,
+    database_url: str,
+    config: LedgerConfig,
+    consumer: str,
+    metrics: tuple[str, int] | None = None,
+) -> int:
+    """Runs until SIGTERM/SIGINT, then finishes the batch in hand and drains
+    what waits; serves Prometheus on ``metrics`` (host, port) if given."""
     redis = Redis.from_url(redis_url)
     store = EventStore(database_url)
     persister = Persister(redis, store, config, PersisterConfig(consumer=consumer))
     loop = asyncio.get_running_loop()
+    lag = None
+    if metrics is not None:
+        lag = loop.create_task(_serve_metrics(persister, redis, *metrics))
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, persister.stop)
     print(f"persisting {config.namespace} as {consumer}", flush=True)
@@ -89,20 +117,38 @@ async def _persist(redis_url: str, database_url: str, config: LedgerConfig, cons
         await persister.run()
         await persister.drain()
     finally:
+        if lag is not None:
+            lag.cancel()
         await store.close()
         await redis.aclose()
     return 0
 
 
-def persist_command(args: argparse.Namespace) -> int:
-    redis_url, config = _redis_and_ledger(args, "persist")
-    try:
-        import uvloop
+async def _serve_metrics(persister: Persister, redis: Redis, host: str, port: int) -> None:
+    """The persister's lag and counters, and the process's own figures, on /metrics."""
+    registry = CollectorRegistry()
+    register_runtime(registry)
+    persister_metrics = PersisterMetrics(persister, redis)
+    registry.register(persister_metrics)
+    start_http_server(port, host, registry)
+    await persister_metrics.run()
 
-        runner = uvloop.run
-    except ImportError:  # pragma: no cover - uvloop is a dependency off Windows
-        runner = asyncio.run
-    return runner(_persist(redis_url, _database_url(args), config, args.consumer))
+
+def persist_command(args: argparse.Namespace) -> int:
+    def run() -> int:
+        config = ledger_config(args)
+        database = database_url(args)
+        configure_logging(json=True)
+        try:
+            import uvloop
+
+            runner = uvloop.run
+        except ImportError:  # pragma: no cover - uvloop is a dependency off Windows
+            runner = asyncio.run
+        metrics = (args.metrics_host, args.metrics_port) if args.metrics_port else None
+        return runner(_persist(redis_url(args), database, config, args.consumer, metrics))
+
+    return reported("ledger persist", run)
 
 
 def register_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -130,12 +176,20 @@ def register_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
         default="persister-1",
         help="stable name in the consumer group: a restart resumes its own pending events",
     )
+    persist_parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=0,
+        help="serve Prometheus /metrics (lag, events persisted) on this port; 0: none",
+    )
+    persist_parser.add_argument("--metrics-host", default="127.0.0.1")
     persist_parser.set_defaults(handler=persist_command)
 
 
 def _add_backend_options(parser: argparse.ArgumentParser) -> None:
-    """What `_redis_and_ledger` and `_database_url` read."""
+    """What `ledger_config`, `redis_url` and `database_url` read."""
+    add_config_option(parser)
     parser.add_argument("--redis-url", help="default: $SMSGW_REDIS_URL")
     parser.add_argument("--database-url", help="default: $SMSGW_DATABASE_URL")
-    parser.add_argument("--namespace", default=LedgerConfig().namespace)
-    parser.add_argument("--buckets", type=int, default=LedgerConfig().buckets)
+    parser.add_argument("--namespace", help="default: the config's [ledger] namespace")
+    parser.add_argument("--buckets", type=int, help="default: the config's [ledger] buckets")

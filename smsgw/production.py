@@ -1,25 +1,30 @@
 """`smsgw serve`: one shard on the real backends.
 
 Redis (``SMSGW_REDIS_URL``) holds balances, holds, outboxes and receipt
-correlation; PostgreSQL (``SMSGW_DATABASE_URL``), when set, receives the
-ledger and message events through a persister running in this process
-(or, with ``persister_in_process = false``, in `smsgw ledger persist`).
+correlation; PostgreSQL (``SMSGW_DATABASE_URL``) receives the ledger and
+message events through a persister running in this process (or, with
+``persister_in_process = false``, in `smsgw ledger persist`). Both must answer,
+and the schema be migrated, before anything starts (`smsgw.dependencies`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 
+import structlog
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
 
 from engine.config import GatewayConfig
 from engine.customers.api_keys import RedisApiKeyStore
 from engine.customers.idempotency import RedisIdempotencyStore
-from engine.facade import Engine
+from engine.facade import Engine, ReadyCheck
 from engine.gateway import Gateway
 from engine.messages.receipt_map import RedisReceiptMap
 from engine.shard.parking import RedisParking
@@ -28,10 +33,16 @@ from engine.webhooks import RedisDeliveryLog
 from ledger.config import PersisterConfig
 from ledger.message_query import PgMessageQuery
 from ledger.persister import Persister
+from ledger.persister_metrics import PersisterMetrics
 from ledger.pgstore import EventStore
-from ledger.redis_ledger import RedisLedger
+from ledger.redis_ledger import BucketCountMismatch, RedisLedger
+from smsgw.command_settings import DEFAULT_REDIS_URL
+from smsgw.dependencies import redacted, wait_for_database, wait_for_redis
+from smsgw.preflight import StartupError, listen_error
+from smsgw.readiness import database_check, persister_check, redis_check
 
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+log = structlog.get_logger("smsgw")
+
 REDIS_CONNECTIONS = 64
 """Connections per shard; callers wait for a free one rather than fail (the
 plain pool of redis-py raises once it has handed out its maximum)."""
@@ -55,47 +66,56 @@ def shard_redis(url: str, timeout: float, connections: int = REDIS_CONNECTIONS) 
 
 
 async def start_production(
-    config: GatewayConfig,
-) -> tuple[Engine, Callable[[], Awaitable[None]]]:
-    """Start the shard; returns its facade (``.gateway`` is the shard) and the
-    coroutine function that closes the backends."""
+    config: GatewayConfig, stack: AsyncExitStack, database_url: str | None
+) -> Engine:
+    """Start the shard once its backends answer; returns its facade (``.gateway``
+    is the shard). Each part's closing goes on ``stack`` as the part starts, so
+    a failure part-way, like the end, closes what was opened, newest first.
+    ``database_url`` None runs with nothing durable beyond Redis (--no-database)."""
     redis_url = os.environ.get("SMSGW_REDIS_URL", DEFAULT_REDIS_URL)
+    await wait_for_redis(redis_url, config.startup.wait)
+    if database_url:
+        await wait_for_database(database_url, config.startup.wait)
     redis = shard_redis(redis_url, config.limits.redis_timeout)
-    ledger = RedisLedger(redis, config.ledger, shard=config.shard)
-    receipts = RedisReceiptMap(redis, config.ledger.namespace, config.limits.receipt_ttl)
-    parking = RedisParking(
-        redis,
-        config.ledger.namespace,
-        max_per_account=config.limits.parked_receipts_per_account,
-        idle_ttl=int(config.limits.validity_max),
-        buckets=config.ledger.buckets,
-    )
+    stack.push_async_callback(_logged("redis", redis.aclose))
     namespace = config.ledger.namespace
-    delivery_log = RedisDeliveryLog(
-        redis, namespace, config.webhooks.log_length, config.webhooks.log_ttl
+    history = None
+    persisting = None
+    checks: list[ReadyCheck] = [redis_check(redis)]
+    if database_url:
+        history = PgMessageQuery(database_url)
+        stack.push_async_callback(_logged("message history", history.aclose))
+        checks.append(database_check(history))
+        if config.persister_in_process:
+            persisting = _InProcessPersister(redis_url, database_url, config)
+            stack.push_async_callback(_logged("persister", persisting.close))
+        task = persisting.task if persisting is not None else None
+        checks.append(persister_check(redis, config.ledger, task))
+    gateway = Gateway(
+        config,
+        RedisLedger(redis, config.ledger, shard=config.shard),
+        RedisReceiptMap(redis, namespace, config.limits.receipt_ttl),
+        RedisParking(
+            redis,
+            namespace,
+            max_per_account=config.limits.parked_receipts_per_account,
+            idle_ttl=int(config.limits.validity_max),
+            buckets=config.ledger.buckets,
+        ),
+        RedisDeliveryLog(redis, namespace, config.webhooks.log_length, config.webhooks.log_ttl),
+        history,
+        RedisShardRegistry(
+            redis,
+            namespace,
+            config.shard,
+            heartbeat_ttl=config.limits.shard_heartbeat_ttl,
+            claim_ttl=config.limits.shard_claim_ttl,
+        ),
     )
-    database_url = os.environ.get("SMSGW_DATABASE_URL")
-    history = PgMessageQuery(database_url) if database_url else None
-    shards = RedisShardRegistry(
-        redis,
-        namespace,
-        config.shard,
-        heartbeat_ttl=config.limits.shard_heartbeat_ttl,
-        claim_ttl=config.limits.shard_claim_ttl,
-    )
-    gateway = Gateway(config, ledger, receipts, parking, delivery_log, history, shards)
-    await gateway.start()
-
-    async def redis_ping() -> None:
-        await redis.ping()
-
-    checks = [redis_ping]
-    if history is not None:
-
-        async def postgresql() -> None:
-            await history.ping()
-
-        checks.append(postgresql)
+    if persisting is not None:
+        gateway.registry.register(persisting.metrics)
+    stack.push_async_callback(_logged("gateway", gateway.stop))
+    await _start_gateway(gateway, redis_url)
     engine = Engine(
         gateway,
         RedisApiKeyStore(redis, namespace),
@@ -105,20 +125,44 @@ async def start_production(
         redis,
     )
     watching = asyncio.get_running_loop().create_task(engine.admin.watch(redis))
-    persisting = None
-    if database_url and config.persister_in_process:
-        persisting = _InProcessPersister(redis_url, database_url, config)
+    stack.push_async_callback(_cancelled, watching)
+    return engine
 
-    async def close() -> None:
-        """Stop the persister after one last drain of what the shard wrote."""
-        watching.cancel()
-        if persisting is not None:
-            await persisting.close()
-        if history is not None:
-            await history.aclose()
-        await redis.aclose()
 
-    return engine, close
+async def _start_gateway(gateway: Gateway, redis_url: str) -> None:
+    """`Gateway.start`, with what can go wrong there said in one line."""
+    try:
+        await gateway.start()
+    except BucketCountMismatch as exc:
+        raise StartupError(
+            f"{exc} — set [ledger] buckets as the namespace was built, or use a new namespace"
+        ) from None
+    except OSError as exc:  # an SMPP port taken since the preflight check
+        raise listen_error("an SMPP listener (listeners)", exc) from None
+    except RedisError as exc:
+        raise StartupError(
+            f"Redis at {redacted(redis_url)} failed while the shard started ({exc}) — "
+            "check Redis and start again"
+        ) from None
+
+
+def _logged(part: str, close: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+    """``close``, its failure logged rather than raised: the parts after it
+    still close, and the reason the shard stopped is not replaced."""
+
+    async def closing() -> None:
+        try:
+            await close()
+        except Exception:
+            log.exception("closing failed", part=part)
+
+    return closing
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 class _InProcessPersister:
@@ -130,12 +174,18 @@ class _InProcessPersister:
         reading = PersisterConfig().block_ms / 1000 + config.limits.redis_timeout
         self.redis = shard_redis(redis_url, reading, connections=2)
         self.persister = Persister(self.redis, self.store, config.ledger)
-        self.task = asyncio.get_running_loop().create_task(self.persister.run())
+        self.metrics = PersisterMetrics(self.persister, self.redis)
+        loop = asyncio.get_running_loop()
+        self.task = loop.create_task(self.persister.run())
+        self.lag_task = loop.create_task(self.metrics.run())
 
     async def close(self) -> None:
         """Stops it, then drains once more what the shard wrote."""
+        self.lag_task.cancel()
         self.persister.stop()  # returns within one blocking read (block_ms)
-        await self.task
-        await self.persister.drain()
-        await self.store.close()
-        await self.redis.aclose()
+        try:
+            await self.task
+            await self.persister.drain()
+        finally:
+            await self.store.close()
+            await self.redis.aclose()

@@ -2,7 +2,8 @@
 
 `administration` (the one object the facade hands the HTTP front), `accounts`,
 `connectors`, `routing` and `stats` (one job each), `publishing` (pub/sub of
-changes between shards), `views` (what they take and show).
+changes between shards), `audit` (who changed what, when), `views` (what they
+take and show).
 
 May import: engine.gateway (the shard it administers), every room of engine,
 ledger, router, smpp.

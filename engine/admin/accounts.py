@@ -21,7 +21,6 @@ from engine.customers.api_keys import ApiKey, ApiKeyStore
 from engine.customers.passwords import hash_password
 from engine.gateway import Gateway
 from engine.messages.message import Priority
-from engine.webhooks import check_webhook_url
 from ledger.model import AccountLimits, AdjustResult
 
 _PRIORITIES = {name.lower(): priority for name, priority in Priority.__members__.items()}
@@ -52,7 +51,7 @@ class AccountAdministration:
     async def create_account(self, new: NewAccount) -> AccountView:
         if new.id in self.gateway.accounts:
             raise AdminRefused("account_exists", f"account {new.id!r} exists")
-        _check_webhook(new.webhook_url)
+        await self._check_webhook(new.webhook_url)
         password_hash = await _hash(new.password) if new.password is not None else ""
         config = AccountConfig(
             id=new.id,
@@ -82,7 +81,7 @@ class AccountAdministration:
             if (value := getattr(changes, name)) is not None and name != "enabled"
         }
         if "webhook_url" in fields:
-            _check_webhook(fields["webhook_url"])
+            await self._check_webhook(fields["webhook_url"])
         if "groups" in fields:
             fields["groups"] = tuple(fields["groups"])
         if "priority" in fields:
@@ -164,18 +163,18 @@ class AccountAdministration:
         await self.channels.publish(self.channels.accounts, config)
         self.gateway.accounts[config.id] = config
 
+    async def _check_webhook(self, url: str) -> None:
+        """The send-time check (shape and resolved addresses), run as the URL is set."""
+        if url:
+            try:
+                await self.gateway.webhooks.guard.check_url(url)
+            except ValueError as exc:
+                raise AdminRefused("invalid_webhook_url", str(exc)) from None
+
     def apply_published(self, data: Any) -> None:
         """An account as another shard published it."""
         config = msgspec.convert(data, AccountConfig)
         self.gateway.accounts[config.id] = config
-
-
-def _check_webhook(url: str) -> None:
-    if url:
-        try:
-            check_webhook_url(url)
-        except ValueError as exc:
-            raise AdminRefused("invalid_webhook_url", str(exc)) from None
 
 
 async def _hash(password: str) -> str:

@@ -24,7 +24,8 @@ What reaches the other shards and what survives a restart:
 Each job has its module: `engine.admin.accounts`, `engine.admin.connectors`,
 `engine.admin.routing`, `engine.admin.publishing` (pub/sub between shards),
 `engine.admin.stats`, and `engine.admin.views` for what they take and show.
-`Administration` composes them into the one surface the API calls.
+`Administration` composes them into the one surface the API calls, and
+records every change that succeeded in the audit log (`engine.admin.audit`).
 """
 
 from __future__ import annotations
@@ -33,9 +34,11 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import msgspec
 from redis.asyncio import Redis
 
 from engine.admin.accounts import AccountAdministration
+from engine.admin.audit import AuditLog
 from engine.admin.connectors import ConnectorAdministration
 from engine.admin.publishing import ShardChannels
 from engine.admin.routing import RoutingAdministration
@@ -83,6 +86,9 @@ class Administration:
         self._accounts = AccountAdministration(gateway, api_keys, self.channels)
         self._connectors = ConnectorAdministration(gateway)
         self._routing = RoutingAdministration(gateway, self.channels)
+        namespace = gateway.config.ledger.namespace
+        self.audit = AuditLog(namespace, redis, gateway.config.limits.audit_length)
+        """Every change below is recorded here once it succeeded (`engine.admin.audit`)."""
 
     # -- accounts ---------------------------------------------------------------
 
@@ -96,13 +102,19 @@ class Administration:
         return self._accounts.groups()
 
     async def create_account(self, new: NewAccount) -> AccountView:
-        return await self._accounts.create_account(new)
+        view = await self._accounts.create_account(new)
+        await self.audit.record("account.create", new.id, **_without_secrets(new))
+        return view
 
     async def update_account(self, account_id: str, changes: AccountChanges) -> AccountView:
-        return await self._accounts.update_account(account_id, changes)
+        view = await self._accounts.update_account(account_id, changes)
+        await self.audit.record("account.update", account_id, **_without_secrets(changes))
+        return view
 
     async def set_password(self, account_id: str, password: str | None) -> str | None:
-        return await self._accounts.set_password(account_id, password)
+        generated = await self._accounts.set_password(account_id, password)
+        await self.audit.record("account.password", account_id, generated=generated is not None)
+        return generated
 
     async def api_keys_of(self, account_id: str) -> list[ApiKey]:
         return await self._accounts.api_keys_of(account_id)
@@ -110,7 +122,17 @@ class Administration:
     async def adjust(
         self, account_id: str, amount: int, *, reason: str, reference: str
     ) -> AdjustResult:
-        return await self._accounts.adjust(account_id, amount, reason=reason, reference=reference)
+        result = await self._accounts.adjust(account_id, amount, reason=reason, reference=reference)
+        await self.audit.record(
+            "credit.adjust",
+            account_id,
+            amount=amount,
+            reason=reason,
+            reference=reference,
+            outcome=str(result.outcome),
+            balance=result.balance,
+        )
+        return result
 
     def known(self, account_id: str) -> AccountConfig:
         return self._accounts.known(account_id)
@@ -124,13 +146,21 @@ class Administration:
         return self._connectors.connector(connector_id)
 
     async def stop_connector(self, connector_id: str) -> ConnectorView:
-        return await self._connectors.stop_connector(connector_id)
+        view = await self._connectors.stop_connector(connector_id)
+        await self.audit.record("connector.stop", connector_id, shard=self.gateway.config.shard)
+        return view
 
     async def start_connector(self, connector_id: str) -> ConnectorView:
-        return await self._connectors.start_connector(connector_id)
+        view = await self._connectors.start_connector(connector_id)
+        await self.audit.record("connector.start", connector_id, shard=self.gateway.config.shard)
+        return view
 
     async def put_connector(self, config: ConnectorConfig) -> tuple[ConnectorView, bool]:
-        return await self._connectors.put_connector(config)
+        view, created = await self._connectors.put_connector(config)
+        await self.audit.record(
+            "connector.put", config.id, shard=self.gateway.config.shard, created=created
+        )
+        return view, created
 
     # -- routing --------------------------------------------------------------------
 
@@ -143,7 +173,9 @@ class Administration:
         return self._routing.routing_document()
 
     async def put_routing(self, data: object) -> RoutingConfig:
-        return await self._routing.put_routing(data)
+        config = await self._routing.put_routing(data)
+        await self.audit.record("routing.put", "routing", mt_routes=len(config.mt_routes))
+        return config
 
     def explain(self, direction: Literal["mt", "mo"], facts: MessageFacts) -> Explanation:
         return self._routing.explain(direction, facts)
@@ -191,3 +223,13 @@ class Administration:
 
     def stats(self) -> ShardStats:
         return shard_stats(self.gateway)
+
+
+def _without_secrets(request: NewAccount | AccountChanges) -> dict[str, Any]:
+    """The fields given, with a password or webhook secret shown only as set."""
+    given = msgspec.to_builtins(request).items()
+    fields: dict[str, Any] = {name: value for name, value in given if value is not None}
+    for secret in ("password", "webhook_secret"):
+        if secret in fields:
+            fields[secret] = "set" if fields[secret] else ""
+    return fields

@@ -27,7 +27,8 @@ from ledger.scripts import LuaScript
 
 
 class StoredAnswer(msgspec.Struct, frozen=True, kw_only=True):
-    """The HTTP answer given to the first request, replayed to every retry."""
+    """The HTTP answer given to the first request, replayed to every retry:
+    only one that accepted a message (the HTTP front frees the key otherwise)."""
 
     status: int
     body: bytes

@@ -3,16 +3,28 @@
 Format: ``scrypt$<log2 n>$<r>$<p>$<salt b64>$<hash b64>``. SMPP passwords are
 at most 8 characters (§4.1.1), so a slow hash is what protects them at rest;
 binds are rare enough to pay for it.
+
+The slowness is also a lever for anyone who can send wrong passwords, so
+`PasswordChecker` runs only a few checks at once and answers a failed
+(account, password) pair it saw recently from memory.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import os
+import time
+from collections import Counter
+from collections.abc import Callable
 
 _LOG2_N, _R, _P = 14, 8, 1
+_NOBODY = "$".join(("scrypt", str(_LOG2_N), str(_R), str(_P), "A" * 24, "A" * 44))
+"""Checked for an unknown account: it matches nothing and costs what a real
+check costs, so the answer's timing does not tell which accounts exist."""
+_REMEMBERED = 10_000
 
 
 def hash_password(password: str, *, log2_n: int = _LOG2_N) -> str:
@@ -42,3 +54,41 @@ def _scrypt(password: str, salt: bytes, log2_n: int, r: int, p: int) -> bytes:
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
+
+
+class PasswordChecker:
+    """scrypt checks off the event loop, at most ``at_once`` together, with
+    recent failures remembered for ``remember_failures`` seconds."""
+
+    def __init__(
+        self, at_once: int, remember_failures: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._slots = asyncio.Semaphore(at_once)
+        self._remember = remember_failures
+        self._clock = clock
+        self._failed: dict[bytes, float] = {}
+        self.counts: Counter[str] = Counter()
+        """checked (scrypt ran) and remembered (a failure answered from memory)."""
+
+    async def verify(self, name: str, password: str, stored: str | None) -> bool:
+        """Whether ``password`` is ``name``'s; ``stored`` None (no such
+        account) costs a check like any other and never matches."""
+        attempt = hashlib.sha256(f"{name}\0{stored}\0{password}".encode()).digest()
+        if self._known_failure(attempt):
+            return False
+        async with self._slots:
+            if self._known_failure(attempt):  # a twin that waited for a slot
+                return False
+            self.counts["checked"] += 1
+            matched = await asyncio.to_thread(verify_password, password, stored or _NOBODY)
+        if not matched:
+            if len(self._failed) >= _REMEMBERED:
+                self._failed.clear()
+            self._failed[attempt] = self._clock() + self._remember
+        return matched and stored is not None
+
+    def _known_failure(self, attempt: bytes) -> bool:
+        if self._failed.get(attempt, 0.0) > self._clock():
+            self.counts["remembered"] += 1
+            return True
+        return False

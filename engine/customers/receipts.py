@@ -63,6 +63,7 @@ def submitted_part(message: MtMessage, submitted_at: float) -> SubmittedPart:
         dest_addr_npi=message.dest_addr_npi,
         preview=text_preview(message) if smpp_receipt else "",
         bind=message.bind,
+        price=message.price_per_part * message.parts if message.callback is not None else 0,
     )
 
 

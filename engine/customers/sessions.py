@@ -1,9 +1,10 @@
 """Our SMSC side: customers bind to us and submit.
 
-The adapter is thin: binds are authenticated (the scrypt check runs in a
-thread, binds are rare), submits go straight to the pipeline with a reply
-callback, and the state rules of `smpp.session` already refused anything sent
-in the wrong state. Operations we do not serve are answered, never dropped.
+The adapter is thin: binds are authenticated through the shard's `Logins`
+(throttled per source and account, scrypt in a thread), submits go straight
+to the pipeline with a reply callback, and the state rules of `smpp.session`
+already refused anything sent in the wrong state. Operations we do not
+serve are answered, never dropped.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from datetime import UTC, datetime
 import structlog
 
 from engine.customers.accounts import AccountConfig, BindRegistry
-from engine.customers.passwords import verify_password
+from engine.customers.login_guard import SecurityConfig
+from engine.customers.logins import Logins, LoginVerdict
 from engine.loop.batching import BackgroundTasks
+from engine.loop.repeated import RepeatedWarning
 from engine.loop.throttle import TokenBucket
 from engine.messages.intake import SubmitOptions
 from engine.messages.lifecycle import SMPP_STATE
@@ -49,15 +52,21 @@ class CustomerSessions:
         pipeline: Pipeline,
         system_id: str = "smsgw",
         history: MessageQuery | None = None,
+        logins: Logins | None = None,
     ) -> None:
+        """``logins``: the shard's login throttle, shared with the HTTP front."""
         self.accounts = accounts
         self.binds = binds
         self.pipeline = pipeline
         self.history = history
         """Answers query_sm for messages this shard does not remember."""
         self._tasks = BackgroundTasks()
+        self._history_down = RepeatedWarning(log, "query_sm: history unavailable", by="accounts")
         self.system_id = system_id
         self._bound: dict[SmppConnection, _Bound] = {}
+        self.logins = logins or Logins(SecurityConfig())
+        self._binding: set[SmppConnection] = set()
+        """Connections whose bind is being checked."""
 
     def request_received(self, connection: SmppConnection, request: p.Pdu) -> None:
         bound = self._bound.get(connection)
@@ -122,7 +131,7 @@ class CustomerSessions:
         try:
             record = await self.history.get(account.id, request.message_id)
         except Exception:
-            log.warning("query_sm: history unavailable", account=account.id)
+            self._history_down.add(account.id)
             record = None
         if not connection.is_open:
             return
@@ -217,21 +226,25 @@ class CustomerSessions:
 
     async def _bind(self, connection: SmppConnection, request: p.Pdu) -> None:
         assert isinstance(request, p.BindTransmitter | p.BindReceiver | p.BindTransceiver)
+        if connection in self._binding:  # one at a time: parallel guesses wait their turn
+            connection.respond(p.response_to(request, S.ESME_RBINDFAIL, system_id=self.system_id))
+            return
+        self._binding.add(connection)
+        try:
+            status, locked = await self._authenticate(connection, request)
+        finally:
+            self._binding.discard(connection)
         account = self.accounts.get(request.system_id)
-        status = S.ESME_ROK
-        if account is None:
-            status = S.ESME_RINVSYSID
-        elif not await asyncio.to_thread(verify_password, request.password, account.password_hash):
-            status = S.ESME_RINVPASWD
-        elif self.binds.count(account.id) >= account.max_binds or not await self._enabled(
-            account.id
-        ):
-            status = S.ESME_RBINDFAIL
+        if account is not None and status == S.ESME_ROK:
+            full = self.binds.count(account.id) >= account.max_binds
+            if full or not await self._enabled(account.id):
+                status = S.ESME_RBINDFAIL
         if not connection.is_open:
             return
         connection.respond(p.response_to(request, status, system_id=self.system_id))
         if status != S.ESME_ROK or account is None:
-            log.info("bind refused", system_id=request.system_id, status=S(status).name)
+            if not locked:  # a lockout is logged once, not per refused bind
+                log.info("bind refused", system_id=request.system_id, status=S(status).name)
             return
         rate = account.bind_throughput
         bucket = TokenBucket(rate, max(1, rate)) if rate else None
@@ -240,6 +253,33 @@ class CustomerSessions:
         log.info("bound", account=account.id, peer=connection.peer, kind=type(request).__name__)
         if request.command_id in _RECEIVING:
             self.pipeline.delivery.account_bound(account.id)
+
+    async def _authenticate(
+        self,
+        connection: SmppConnection,
+        request: p.BindTransmitter | p.BindReceiver | p.BindTransceiver,
+    ) -> tuple[int, bool]:
+        """ESME_ROK, or the status of a refused login: ESME_RBINDFAIL for an
+        unknown system_id, a wrong password and a lockout alike, unless the
+        operator asked for the distinct codes (``[security] bind_failure_status``);
+        and whether the caller is locked out."""
+        name = request.system_id
+        account = self.accounts.get(name)
+        stored = account.password_hash if account is not None else None
+        source = connection.peer[0] if connection.peer else ""
+        attempt = await self.logins.attempt(
+            "smpp",
+            source,
+            name,
+            lambda: self.logins.passwords.verify(name, request.password, stored),
+        )
+        if attempt.verdict is LoginVerdict.ACCEPTED:
+            return S.ESME_ROK, False
+        if attempt.verdict is LoginVerdict.LOCKED:
+            return S.ESME_RBINDFAIL, True
+        if self.logins.config.bind_failure_status == "distinct":
+            return (S.ESME_RINVSYSID if account is None else S.ESME_RINVPASWD), False
+        return S.ESME_RBINDFAIL, False
 
     def connection_closed(self, connection: SmppConnection, lost: list[int]) -> None:
         bound = self._bound.pop(connection, None)

@@ -22,6 +22,7 @@ from engine.customers.delivery import CustomerDelivery
 from engine.customers.pending import Delivery
 from engine.customers.receipts import receipt_pdu, submitted_part
 from engine.loop.batching import BackgroundTasks, TickBatcher
+from engine.loop.repeated import RepeatedWarning
 from engine.messages.history import MessageHistory
 from engine.messages.ids import IdFormat
 from engine.messages.intake import (
@@ -106,6 +107,12 @@ class Pipeline:
         self.outbox = OutboxEntries(ledger)
         self.states = RecentStates(_RECENT_STATES)
         self.tasks = BackgroundTasks()
+        self._ledger_down = RepeatedWarning(
+            log, "ledger accept failed, batches voided", by="errors"
+        )
+        """Messages refused per error while the ledger is down: a line a
+        minute, not one per batch."""
+        self._voided = RepeatedWarning(log, "unanswered accepts voided", by="outcomes")
         self._commits: TickBatcher[tuple[AcceptRequest, MtMessage, Reply]] = TickBatcher(
             self._commit, self.tasks
         )
@@ -171,6 +178,7 @@ class Pipeline:
         )
         if isinstance(prepared, Refused):
             self.counters["refused"] += 1
+            self.metrics.refused(account.id, prepared.status)
         return prepared
 
     def commit(self, message: MtMessage, reply: Reply) -> None:
@@ -188,12 +196,14 @@ class Pipeline:
         self.metrics.ledger_batch.observe(len(batch))
         try:
             results = await self.ledger.accept_many([item[0] for item in batch])
-        except Exception:
+        except Exception as exc:
             # The script may still have run, or may run once a stalled Redis
             # resumes: the batch is voided before anyone could send it.
-            log.exception("ledger accept failed, voiding the batch", messages=len(batch))
+            log.debug("ledger accept failed", messages=len(batch), exc_info=True)
+            self._ledger_down.add(type(exc).__name__, len(batch), error=str(exc))
             self.counters["refused"] += len(batch)
             for request, message, reply in batch:
+                self.metrics.refused(message.account, Refusal.LEDGER_DOWN)
                 reply(S.ESME_RSYSERR, "", Refusal.LEDGER_DOWN)
                 self._voids.add((request, message))
             return
@@ -213,6 +223,7 @@ class Pipeline:
             else:
                 self.counters["refused"] += 1
                 status, reason = REFUSALS[result.outcome]
+                self.metrics.refused(message.account, reason)
                 reply(status, "", reason)
 
     async def _void(self, batch: list[tuple[AcceptRequest, MtMessage]]) -> None:
@@ -223,7 +234,8 @@ class Pipeline:
                 self._record_described(message, RECORDED[Event.VOIDED])
         counts = Counter(outcome.value for outcome in outcomes)
         self.counters["voided"] += counts[VoidOutcome.VOIDED.value]
-        log.warning("unanswered accepts voided", messages=len(batch), **counts)
+        for outcome, count in counts.items():
+            self._voided.add(outcome, count)
 
     def _record_described(self, message: MtMessage, state: Recorded) -> None:
         """A message's first state in the history, with what describes it."""
@@ -281,7 +293,7 @@ class Pipeline:
     ) -> None:
         now = time.time()
         self.counters["submitted"] += 1
-        self.metrics.accept_to_submit.observe(now - message.accepted_at)
+        self.metrics.submitted(message.account, now - message.accepted_at)
         self.history.record(
             message.id,
             message.account,
@@ -363,6 +375,7 @@ class Pipeline:
             self.enqueue(msgspec.structs.replace(message, connectors=remaining, attempts=0))
             return
         self.counters["failed"] += 1
+        self.metrics.ended(message.account, "failed")
         self.history.record(
             message.id,
             message.account,
@@ -375,6 +388,7 @@ class Pipeline:
 
     def on_expired(self, connector: str, message: MtMessage) -> None:
         self.counters["failed"] += 1
+        self.metrics.ended(message.account, "expired")
         self.history.record(
             message.id, message.account, RECORDED[Event.EXPIRED], connector=connector
         )
@@ -421,7 +435,7 @@ class Pipeline:
             self.counters["receipts"] += 1
             if self.receipt_seen is not None:
                 self.receipt_seen(connector, outcome.state)
-            self.metrics.submit_to_receipt.observe(now - part.submitted_at)
+            self.metrics.receipt(connector, part.account, outcome.state, now - part.submitted_at)
             self.history.record(
                 part.message_id,
                 part.account,

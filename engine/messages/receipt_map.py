@@ -47,6 +47,9 @@ class SubmittedPart(msgspec.Struct, frozen=True, array_like=True):
     bind: int = 0
     """The customer bind that submitted (`BindRegistry.serial`), which the
     receipt goes back to while it is bound; 0 for none (HTTP)."""
+    price: int = 0
+    """What the whole message costs (minor units), for the HTTP customer's
+    webhook; 0 where no webhook will carry it, as it waits in Redis."""
 
 
 class ReceiptMap(Protocol):

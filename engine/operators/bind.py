@@ -306,7 +306,7 @@ class OperatorBind:
         try:
             connector.listener.on_deliver(connector.config.id, request, answer)
         except Exception:
-            log.exception("connector %s: the deliver_sm listener failed", connector.config.id)
+            log.exception("the deliver_sm listener failed", connector=connector.config.id)
             answer(S.ESME_RX_T_APPN)
 
     def connection_closed(self, connection: SmppConnection, lost: list[int]) -> None:

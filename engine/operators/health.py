@@ -35,6 +35,7 @@ from typing import Literal
 import msgspec
 import structlog
 
+from engine.messages.metrics import SUBMIT_BUCKETS, PlainBuckets
 from engine.operators.connector_config import ConnectorConfig
 from engine.operators.error_map import ErrorKind, ErrorMap
 from smpp import pdu as p
@@ -152,6 +153,11 @@ class ConnectorHealth:
         self._out_at = 0.0
         self._cause = ""
         """The figure that last took it out."""
+        self.latency = PlainBuckets(SUBMIT_BUCKETS)
+        self.statuses: dict[int, int] = {}
+        self.timeouts = 0
+        """Since start, for the metrics (the window forgets): answers' latency,
+        answers by command_status, submit_sm unanswered in time."""
 
     # -- samples ------------------------------------------------------------
 
@@ -167,6 +173,8 @@ class ConnectorHealth:
             self.timed_out()
 
     def response(self, status: int, latency: float) -> None:
+        self.latency.observe(latency)
+        self.statuses[status] = self.statuses.get(status, 0) + 1
         bucket = self._bucket()
         bucket.submits += 1
         bucket.latency_sum += latency
@@ -179,6 +187,7 @@ class ConnectorHealth:
                 bucket.errors += 1
 
     def timed_out(self) -> None:
+        self.timeouts += 1
         bucket = self._bucket()
         bucket.submits += 1
         bucket.errors += 1

@@ -75,6 +75,7 @@ class WebhookCallbacks:
             "to": part.destination_addr,
             "from": part.source_addr,
             "reference": part.reference,
+            "price": part.price,
             "submitted_at": _iso(part.submitted_at),
             "done_at": _iso(done),
         }
@@ -96,4 +97,5 @@ class WebhookCallbacks:
 
 
 def _iso(moment: float) -> str:
-    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds")
+    """RFC 3339 in UTC with ``Z``, as every time the HTTP API shows."""
+    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"

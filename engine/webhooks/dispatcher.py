@@ -35,9 +35,10 @@ import msgspec
 import structlog
 from msgspec import Meta
 
+from engine.loop.repeated import RepeatedWarning
 from engine.webhooks.delivery_log import MAX_ERROR_LENGTH, DeliveryAttempt, DeliveryLog, Outcome
 from engine.webhooks.delivery_log_writer import DeliveryLogWriter
-from engine.webhooks.guard import AddressGuard
+from engine.webhooks.guard import AddressGuard, parse_networks
 from engine.webhooks.requests import (
     WebhookDelivery,
     WebhookRequest,
@@ -76,9 +77,15 @@ class WebhookLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     """Whether webhooks may call loopback, private and link-local addresses
     (the gateway's own network): off, anyone who can set a webhook URL could
     reach internal services through us. `smsgw dev` turns it on."""
+    allowed_networks: tuple[str, ...] = ()
+    """Networks webhooks may call although not public (``["10.20.0.0/16"]``):
+    an operator's own receivers, without opening every private address."""
     per_host: Annotated[int, Meta(ge=1, le=4096)] = 16
     """Calls in flight to one host at once: a receiver that hangs holds at most
     this many workers, and the others keep serving everyone else."""
+
+    def __post_init__(self) -> None:
+        parse_networks(self.allowed_networks)
 
 
 class _Job:
@@ -114,7 +121,8 @@ class WebhookDispatcher:
         self._log = DeliveryLogWriter(delivery_log, limits.log_pending)
         self._ready: asyncio.Queue[_Job | None] = asyncio.Queue()
         self._waiting: dict[_Job, asyncio.TimerHandle] = {}
-        self._guard = AddressGuard(limits.private_networks)
+        self.guard = AddressGuard(limits.private_networks, limits.allowed_networks)
+        """Which hosts may be called; the API edge asks it too (`Engine.check_webhook`)."""
         self._busy: dict[str, int] = {}
         """Calls in flight per host."""
         self._parked: dict[str, deque[_Job]] = {}
@@ -123,6 +131,9 @@ class WebhookDispatcher:
         self._clients: list[httpx.AsyncClient] = []
         self._accepting = False
         self._held = 0
+        self._unexpected = RepeatedWarning(
+            log, "webhook attempts failed unexpectedly", by="hosts"
+        )  # counted per host: a URL may carry a customer's token
         self.counters = dict.fromkeys(("sent", "retried", "failed", "dropped"), 0)
         """sent: delivered; retried: attempts to be tried again; failed: given up
         after a permanent answer or the last retry; dropped: refused by `submit` or
@@ -287,7 +298,7 @@ class WebhookDispatcher:
         """One HTTP call; its status is the answer even if reading its body then fails."""
         request = job.request
         try:
-            refusal = await self._guard.refusal(job.hostname)
+            refusal = await self.guard.refusal(job.hostname)
         except OSError as exc:
             return _Answer(Verdict.RETRY, error=f"cannot resolve {job.hostname}: {exc}")
         if refusal is not None:
@@ -314,7 +325,8 @@ class WebhookDispatcher:
                 return _Answer(Verdict.RETRY, error=_describe(exc))
         except Exception as exc:
             if status is None:
-                log.exception("webhook attempt failed unexpectedly", url=request.url)
+                log.debug("webhook attempt failed unexpectedly", exc_info=True)
+                self._unexpected.add(job.hostname, error=_describe(exc))
                 return _Answer(Verdict.FAILED, error=_describe(exc))
         assert status is not None
         return _Answer(verdict_of_status(status), status)

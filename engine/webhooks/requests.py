@@ -11,11 +11,15 @@ Two forms exist:
   should move to the ``json`` form (or put a secret token in the URL).
 
 The body is encoded once, when the delivery is submitted; only the headers
-(timestamp, signature) are made again for each attempt.
+(timestamp, signature) are made again for each attempt. Every delivery has
+its own id (``Smsgw-Delivery-Id``, and ``delivery_id`` in a ``json`` body),
+the same on each of its attempts: a receiver that got an attempt whose answer
+was lost sees the retry is one it has already handled.
 """
 
 from __future__ import annotations
 
+import secrets
 from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -49,6 +53,8 @@ class WebhookDelivery(msgspec.Struct, frozen=True, kw_only=True):
     secret: str = ""
     """The account's webhook secret; empty sends the ``json`` form unsigned."""
     event: str = "receipt"
+    delivery_id: str = msgspec.field(default_factory=lambda: secrets.token_hex(12))
+    """Unique per delivery, shared by its attempts."""
 
     def __post_init__(self) -> None:
         if self.form not in _FORMS:
@@ -77,7 +83,7 @@ def encode_delivery(delivery: WebhookDelivery, max_bytes: int) -> WebhookRequest
     For GET the limit applies to the query string, which carries the payload.
     """
     if delivery.form == "json":
-        body = _json(delivery.payload)
+        body = _json({"delivery_id": delivery.delivery_id, **delivery.payload})
         request = WebhookRequest("POST", delivery.url, body, "application/json", delivery.secret)
         size = len(body)
     else:
@@ -114,6 +120,7 @@ def request_headers(
         "User-Agent": USER_AGENT,
         "Smsgw-Event": delivery.event,
         "Smsgw-Message-Id": delivery.message_id,
+        "Smsgw-Delivery-Id": delivery.delivery_id,
     }
     if request.content_type:
         headers["Content-Type"] = request.content_type

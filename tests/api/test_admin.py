@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -255,6 +256,9 @@ async def test_api_keys_issue_list_revoke(start: AdminStarter) -> None:
         listed = (await api.client.get(path, headers=ADMIN)).json()["api_keys"]
         assert {k["label"] for k in listed} == {"test", "crm"}
         assert all(set(k) == {"key_id", "label", "created_at", "revoked_at"} for k in listed)
+        assert all(
+            re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", k["created_at"]) for k in listed
+        )
         assert key not in str(listed)
         revoked = await api.client.delete(f"{path}/{key_id}", headers=ADMIN)
         assert revoked.status_code == 204

@@ -68,13 +68,30 @@ async def test_keys_are_per_account(start: Starter) -> None:
         assert shop.json()["messages"][0]["id"] != bank.json()["messages"][0]["id"]
 
 
-async def test_a_refusal_is_replayed_too(start: Starter) -> None:
+async def test_a_refusal_frees_its_key(start: Starter) -> None:
+    """Nothing was accepted: the request runs again, and a corrected body
+    under the same key is no conflict."""
     async with start() as api:
-        first = await post(api, body(to="4912345"), "k")
-        again = await post(api, body(to="4912345"), "k")
-        assert first.status_code == again.status_code == 422
+        for refused, status in ((body(to="4912345"), 422), (body(sender="x"), 400)):
+            first = await post(api, refused, "k")
+            again = await post(api, refused, "k")
+            assert first.status_code == again.status_code == status
+            assert "idempotent-replayed" not in again.headers
+        fixed = await post(api, body(), "k")
+        assert fixed.status_code == 202
+        assert (await post(api, body(), "k")).headers["idempotent-replayed"] == "true"
+        assert await available(api) == CREDIT - PRICE
+
+
+async def test_a_wait_that_ended_after_acceptance_is_replayed(start: Starter) -> None:
+    async with start(connector_settings={"throughput": 1}) as api:
+        assert (await post(api, body(), "first")).status_code == 202
+        waited = body(wait="accepted", timeout=0.3)
+        first = await post(api, waited, "k")
+        again = await post(api, waited, "k")
+        assert first.status_code == 504 and first.json()["message_id"]
         assert again.content == first.content
-        assert again.headers["content-type"] == "application/problem+json"
+        assert again.headers["idempotent-replayed"] == "true"
 
 
 async def test_a_throttled_request_may_be_retried_under_its_key(start: Starter) -> None:

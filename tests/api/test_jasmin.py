@@ -113,7 +113,7 @@ async def test_authentication_failure(api: Api) -> None:
 
 async def test_no_route_is_412(start: Starter) -> None:
     async with start() as api:
-        error(await send_get(api, to="+4420"), 412, "No route found")
+        error(await send_get(api, to="+447911123456"), 412, "No route found")
 
 
 async def test_no_credit_is_jasmins_charging_error(start: Starter) -> None:
@@ -281,7 +281,9 @@ async def test_rate(start: Starter) -> None:
 
 async def test_rate_errors_are_json_strings(api: Api) -> None:
     json_error(
-        await api.client.get("/rate", params={**CREDENTIALS, "to": "44"}), 412, "No route found"
+        await api.client.get("/rate", params={**CREDENTIALS, "to": "447911123456"}),
+        412,
+        "No route found",
     )
     answer = await api.client.get("/rate", params={**CREDENTIALS, "to": FR, "password": "x"})
     json_error(answer, 403, "Authentication failure for username:bank")

@@ -79,7 +79,27 @@ def test_sender_is_checked_and_its_plus_dropped() -> None:
     assert refusal(**{"from": b"TooLongSender"}) == (
         "Argument [from] has an invalid value: [TooLongSender]."
     )
-    assert refusal(to=b"1" * 21) == f"Argument [to] has an invalid value: [{'1' * 21}]."
+    assert refusal(to=b"1" * 21) == (
+        f"Argument [to] has an invalid value: [{'1' * 21}]:"
+        " not a valid number (too long for any country)."
+    )
+
+
+@pytest.mark.parametrize(
+    ("to", "why"),
+    [
+        (b"000000000", "it starts with no country's calling code"),
+        (b"336", "too short for any country"),
+        (b"4912345", "no DE number is in this range"),
+    ],
+)
+def test_a_recipient_no_numbering_plan_knows_is_refused_with_why(to: bytes, why: str) -> None:
+    shown = to.decode()
+    assert (
+        refusal(to=to)
+        == f"Argument [to] has an invalid value: [{shown}]: not a valid number ({why})."
+    )
+    assert item(to=b"+4915112345678").to == "4915112345678"
 
 
 def test_validity_period_is_minutes_capped_at_the_maximum() -> None:

@@ -29,7 +29,11 @@ async def test_health_and_ready_when_a_connector_is_bound() -> None:
             await asyncio.sleep(0.02)
         answer = await api.client.get("/ready")
         assert answer.status_code == 200
-        assert answer.json() == {"ready": True, "live_connectors": ["op-0"]}
+        assert answer.json() == {
+            "ready": True,
+            "checks": {"connectors": {"ok": True, "bound": {"op-0": 1}}},
+            "live_connectors": ["op-0"],
+        }
 
 
 async def test_not_ready_without_a_live_connector() -> None:
@@ -51,11 +55,17 @@ async def test_ready_reports_a_backend_that_does_not_answer() -> None:
     async def redis() -> None:
         raise ConnectionError("connection refused")
 
+    async def persister() -> dict[str, object]:
+        return {"lag": 7}
+
     async with running_api("memory") as api:
-        api.engine.ready_checks = (redis,)
+        api.engine.ready_checks = (redis, persister)
         answer = await api.client.get("/ready")
         assert answer.status_code == 503
-        assert answer.json()["checks"]["redis"] == "connection refused"
+        checks = answer.json()["checks"]
+        assert checks["redis"] == {"ok": False, "error": "connection refused"}
+        assert checks["persister"] == {"ok": True, "lag": 7}
+        assert "redis: connection refused" in answer.json()["detail"]
 
 
 async def test_metrics_are_prometheus_text() -> None:

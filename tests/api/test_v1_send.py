@@ -18,6 +18,8 @@ from tests.engine.gateway_harness import CREDIT, PRICE, account
 from tests.engine.webhook_receiver import Receiver
 
 FR = "33612345678"
+DE = "4915112345678"
+"""A valid number the test routes do not cover."""
 
 
 async def send(api: Api, account: str = "bank", **fields: Any) -> httpx.Response:
@@ -50,13 +52,13 @@ async def test_send_one_message(start: Starter) -> None:
 
 async def test_send_to_many_lists_each_recipient(start: Starter) -> None:
     async with start() as api:
-        answer = await send(api, to=["33611111111", "+33622222222", "4912345"])
+        answer = await send(api, to=["33611111111", "+33622222222", DE])
         assert answer.status_code == 202
         body = answer.json()
         assert [(m["status"], m["to"]) for m in body["messages"]] == [
             ("accepted", "33611111111"),
             ("accepted", "33622222222"),
-            ("refused", "4912345"),
+            ("refused", DE),
         ]
         assert body["messages"][2]["code"] == "no_route"
         assert body["total_price"] == 2 * PRICE
@@ -75,8 +77,8 @@ async def test_long_text_and_binary_with_udh(start: Starter) -> None:
 
 async def test_no_route_is_422(start: Starter) -> None:
     async with start() as api:
-        body = problem(await send(api, to="4912345"), 422, "no_route")
-        assert body["to"] == "4912345"
+        body = problem(await send(api, to=DE), 422, "no_route")
+        assert body["to"] == DE
         balance = (await api.client.get("/v1/balance", headers=api.auth())).json()
         assert balance["held"] == 0 and balance["available"] == CREDIT
 
@@ -96,8 +98,42 @@ async def test_throttled_is_429_with_retry_after(start: Starter) -> None:
             if answer.status_code != 202:
                 break
         problem(answer, 429, "throttled")
+        # The ledger's window is one UTC second of `throughput` parts.
         assert answer.headers["retry-after"] == "1"
+        assert answer.headers["ratelimit-limit"] == "1"
+        assert answer.headers["ratelimit-remaining"] == "0"
+        assert answer.headers["ratelimit-reset"] == "1"
         assert (await send(api, account="shop")).status_code == 202
+
+
+async def test_an_exhausted_quota_says_when_the_day_ends(start: Starter) -> None:
+    async with start() as api:
+        await api.engine.gateway.ledger.set_account("bank", AccountLimits(quota=1))
+        assert (await send(api)).status_code == 202
+        answer = await send(api)
+        problem(answer, 429, "quota_exceeded")
+        now = datetime.now(UTC)
+        midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
+        left = (midnight - now).total_seconds()
+        assert left - 2 <= int(answer.headers["retry-after"]) <= left + 2
+        assert answer.headers["ratelimit-reset"] == answer.headers["retry-after"]
+        assert answer.headers["ratelimit-limit"] == "1"
+
+
+async def test_a_number_no_plan_knows_is_refused_before_anything_is_held(start: Starter) -> None:
+    async with start() as api:
+        body = problem(await send(api, to="000000000"), 422, "invalid_number")
+        assert body["detail"] == (
+            'to: "000000000" is not a valid number (it starts with no country\'s calling code)'
+        )
+        mixed = (await send(api, to=["4912345", "+" + FR])).json()
+        assert [(m["status"], m["to"]) for m in mixed["messages"]] == [
+            ("refused", "4912345"),
+            ("accepted", FR),
+        ]
+        assert mixed["messages"][0]["detail"].endswith("(no DE number is in this range)")
+        balance = (await api.client.get("/v1/balance", headers=api.auth())).json()
+        assert balance["available"] == CREDIT - PRICE
 
 
 async def test_a_disabled_account_is_403(start: Starter) -> None:
@@ -119,6 +155,8 @@ async def test_a_webhook_url_gets_the_receipt(start: Starter) -> None:
             receipt = json.loads(request.body)
             assert (receipt["message_id"], receipt["reference"]) == (message["id"], "r-1")
             assert receipt["state"] == "delivered"
+            assert receipt["delivery_id"] == request.headers["smsgw-delivery-id"]
+            assert receipt["done_at"].endswith("Z") and receipt["submitted_at"].endswith("Z")
     finally:
         await receiver.close()
 
@@ -190,6 +228,13 @@ async def test_invalid_requests_change_nothing(
     assert body["title"]
     balance = (await api.client.get("/v1/balance", headers=api.auth())).json()
     assert balance["available"] == CREDIT and balance["held"] == 0
+
+
+async def test_a_malformed_field_is_explained_without_a_regex(api: Api) -> None:
+    body = problem(await send(api, to=[FR, "33x"], reference="caf\u00e9"), 400, "invalid_request")
+    assert body["detail"] == "$.to[1]: expected international number: digits, optional +"
+    body = problem(await send(api, reference="caf\u00e9"), 400, "invalid_request")
+    assert "regex" not in body["detail"] and "printable ASCII" in body["detail"]
 
 
 async def test_a_message_too_long_for_255_parts_is_422(api: Api) -> None:

@@ -35,7 +35,7 @@ async def test_wait_until_the_operator_accepts(start: Starter) -> None:
         answer = await send(api, wait="accepted", timeout=5)
         assert answer.status_code == 200, answer.text
         body = answer.json()
-        assert body["state"] == "ENROUTE" and body["currency"] == "EUR"
+        assert body["state"] == "enroute" and body["currency"] == "EUR"
         message = body["message"]
         assert (message["status"], message["to"], message["parts"]) == ("accepted", FR, 1)
         assert message["price_per_part"] == PRICE and message["id"]
@@ -45,7 +45,7 @@ async def test_wait_until_delivered(start: Starter) -> None:
     async with start() as api:
         answer = await send(api, wait="delivered", timeout=5)
         assert answer.status_code == 200, answer.text
-        assert answer.json()["state"] == "DELIVERED"
+        assert answer.json()["state"] == "delivered"
         assert (await balance(api))["available"] == CREDIT - PRICE
 
 
@@ -54,7 +54,7 @@ async def test_a_message_that_fails_is_422(start: Starter) -> None:
         answer = await send(api, wait="delivered", timeout=5)
         assert answer.status_code == 422, answer.text
         body = answer.json()
-        assert (body["code"], body["state"]) == ("message_failed", "UNDELIVERABLE")
+        assert (body["code"], body["state"]) == ("message_failed", "undeliverable")
         assert body["message_id"] and body["error"]
 
 
@@ -65,7 +65,7 @@ async def test_a_wait_that_times_out_releases_the_hold(start: Starter) -> None:
         answer = await send(api, wait="accepted", timeout=0.3)
         assert answer.status_code == 504, answer.text
         body = answer.json()
-        assert (body["code"], body["released"], body["state"]) == ("wait_timeout", True, "DELETED")
+        assert (body["code"], body["released"], body["state"]) == ("wait_timeout", True, "deleted")
         # The first message is paid for (held or captured); the second's hold is back.
         assert (await balance(api))["available"] == CREDIT - PRICE
 
@@ -77,7 +77,7 @@ async def test_a_wait_for_delivery_that_times_out_after_sending_is_504_not_relea
         answer = await send(api, wait="delivered", timeout=0.3)
         assert answer.status_code == 504, answer.text
         body = answer.json()
-        assert (body["code"], body["released"], body["state"]) == ("wait_timeout", False, "ENROUTE")
+        assert (body["code"], body["released"], body["state"]) == ("wait_timeout", False, "enroute")
         assert (await balance(api))["available"] == CREDIT - PRICE
 
 

@@ -15,6 +15,7 @@ from bench.smsc_sim import SimulatedSmsc
 from bench.smsc_sim_config import Delay, ReceiptSettings, SimulatorConfig
 from engine.config import ApiConfig, GatewayConfig, GatewayLimits, ListenerConfig
 from engine.customers.accounts import AccountConfig
+from engine.customers.login_guard import SecurityConfig
 from engine.customers.passwords import hash_password
 from engine.gateway import Gateway
 from engine.messages.receipt_map import MemoryReceiptMap, RedisReceiptMap
@@ -111,6 +112,7 @@ async def running_gateway(
     webhooks: WebhookLimits | None = None,
     shards: RedisShardRegistry | None = None,
     connector_prefix: str = "op-",
+    security: SecurityConfig | None = None,
 ) -> AsyncIterator[Gateway]:
     """A started gateway on ``backend`` ("memory" or "redis") bound to the
     ``operators``; every account starts with ``credit``. ``shards`` turns on
@@ -133,6 +135,7 @@ async def running_gateway(
         api=api or ApiConfig(),
         shard=shard,
         webhooks=webhooks or WebhookLimits(private_networks=True),  # receivers are local
+        security=security or SecurityConfig(),
     )
     ledger: Ledger
     parking = None

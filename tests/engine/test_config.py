@@ -50,8 +50,8 @@ def test_every_error_is_reported_with_its_place() -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(bad)
     places = [issue.split(":")[0] for issue in caught.value.issues]
-    assert "surprise" in places and "limits" in places and "shard_number" in places
-    assert "connectors[0]" in places
+    assert "surprise" in places and "limits.validity_default" in places
+    assert "shard_number" in places and "connectors[0].host" in places
     assert any(place.startswith("routing.") for place in places)
 
 
@@ -64,3 +64,25 @@ def test_duplicate_ids_are_refused() -> None:
 def test_broken_toml_says_where() -> None:
     with pytest.raises(ConfigError, match="TOML"):
         load_config("shard = ")
+
+
+def test_every_error_of_one_item_is_reported_not_only_the_first() -> None:
+    bad = GOOD.replace('system_id = "bank"', 'system_id = "bank"\nwindow = 0\nthroughput = -1')
+    with pytest.raises(ConfigError) as caught:
+        load_config(bad)
+    assert [issue.split(":")[0] for issue in caught.value.issues] == [
+        "connectors[0].window",
+        "connectors[0].throughput",
+    ]
+
+
+def test_routing_sections_at_the_top_level_are_refused_with_the_nesting() -> None:
+    with pytest.raises(ConfigError, match=r"mt_routes: belongs under \[routing\]"):
+        load_config(GOOD + "\n[[mt_routes]]\nid = 'r'\n")
+
+
+def test_a_default_host_applies_where_the_file_names_none() -> None:
+    config = load_config(GOOD + '\n[[listeners]]\nhost = "10.1.1.1"\n', default_host="0.0.0.0")
+    assert [listener.host for listener in config.listeners] == ["0.0.0.0", "10.1.1.1"]
+    assert config.api.host == config.metrics_host == "0.0.0.0"
+    assert load_config(GOOD).listeners[0].host == "127.0.0.1"

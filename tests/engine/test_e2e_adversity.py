@@ -244,8 +244,8 @@ async def test_bad_binds_and_requests_out_of_state_are_refused(
         raw = await RawCustomer.connect(port)
         refusals = [
             (submit(), S.ESME_RINVBNDSTS),
-            (bind(system_id="bank", password="wrong"), S.ESME_RINVPASWD),
-            (bind(system_id="nobody", password=PASSWORD), S.ESME_RINVSYSID),
+            (bind(system_id="bank", password="wrong"), S.ESME_RBINDFAIL),
+            (bind(system_id="nobody", password=PASSWORD), S.ESME_RBINDFAIL),
         ]
         for request, status in refusals:
             answer = await raw.call(request)
@@ -265,7 +265,7 @@ async def test_bad_binds_and_requests_out_of_state_are_refused(
         receiver = await other.call(p.BindReceiver(system_id="shop", password=PASSWORD))
         assert receiver.command_status == S.ESME_ROK
         assert (await other.call(submit())).command_status == S.ESME_RINVBNDSTS
-        assert await asyncio.to_thread(_smpplib_bind, port, "wrong") == S.ESME_RINVPASWD
+        assert await asyncio.to_thread(_smpplib_bind, port, "wrong") == S.ESME_RBINDFAIL
         assert await asyncio.to_thread(_smpplib_bind, port, PASSWORD) == S.ESME_RBINDFAIL
         # The one good bind still works and is the only one counted.
         answer = await raw.call(submit())

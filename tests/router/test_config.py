@@ -1,4 +1,5 @@
 import re
+import tomllib
 from pathlib import Path
 
 import msgspec
@@ -38,8 +39,9 @@ def test_plain_data_with_text_dates_loads_the_same_config() -> None:
 
 
 def issues_of(text: str) -> list[str]:
+    """Issues of the routing section written in TOML ``text`` (the contents of ``[routing]``)."""
     with pytest.raises(RoutingConfigError) as caught:
-        load_toml(text)
+        load_data(tomllib.loads(text))
     return [str(issue) for issue in caught.value.issues]
 
 
@@ -282,8 +284,30 @@ def test_plain_data_errors(data: object, expected: list[str]) -> None:
     assert [str(issue) for issue in caught.value.issues] == expected
 
 
+def toml_issues(text: str) -> list[str]:
+    with pytest.raises(RoutingConfigError) as caught:
+        load_toml(text)
+    return [str(issue) for issue in caught.value.issues]
+
+
 def test_invalid_toml_is_one_issue() -> None:
-    assert issues_of("currency = ")[0].startswith("invalid TOML: ")
+    assert toml_issues("currency = ")[0].startswith("invalid TOML: ")
+
+
+def test_a_file_places_its_issues_under_routing() -> None:
+    text = '[routing]\ncurrency = "EUR"\n[[routing.mt_routes]]\nid = "r"\n'
+    assert toml_issues(text) == ["routing.mt_routes[0].target: missing required field"]
+
+
+def test_a_file_with_routing_sections_at_its_top_level_is_refused_with_the_nesting() -> None:
+    """The shape routing files had before they nested like smsgw.toml."""
+    flat = '[routing]\ncurrency = "EUR"\n[[mt_routes]]\nid = "r"\n[colour]\n'
+    assert toml_issues(flat) == [
+        "mt_routes: belongs under [routing] (one nesting in every file): "
+        "move it to routing.mt_routes",
+        "colour: unknown section",
+    ]
+    assert toml_issues("") == ["routing: missing required table"]
 
 
 def test_error_message_lists_every_issue() -> None:

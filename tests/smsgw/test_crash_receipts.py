@@ -96,7 +96,7 @@ async def gateway_process(config: Path) -> AsyncIterator[asyncio.subprocess.Proc
     env = {**os.environ, "SMSGW_REDIS_URL": REDIS_URL}
     env.pop("SMSGW_DATABASE_URL", None)
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "smsgw.cli", "serve", "--config", str(config),
+        sys.executable, "-m", "smsgw.cli", "serve", "--config", str(config), "--no-database",
         env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     try:

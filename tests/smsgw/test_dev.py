@@ -42,7 +42,7 @@ async def test_dev_prints_credentials_that_work_over_http() -> None:
             wait = {"wait": "delivered", "timeout": 10}
             sent = await client.post("/v1/messages", json=message | wait, headers=auth)
             assert sent.status_code == 200, sent.text
-            assert sent.json()["state"] == "DELIVERED"
+            assert sent.json()["state"] == "delivered"
             balance = (await client.get("/v1/balance", headers=auth)).json()
             assert balance["balance"] == 100_000_000 - 40_000
     finally:

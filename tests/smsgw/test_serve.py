@@ -16,7 +16,7 @@ import httpx
 from redis.asyncio import Redis
 
 from engine.customers.api_keys import RedisApiKeyStore, new_api_key
-from engine.customers.passwords import verify_password
+from engine.customers.passwords import hash_password, verify_password
 from smpp import pdu as p
 from smpp.aio import open_session
 from tests.engine.gateway_harness import Customer
@@ -73,24 +73,43 @@ def test_serve_rejects_a_broken_config_with_its_places(tmp_path: Path) -> None:
     assert "shard_number" in run.stderr and "accounts[0]" in run.stderr
 
 
-@asynccontextmanager
-async def serving(
-    tmp_path: Path, port: int, namespace: str, extra: str = "", ready: bytes = b"gateway started"
-) -> AsyncIterator[asyncio.subprocess.Process]:
-    """`smsgw serve` on the real Redis (no database) until it logs ``ready``;
-    killed if the test leaves it running, its namespace deleted after."""
-    from engine.customers.passwords import hash_password
-
+def write_config(tmp_path: Path, port: int, namespace: str, extra: str = "", top: str = "") -> Path:
+    """The shard's config: SMPP on ``port``, account "bank" (password "secret");
+    ``extra`` (sections) goes at its end, ``top`` (top-level keys) first."""
     config = tmp_path / "smsgw.toml"
     password_hash = hash_password("secret", log2_n=10)
     config.write_text(
-        CONFIG.format(port=port, namespace=namespace, password_hash=password_hash) + extra
+        top + CONFIG.format(port=port, namespace=namespace, password_hash=password_hash) + extra
     )
-    env = {**os.environ, "SMSGW_REDIS_URL": REDIS_URL}
+    return config
+
+
+def serve_env(database_url: str | None = None, redis_url: str = REDIS_URL) -> dict[str, str]:
+    env = {**os.environ, "SMSGW_REDIS_URL": redis_url}
     env.pop("SMSGW_DATABASE_URL", None)
+    if database_url is not None:
+        env["SMSGW_DATABASE_URL"] = database_url
+    return env
+
+
+@asynccontextmanager
+async def serving(
+    tmp_path: Path,
+    port: int,
+    namespace: str,
+    extra: str = "",
+    ready: bytes = b"gateway started",
+    database_url: str | None = None,
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`smsgw serve` on the real Redis (and PostgreSQL if given, else with
+    --no-database) until it logs ``ready``; killed if the test leaves it
+    running, its namespace deleted after."""
+    config = write_config(tmp_path, port, namespace, extra)
+    flags = [] if database_url else ["--no-database"]
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "smsgw.cli", "serve", "--config", str(config),
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable, "-m", "smsgw.cli", "serve", "--config", str(config), *flags,
+        env=serve_env(database_url), stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     try:
         assert process.stdout is not None
@@ -130,7 +149,10 @@ async def test_serve_answers_http_with_keys_from_redis(tmp_path: Path) -> None:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api_port}") as client:
             assert (await client.get("/health")).json() == {"status": "ok"}
             ready = await client.get("/ready")  # its one connector points nowhere
-            assert ready.status_code == 503 and "connectors" in ready.json()["checks"]
+            checks = ready.json()["checks"]
+            assert ready.status_code == 503 and checks["redis"] == {"ok": True}
+            assert checks["connectors"]["ok"] is False
+            assert checks["connectors"]["bound"] == {"nowhere": 0}
             balance = await client.get("/v1/balance", headers={"Authorization": f"Bearer {key}"})
             assert balance.status_code == 200 and balance.json()["balance"] == 0
             assert (await client.get("/v1/balance")).status_code == 401

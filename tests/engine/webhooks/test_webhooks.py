@@ -133,7 +133,13 @@ async def test_json_webhook_arrives_signed(receiver: Receiver, watched_log: Watc
     assert request.headers["content-type"] == "application/json"
     assert request.headers["smsgw-event"] == "receipt"
     assert request.headers["smsgw-message-id"] == "m1"
-    assert orjson.loads(request.body) == {"message_id": "m1", "state": "DELIVERED"}
+    delivery_id = request.headers["smsgw-delivery-id"]
+    assert len(delivery_id) == 24
+    assert orjson.loads(request.body) == {
+        "delivery_id": delivery_id,
+        "message_id": "m1",
+        "state": "DELIVERED",
+    }
     assert verify_signature(
         SECRET,
         request.headers["smsgw-timestamp"],
@@ -205,6 +211,7 @@ async def test_a_500_is_retried_then_delivered(receiver: Receiver, watched_log: 
     assert len(receiver.requests) == 2
     first, second = (r.headers["smsgw-signature"] for r in receiver.requests)
     assert first.startswith("v1=") and second.startswith("v1=")
+    assert len({r.headers["smsgw-delivery-id"] for r in receiver.requests}) == 1
     assert [(e.attempt, e.status, e.outcome) for e in entries] == [
         (1, 500, "retrying"),
         (2, 200, "delivered"),

@@ -25,7 +25,6 @@ import asyncio
 import time
 from datetime import datetime
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
 import msgspec
 from msgspec import Meta
@@ -36,8 +35,10 @@ from starlette.routing import BaseRoute, Route
 from api.auth import account_of
 from api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from api.idempotency import answer_once
+from api.numbers import InvalidNumber, international, refusal
 from api.openapi import Operation, Parameter
-from api.problems import Problem
+from api.problems import Problem, pattern_words, readable
+from api.v1.rate_limits import limit_headers
 from engine import AccountConfig, Balance, Callback, Engine, Priority, Reached, SendItem, SendResult
 
 _MAX_TEXT_CHARS = 255 * 153
@@ -86,7 +87,14 @@ class SendRequest(
     send_at: Annotated[datetime, Meta(tz=True, description="RFC 3339 time to send at.")] | None = (
         None
     )
-    reference: Annotated[str, Meta(max_length=64, pattern=r"^[\x20-\x7e]*$(?!\n)")] = ""
+    reference: Annotated[
+        str,
+        Meta(
+            max_length=64,
+            pattern=r"^[\x20-\x7e]*$(?!\n)",
+            description="Up to 64 printable ASCII characters, returned in receipts.",
+        ),
+    ] = ""
     webhook_url: Annotated[str, Meta(max_length=2048)] | None = None
     wait: Literal["accepted", "delivered"] | None = None
     timeout: Annotated[float, Meta(gt=0, description="Seconds to wait (with wait).")] | None = None
@@ -116,11 +124,13 @@ class SendAnswer(msgspec.Struct, frozen=True):
 class WaitAnswer(msgspec.Struct, frozen=True):
     message: AcceptedMessage
     state: str
-    """ENROUTE once the operator accepted it, DELIVERED once delivered."""
+    """``enroute`` once the operator accepted it, ``delivered`` once delivered:
+    the words of `MessageView.state`, lower case like every state of the API."""
     currency: str
 
 
 _decode_send = msgspec.json.Decoder(SendRequest).decode
+_SEND_WORDS = pattern_words(SendRequest)
 
 _PRIORITIES = {
     "otp": Priority.OTP,
@@ -140,11 +150,11 @@ _REFUSALS: dict[str, tuple[int, str]] = {
     "invalid_send_at": (422, "Invalid send time"),
     "invalid_validity": (422, "Invalid validity"),
     "invalid_message": (422, "Invalid message"),
+    "invalid_number": (422, "Not a valid number"),
     "account_disabled": (403, "Account disabled"),
     "unknown_account": (403, "Account unknown to the ledger"),
     "ledger_unavailable": (503, "The ledger does not answer; nothing was sent"),
 }
-_RETRY_LATER = frozenset({429})
 
 
 def _engine(request: Request) -> Engine:
@@ -159,9 +169,9 @@ def _invalid(detail: str) -> Problem:
     return Problem(400, "invalid_request", "Invalid request", detail)
 
 
-def _refusal(result: SendResult) -> Problem:
+async def _refusal(engine: Engine, account: AccountConfig, result: SendResult) -> Problem:
     status, title = _REFUSALS.get(result.refusal, (422, "Refused"))
-    headers = {"Retry-After": "1"} if status in _RETRY_LATER else None
+    headers = await limit_headers(engine, account, result.refusal)
     return Problem(status, result.refusal, title, result.detail, headers=headers, to=result.to)
 
 
@@ -177,19 +187,27 @@ async def send_messages(request: Request) -> Response:
 async def _send(request: Request, account: AccountConfig, body: bytes) -> Response:
     engine = _engine(request)
     send = _decode(request, body)
-    recipients = [send.to] if isinstance(send.to, str) else send.to
-    _check(engine, send, len(recipients))
+    given = [send.to] if isinstance(send.to, str) else send.to
+    _check(engine, send, len(given))
+    if send.webhook_url is not None:
+        await _check_webhook(engine, send.webhook_url)
     now = time.time()
     deadline = now + send.timeout if send.timeout is not None else None
-    items = [_item(engine, account, send, to.removeprefix("+"), now, deadline) for to in recipients]
+    recipients = [_recipient(to) for to in given]
+    items = [
+        _item(engine, account, send, to, now, deadline) for to in recipients if isinstance(to, str)
+    ]
     if send.wait is None:
-        results, _ = await engine.send(account, items)
-        return _sent(engine, results)
+        results, _ = await engine.send(account, items) if items else ([], [])
+        return await _sent(engine, account, _in_order(recipients, results))
     assert deadline is not None
+    [recipient] = recipients
+    if not isinstance(recipient, str):
+        raise await _refusal(engine, account, recipient)
     results, waiters = await engine.send(account, items, wait_final=send.wait == "delivered")
     [result], [waiter] = results, waiters
     if not result.accepted:
-        raise _refusal(result)
+        raise await _refusal(engine, account, result)
     assert waiter is not None
     return await _waited(engine, account, result, waiter, deadline)
 
@@ -201,7 +219,7 @@ def _decode(request: Request, body: bytes) -> SendRequest:
     try:
         return _decode_send(body)
     except msgspec.DecodeError as exc:
-        raise _invalid(str(exc)) from exc
+        raise _invalid(readable(str(exc), _SEND_WORDS)) from exc
 
 
 def _check(engine: Engine, send: SendRequest, recipients: int) -> None:
@@ -227,16 +245,33 @@ def _check(engine: Engine, send: SendRequest, recipients: int) -> None:
             raise _invalid("wait cannot be combined with send_at")
         if send.timeout is not None and send.timeout > limits.max_wait:
             raise _invalid(f"timeout is at most {limits.max_wait:g} seconds ($.timeout)")
-    if send.webhook_url is not None and not _is_http_url(send.webhook_url):
-        raise _invalid("webhook_url must be an http or https URL ($.webhook_url)")
 
 
-def _is_http_url(text: str) -> bool:
+def _recipient(given: str) -> str | SendResult:
+    """The number in E.164 digits, or its refusal: checked before the engine
+    sees it, so nothing is routed or held for a number no operator knows."""
     try:
-        url = urlsplit(text)
-        return url.scheme in ("http", "https") and bool(url.hostname) and url.port != 0
-    except ValueError:  # an unclosed IPv6 bracket, a port out of range...
-        return False
+        return international(given)
+    except InvalidNumber as exc:
+        return SendResult(
+            to=given.removeprefix("+"), refusal="invalid_number", detail=refusal("to", given, exc)
+        )
+
+
+def _in_order(recipients: list[str | SendResult], sent: list[SendResult]) -> list[SendResult]:
+    """The engine's results with the refused numbers put back in their places."""
+    answers = iter(sent)
+    return [next(answers) if isinstance(to, str) else to for to in recipients]
+
+
+async def _check_webhook(engine: Engine, url: str) -> None:
+    """The same check as the admin API's and the one at send time
+    (`Engine.check_webhook`): http(s), no spaces or control characters, and
+    no private, loopback or link-local address behind the host."""
+    try:
+        await engine.check_webhook(url)
+    except ValueError as exc:
+        raise _invalid(f"{exc} ($.webhook_url)") from None
 
 
 def _item(
@@ -294,9 +329,9 @@ def _accepted(result: SendResult) -> AcceptedMessage:
     )
 
 
-def _sent(engine: Engine, results: list[SendResult]) -> Response:
+async def _sent(engine: Engine, account: AccountConfig, results: list[SendResult]) -> Response:
     if not any(result.accepted for result in results):
-        raise _refusal(results[0])
+        raise await _refusal(engine, account, results[0])
     messages: list[AcceptedMessage | RefusedMessage] = [
         _accepted(r) if r.accepted else RefusedMessage(r.to, r.refusal, r.detail) for r in results
     ]
@@ -315,16 +350,17 @@ async def _waited(
     the deadline passed (504; the facade took it out of its queue if it was
     still there, so it is never sent late)."""
     outcome = await engine.wait(account.id, result.message_id, waiter, deadline)
+    state = outcome.state.lower()  # the facade names SMPP states (ENROUTE...)
     if outcome.reached:
-        return _json(WaitAnswer(_accepted(result), outcome.state, engine.currency))
+        return _json(WaitAnswer(_accepted(result), state, engine.currency))
     if not outcome.timed_out:
         raise Problem(
             422,
             "message_failed",
             "The message failed",
-            f"{outcome.state}, error {outcome.error}",
+            f"{state}, error {outcome.error}",
             message_id=result.message_id,
-            state=outcome.state,
+            state=state,
             error=outcome.error,
         )
     raise Problem(
@@ -335,7 +371,7 @@ async def _waited(
         if outcome.released
         else "the message had already gone to the operator",
         message_id=result.message_id,
-        state=outcome.state,
+        state=state,
         released=outcome.released,
     )
 

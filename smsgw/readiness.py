@@ -1,0 +1,52 @@
+"""What /ready asks of a production shard's backends, one named check each.
+
+A check raises when its backend is down (the shard is then not ready) and
+otherwise returns what an operator wants to see beside "ok".
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from redis.asyncio import Redis
+
+from ledger.config import LedgerConfig, PersisterConfig
+from ledger.layout import LedgerKeys
+from ledger.message_query import PgMessageQuery
+from ledger.persister_metrics import measure_lag
+
+Check = Callable[[], Awaitable[dict[str, object] | None]]
+
+
+def redis_check(redis: Redis) -> Check:
+    async def check() -> None:
+        await redis.ping()
+
+    check.__name__ = "redis"
+    return check
+
+
+def database_check(history: PgMessageQuery) -> Check:
+    async def database() -> None:
+        await history.ping()
+
+    return database
+
+
+def persister_check(redis: Redis, ledger: LedgerConfig, task: asyncio.Task[None] | None) -> Check:
+    """The persister's lag, read from the bucket streams (so a persister apart,
+    `smsgw ledger persist`, shows too). ``task``: the in-process persister,
+    which must still be running; None when it runs apart."""
+    keys = LedgerKeys(ledger.namespace, ledger.buckets)
+    streams = [keys.events(bucket) for bucket in range(ledger.buckets)]
+    group = PersisterConfig().group
+
+    async def persister() -> dict[str, object]:
+        if task is not None and task.done():
+            failure = None if task.cancelled() else task.exception()
+            raise RuntimeError(f"the in-process persister stopped: {failure!r}")
+        lag = await measure_lag(redis, streams, group)
+        return {"lag": lag.events, "lag_seconds": lag.seconds}
+
+    return persister
