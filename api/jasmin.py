@@ -40,6 +40,7 @@ from api.jasmin_args import (
 )
 from api.jasmin_send import apply_defaults, check_content, send_item
 from api.openapi import Operation, Parameter
+from api.v1.rate_limits import limit_headers
 from engine import AccountConfig, Engine
 
 _MICRO_UNITS = 1_000_000
@@ -73,8 +74,8 @@ def _engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
-def _text(status: int, body: str) -> Response:
-    return Response(body, status_code=status, media_type="text/plain")
+def _text(status: int, body: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(body, status_code=status, media_type="text/plain", headers=headers)
 
 
 def _json(status: int, body: str | bytes) -> Response:
@@ -130,7 +131,7 @@ async def send(request: Request) -> Response:
     try:
         message_id = await _send(request)
     except JasminError as exc:
-        return _text(exc.status, f'Error "{exc.message}"')
+        return _text(exc.status, f'Error "{exc.message}"', exc.headers)
     return _text(200, f'Success "{message_id}"')
 
 
@@ -149,7 +150,9 @@ async def _send(request: Request) -> str:
             raise invalid("dlr-url", args["dlr-url"]) from None
     [result], _ = await engine.send(account, [item])
     if not result.accepted:
-        raise _refused(result.refusal, result.detail, args)
+        refused = _refused(result.refusal, result.detail, args)
+        refused.headers = await limit_headers(engine, account, result.refusal) or {}
+        raise refused
     return result.message_id
 
 

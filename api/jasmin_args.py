@@ -25,10 +25,12 @@ import orjson
 class JasminError(Exception):
     """A refusal in Jasmin's words: the HTTP status and the message it quotes."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers or {}
+        """Retry-After and RateLimit headers of a throttled or over-quota refusal."""
 
 
 class Field:

@@ -133,6 +133,10 @@ async def test_throughput_exceeded(start: Starter) -> None:
             if answer.status_code != 200:
                 break
         error(answer, 403, "User throughput exceeded")
+        # Jasmin's words, and when to come back: the account's window of one second.
+        assert answer.headers["Retry-After"] == "1"
+        assert answer.headers["RateLimit-Limit"] == "1"
+        assert answer.headers["RateLimit-Remaining"] == "0"
 
 
 async def test_a_disabled_account_fails_authentication(start: Starter) -> None:
