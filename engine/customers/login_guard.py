@@ -24,6 +24,7 @@ import ipaddress
 import time
 from collections import Counter
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Annotated, Literal
 
 import msgspec
@@ -207,8 +208,10 @@ class LoginGuard:
                 del self._records[idle]
 
 
+@lru_cache(maxsize=4096)
 def source_network(address: str) -> str:
-    """What one caller is: its IPv4 address, or its IPv6 /64."""
+    """What one caller is: its IPv4 address, or its IPv6 /64. Cached: a
+    gateway's callers are a few customers' servers, asking again and again."""
     try:
         ip = ipaddress.ip_address(address.split("%")[0])
     except ValueError:
