@@ -9,7 +9,6 @@ routing, pricing and commit point as an SMPP one, so both fronts bill alike.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import os
 import time
@@ -30,6 +29,7 @@ from engine.customers.api_keys import (
 )
 from engine.customers.idempotency import IdempotencyStore, MemoryIdempotencyStore
 from engine.customers.logins import Logins
+from engine.customers.passwords import TrustedPasswords
 from engine.gateway import Gateway
 from engine.messages.intake import Refused, SubmitOptions, prepare_mt
 from engine.messages.lifecycle import STATE_OF_SMPP
@@ -160,7 +160,7 @@ class Engine:
         self.ready_checks = tuple(ready_checks)
         self.admin = Administration(gateway, api_keys, redis)
         self._trusted_keys: dict[str, tuple[float, str]] = {}
-        self._trusted_passwords: dict[tuple[str, bytes], float] = {}
+        self._trusted_passwords = TrustedPasswords(self.logins.passwords, _AUTH_CACHE_SECONDS)
 
     @property
     def pipeline(self) -> Pipeline:
@@ -214,20 +214,14 @@ class Engine:
 
     async def account_for_password(self, username: str, password: str) -> AccountConfig | None:
         """Jasmin-style username/password on every request: the scrypt check is
-        slow on purpose, so a success is remembered (as a digest) for a while."""
+        slow on purpose, so a success is remembered while the client keeps
+        using it (`TrustedPasswords`)."""
         account = self.account(username)
         if account is None:  # as slow as a wrong password: no account enumeration
             await self.logins.passwords.verify(username, password, None)
             return None
-        proof = (username, hashlib.sha256(f"{account.password_hash}\0{password}".encode()).digest())
-        now = time.monotonic()
-        if self._trusted_passwords.get(proof, 0.0) > now:
-            return account
-        if not await self.logins.passwords.verify(username, password, account.password_hash):
+        if not await self._trusted_passwords.verify(username, password, account.password_hash):
             return None
-        if len(self._trusted_passwords) > 10_000:
-            self._trusted_passwords.clear()
-        self._trusted_passwords[proof] = now + _AUTH_CACHE_SECONDS
         return account
 
     async def issue_api_key(self, account: str, label: str = "") -> tuple[ApiKey, str]:

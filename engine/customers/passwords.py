@@ -92,3 +92,40 @@ class PasswordChecker:
             self.counts["remembered"] += 1
             return True
         return False
+
+
+class TrustedPasswords:
+    """Passwords checked on every request (Jasmin's HTTP API): a success is
+    remembered as a digest for ``ttl`` seconds, renewed on every use, so a
+    steady client never pays scrypt again; concurrent checks of one
+    (account, password) share one scrypt run instead of queueing behind it."""
+
+    def __init__(
+        self,
+        checker: PasswordChecker,
+        ttl: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._checker = checker
+        self._ttl = ttl
+        self._clock = clock
+        self._trusted: dict[bytes, float] = {}
+        self._checking: dict[bytes, asyncio.Future[bool]] = {}
+
+    async def verify(self, name: str, password: str, stored: str) -> bool:
+        proof = hashlib.sha256(f"{name}\0{stored}\0{password}".encode()).digest()
+        now = self._clock()
+        if self._trusted.get(proof, 0.0) > now:
+            self._trusted[proof] = now + self._ttl
+            return True
+        checking = self._checking.get(proof)
+        if checking is None:
+            checking = asyncio.ensure_future(self._checker.verify(name, password, stored))
+            self._checking[proof] = checking
+            checking.add_done_callback(lambda _: self._checking.pop(proof, None))
+        matched = await asyncio.shield(checking)
+        if matched:
+            if len(self._trusted) >= _REMEMBERED:
+                self._trusted.clear()
+            self._trusted[proof] = self._clock() + self._ttl
+        return matched
