@@ -16,13 +16,14 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from engine.customers.accounts import AccountConfig, BindRegistry
 from engine.customers.delivery import CustomerDelivery
 from engine.customers.held import HeldDeliveries
-from engine.messages.metrics import histogram_family, status_name
+from engine.messages.metrics import histogram_family
 from engine.messages.pipeline import Pipeline
 from engine.operators.bind import BindState
 from engine.operators.connector import Connector
 from engine.operators.health_metrics import health_metrics
 from engine.operators.scheduler import Scheduler
 from engine.webhooks import WebhookDispatcher
+from smpp.constants import status_name
 
 
 class GatewayParts(Protocol):

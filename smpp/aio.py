@@ -22,7 +22,7 @@ from typing import Protocol
 import msgspec
 
 from smpp import pdu as p
-from smpp.constants import RESPONSE_BIT
+from smpp.constants import RESPONSE_BIT, status_name
 from smpp.constants import CommandId as C
 from smpp.constants import CommandStatus as S
 from smpp.errors import FrameError, RemoteProtocolError, SmppError
@@ -78,8 +78,7 @@ class CommandFailed(SmppError):
 
     def __init__(self, response: p.Pdu) -> None:
         status = response.command_status
-        name = S(status).name if status in S._value2member_map_ else f"0x{status:08x}"
-        super().__init__(f"{type(response).__name__} {name}")
+        super().__init__(f"{type(response).__name__} {status_name(status)}")
         self.response = response
         self.status = status
 

@@ -104,6 +104,13 @@ class CommandStatus(IntEnum):
     ESME_RUNKNOWNERR = 0x000000FF
 
 
+def status_name(status: int) -> str:
+    """A command_status by its name in Table 5-2, else in hex (vendor codes)."""
+    if status in CommandStatus._value2member_map_:
+        return CommandStatus(status).name
+    return f"0x{status:08x}"
+
+
 TEMPORARY_STATUSES = frozenset(
     {
         CommandStatus.ESME_RMSGQFUL,

@@ -15,7 +15,7 @@ from itertools import accumulate
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 
-from smpp.constants import CommandStatus
+from smpp.constants import status_name
 from smpp.receipt import MessageState
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
@@ -91,14 +91,6 @@ def _bound(value: float) -> str:
 
 def _state(state: MessageState) -> str:
     return state.name.lower()
-
-
-def status_name(status: int) -> str:
-    """A command_status as its name in the spec's table, else in hex: a bounded label."""
-    try:
-        return CommandStatus(status).name
-    except ValueError:
-        return f"0x{status:08x}"
 
 
 def _reason(reason: int | str) -> str:

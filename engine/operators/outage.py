@@ -12,15 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from smpp.aio import CommandFailed
-from smpp.constants import CommandStatus as S
+from smpp.constants import status_name
 
 
 def connect_failure(error: BaseException) -> dict[str, str]:
     """The reason of a failed connect or bind, as log fields."""
     if isinstance(error, CommandFailed):
-        status = error.status
-        name = S(status).name if status in S._value2member_map_ else f"0x{status:08x}"
-        return {"reason": "bind refused", "status": name}
+        return {"reason": "bind refused", "status": status_name(error.status)}
     if isinstance(error, TimeoutError):
         return {"reason": "connect timeout"}
     return {"reason": "connect error", "error": str(error) or type(error).__name__}
