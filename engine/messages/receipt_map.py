@@ -53,6 +53,9 @@ class SubmittedPart(msgspec.Struct, frozen=True, array_like=True):
 
 
 class ReceiptMap(Protocol):
+    remote: bool
+    """Whether a lookup is a round trip (Redis), worth sparing with a copy in memory."""
+
     async def put_many(
         self, connector: str, entries: Sequence[tuple[str, SubmittedPart]]
     ) -> None: ...
@@ -64,6 +67,8 @@ class ReceiptMap(Protocol):
 
 class MemoryReceiptMap:
     """Embedded mode: a dict, with entries expiring in insertion order."""
+
+    remote = False
 
     def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
@@ -109,6 +114,8 @@ class RedisReceiptMap:
     """Production: one key per operator id; one script call per connector and
     batch to write, one MGET per connector and batch to read. A connector's
     keys share one hash tag, so each call stays in one Redis Cluster slot."""
+
+    remote = True
 
     def __init__(self, redis: Redis, namespace: str, ttl: int) -> None:
         self._redis = redis

@@ -199,10 +199,12 @@ class ReceiptMatcher:
         # Kept until stored: a receipt arriving meanwhile still finds them, and
         # a retry after a failure stores them again.
         recent = self._recent
+        kept = self.receipts.remote  # a map in memory is its own copy
         for connector, entries in by_connector.items():
             for key, part in entries:
                 self._unsaved.pop((connector, key), None)
-                recent[(connector, key)] = part
+                if kept:
+                    recent[(connector, key)] = part
         for _ in range(len(recent) - RECENT_PARTS):
             del recent[next(iter(recent))]
 
