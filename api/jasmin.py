@@ -40,7 +40,7 @@ from api.jasmin_args import (
 )
 from api.jasmin_send import apply_defaults, check_content, send_item
 from api.openapi import Operation, Parameter
-from api.v1.rate_limits import limit_headers
+from api.rate_limits import limit_headers
 from engine import AccountConfig, Engine
 
 _MICRO_UNITS = 1_000_000

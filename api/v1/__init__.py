@@ -1,2 +1,2 @@
-"""The customer API v1: sending (`api.v1.send`, with `api.v1.rate_limits` for
+"""The customer API v1: sending (`api.v1.send`, with `api.rate_limits` for
 the answers of a limited account) and reading messages back (`api.v1.messages`)."""

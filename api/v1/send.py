@@ -38,7 +38,7 @@ from api.idempotency import answer_once
 from api.numbers import InvalidNumber, international, refusal
 from api.openapi import Operation, Parameter
 from api.problems import Problem, pattern_words, readable
-from api.v1.rate_limits import limit_headers
+from api.rate_limits import limit_headers
 from engine import AccountConfig, Balance, Callback, Engine, Priority, Reached, SendItem, SendResult
 
 _MAX_TEXT_CHARS = 255 * 153
