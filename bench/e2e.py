@@ -58,6 +58,7 @@ import uvloop
 from prometheus_client import start_http_server
 from redis.asyncio import Redis
 
+from bench.costs import commands_per_message, postgres_cpu_seconds, redis_command_counts
 from engine.config import load_config_file
 from engine.customers.passwords import hash_password
 from engine.gateway import Gateway
@@ -586,6 +587,8 @@ class BenchRun:
             measured["persister"] = self.persister
         cpu_before = {name: child.cpu_seconds() for name, child in measured.items()}
         redis_before = await redis_cpu_seconds(redis) if redis is not None else 0.0
+        commands_before = await redis_command_counts(redis) if redis is not None else Counter()
+        postgres_before = postgres_cpu_seconds()
         sampling = asyncio.create_task(sampler.run())
         fleet = Child("fleet")
         await fleet.start(
@@ -605,14 +608,27 @@ class BenchRun:
         )  # fmt: skip
         fleet_code = await fleet.wait(args.timeout + START_TIMEOUT)
         cpu = {name: child.cpu_seconds() - cpu_before[name] for name, child in measured.items()}
+        costs: dict[str, Any] = {}
         if redis is not None:
             cpu["redis"] = await redis_cpu_seconds(redis) - redis_before
+            cpu["postgres"] = postgres_cpu_seconds() - postgres_before
+            commands = await redis_command_counts(redis)
         sampling.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sampling
         sampler.samples.append((asyncio.get_running_loop().time(), await sampler.scrape()))
         result = json_report(fleet, "accepted")
         cpu["fleet"] = result["cpu_s"]
+        if redis is not None:
+            accepted = max(result["accepted"], 1)
+            costs = {
+                "redis_commands": commands_per_message(commands_before, commands, accepted),
+                "cpu_us": {
+                    name: round(cpu[name] * 1e6 / accepted, 1)
+                    for name in ("engine", "persister", "redis", "postgres")
+                    if name in cpu
+                },
+            }
         rates = {name: sampler.rates(name) for name in _RATES}
         return {
             "backend": self.backend,
@@ -641,6 +657,7 @@ class BenchRun:
             "exit_codes": {"fleet": fleet_code},
             "profiled": args.profile,
             "persister": args.persister if self.backend != "embedded" else "none",
+            "per_message": costs,
         }
 
     async def _aftermath(self, accepted: int) -> dict[str, Any]:
