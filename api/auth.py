@@ -7,7 +7,9 @@ shard's login throttle (`Engine.logins`, docs/security.md): failures from
 one source are answered ever more slowly, then locked out for a while with
 429 and Retry-After. Bearer keys are throttled per source only: a key has
 256 random bits, so nobody guesses one, and locking its account would let
-anyone lock a customer out.
+anyone lock a customer out. A key checked lately (`Engine.trusted_key_account`)
+is answered from memory without the throttle: it is no guess, and its
+client's burst of requests must not count as one.
 """
 
 from __future__ import annotations
@@ -64,7 +66,9 @@ async def account_of(request: Request) -> AccountConfig:
     locked out)."""
     engine: Engine = request.app.state.engine
     key = bearer_key(request)
-    account: AccountConfig | None = None
+    account = engine.trusted_key_account(key)
+    if account is not None:  # checked lately: not a guess, nothing to throttle
+        return account
 
     async def check() -> bool:
         nonlocal account

@@ -56,6 +56,7 @@ _REFUSALS: dict[str, tuple[int, str]] = {
     "no_credit": (403, _CHARGING),
     "quota_exceeded": (403, _CHARGING),
     "throttled": (403, "User throughput exceeded"),
+    "overloaded": (403, "User throughput exceeded"),
     "account_disabled": (403, _AUTHENTICATION),
     "unknown_account": (403, _AUTHENTICATION),
     "ledger_unavailable": (

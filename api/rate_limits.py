@@ -23,12 +23,20 @@ from engine import AccountConfig, Engine
 log = structlog.get_logger("smsgw.api")
 
 _LIMITED = frozenset({"throttled", "quota_exceeded"})
+_RETRY_SOON = frozenset({"overloaded", "ledger_unavailable"})
+"""Refusals with no window: shed at saturation, or the ledger not answering
+(a Redis Cluster slot moving to a replica answers again within seconds)."""
 
 
 async def limit_headers(
     engine: Engine, account: AccountConfig, refusal: str, now: float | None = None
 ) -> dict[str, str] | None:
-    """The headers of a ``throttled`` or ``quota_exceeded`` answer; None for another refusal."""
+    """The headers of a ``throttled`` or ``quota_exceeded`` answer; None for another refusal.
+    An ``overloaded`` one (shed at saturation, `engine.customers.admission`)
+    or a ``ledger_unavailable`` one gets a plain Retry-After: it has no
+    window, and it must not cost a ledger read."""
+    if refusal in _RETRY_SOON:
+        return {"Retry-After": "1"}
     if refusal not in _LIMITED:
         return None
     now = time.time() if now is None else now

@@ -44,6 +44,7 @@ import secrets
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 from collections import Counter, deque
@@ -91,7 +92,7 @@ STOPPED_EVENT = "bench engine stopped"
 _RATES = ("accepted", "submitted", "receipts")
 _COUNTERS = (*_RATES, "refused", "failed")
 _PROBLEM_LEVELS = frozenset({"warning", "error", "critical"})
-_PERSISTED_TABLES = ("messages", "message_events", "ledger_entries")
+_PERSISTED_TABLES = ("messages", "ledger_entries")
 _PROJECT = Path(__file__).resolve().parents[1]
 _STDLIB = Path(sys.base_prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
 _LOOP_FRAME = "Runner.run (asyncio/runners.py"
@@ -788,6 +789,12 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         help="a server where the benchmark may create and drop a database",
     )
+    add(
+        "--shards",
+        type=int,
+        default=0,
+        help="run N engines on a local Redis Cluster (bench.e2e_shards); per shard and total",
+    )
     add("--serve-embedded", metavar="CONFIG", help=argparse.SUPPRESS)
     add("--credit", type=int, default=0, help=argparse.SUPPRESS)
     return parser
@@ -812,6 +819,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.serve_embedded:
         return serve_embedded(args.serve_embedded, args.credit)
+    if args.shards:  # its own module, which builds on this one (so no import back)
+        command = [sys.executable, "-m", "bench.e2e_shards", *(argv or sys.argv[1:])]
+        return subprocess.call(command)
     complete = True
     for backend in (args.backend,) if args.backend else BACKENDS:
         report = uvloop.run(run_backend(backend, args))

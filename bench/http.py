@@ -23,6 +23,15 @@ venv, RabbitMQ and Redis, an SMPP connector to a fresh simulated operator)
 and loads its ``/send`` with the same generator and message mix, in the same
 rounds; the report has Jasmin's figures next to ours and their ratio.
 ``--serve-engine`` is the engine launcher (hidden).
+
+``--peer kannel`` (or ``--messages N``) is the count mode of issue #16
+(`bench.http_count`): ``--messages`` (20,000) over ``--clients`` (50)
+keep-alive connections to a durable ``smsgw serve`` (Redis + PostgreSQL,
+persister process) and, when it is installed, Kannel (`bench.kannel_peer`),
+with and without receipt callbacks to one receiver, timed from the first
+request to the last callback (or the last message at the operator).
+``--profile [FILE]`` samples serve with py-spy during it (raw stacks in FILE,
+`PROFILE_FILE` by default, for a flame graph).
 """
 
 from __future__ import annotations
@@ -48,7 +57,11 @@ from bench.e2e import Child, json_report, parse_metrics, python_module
 from bench.http_load import CLIENTS, SCENARIOS
 
 OURS = "smsgw"
-PEERS = ("jasmin",)
+PEERS = ("jasmin", "kannel")
+COUNT_MESSAGES = 20_000
+COUNT_CLIENTS = 50
+ROUNDS_CLIENTS = 32
+PROFILE_FILE = "/tmp/smsgw-serve.pyspy"
 DEFAULT_SCENARIOS = ("send-get", "send-post", "v1-single", "v1-batch")
 ACCOUNT_PASSWORD = "benchpw"
 CREDIT = 10**13
@@ -333,7 +346,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--peer", choices=PEERS, help="also measure this gateway the same way")
     add("--scenarios", type=_scenario_list, default=list(DEFAULT_SCENARIOS))
     add("--client", choices=CLIENTS, default="raw", help="the generator's HTTP client")
-    add("--connections", type=int, default=32, help="concurrent keep-alive connections")
+    add(
+        "--connections",
+        "--clients",
+        type=int,
+        help=f"keep-alive connections ({ROUNDS_CLIENTS}; count mode {COUNT_CLIENTS})",
+    )
     add("--warmup", type=float, default=1.0, help="seconds not counted, per round")
     add("--duration", type=float, default=5.0, help="seconds measured, per round")
     add("--rounds", type=int, default=3, help="rounds per scenario and gateway; the best counts")
@@ -344,6 +362,36 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=Path(os.environ.get("JASMIN_VENV", "/tmp/jasmin-venv")),
         help="a venv with `pip install jasmin` (Python 3.11)",
+    )
+    add("--messages", type=int, default=0, help=f"count mode ({COUNT_MESSAGES} with kannel)")
+    add(
+        "--comparisons",
+        type=lambda text: text.split(","),
+        default=["with-callbacks", "without-callbacks"],
+        help="count mode: with-callbacks, without-callbacks, or both (comma-separated)",
+    )
+    add(
+        "--binds",
+        type=int,
+        default=1,
+        help="count mode: each gateway's binds to its operator (Kannel, given 2, loses "
+        "the reports that come in on the other bind before it has stored the submit's id)",
+    )
+    add("--timeout", type=float, default=120.0, help="count mode: seconds a run may take")
+    add(
+        "--profile",
+        nargs="?",
+        const=PROFILE_FILE,
+        metavar="FILE",
+        help="count mode: sample serve with py-spy; its raw stacks go to FILE",
+    )
+    add("--redis-url", default=os.environ.get("SMSGW_REDIS_URL", "redis://127.0.0.1:6379/0"))
+    add(
+        "--database-url",
+        default=os.environ.get(
+            "SMSGW_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+        help="count mode: a server where the benchmark may create and drop a database",
     )
     add("--serve-engine", type=int, metavar="OPERATOR_PORT", help=argparse.SUPPRESS)
     add("--credit", type=int, default=CREDIT, help=argparse.SUPPRESS)
@@ -373,6 +421,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.serve_engine is not None:
         return serve_engine(args.serve_engine, args.credit)
+    if args.peer == "kannel" or args.messages:
+        return count_mode(args)
+    args.connections = args.connections or ROUNDS_CLIENTS
     started = time.monotonic()
     report = uvloop.run(benchmark(args))
     report["wall_s"] = round(time.monotonic() - started, 1)
@@ -383,6 +434,31 @@ def main(argv: list[str] | None = None) -> int:
     complete = all(
         result["messages_accepted"] == result["messages_sent"] > 0
         for gateway in (OURS, *PEERS)
+        for result in report.get(gateway, {}).values()
+    )
+    return 0 if complete else 1
+
+
+def count_mode(args: argparse.Namespace) -> int:
+    """Issue #16's harness: smsgw (durable) and Kannel, a fixed count each."""
+    from bench import http_count
+
+    args.messages = args.messages or COUNT_MESSAGES
+    args.connections = args.connections or COUNT_CLIENTS
+    if args.peer == "jasmin":
+        raise SystemExit("the count mode compares with Kannel, not Jasmin")
+    if unknown := set(args.comparisons) - set(http_count.COMPARISONS):
+        raise SystemExit(f"unknown comparisons {sorted(unknown)}: {list(http_count.COMPARISONS)}")
+    started = time.monotonic()
+    report = uvloop.run(http_count.compare(args))
+    report["wall_s"] = round(time.monotonic() - started, 1)
+    if args.json:
+        print(json.dumps(report), flush=True)
+    else:
+        http_count.print_table(report)
+    complete = all(
+        result["complete"]
+        for gateway in (http_count.OURS, http_count.PEER)
         for result in report.get(gateway, {}).values()
     )
     return 0 if complete else 1

@@ -8,28 +8,36 @@ throwaway database (created, migrated, dropped). It prints events and
 messages per second, the persister's own CPU per event, and what PostgreSQL
 holds afterwards. The rest of the wall time is PostgreSQL's and Redis's work:
 whether the persister keeps up with a shard's peak is this figure against the
-shard's messages per second.
+shard's messages per second. `--workers` sets the persister's parallel workers,
+`--processes` runs that many persister processes over disjoint buckets, as
+`smsgw ledger persist --share I/N` does, past what one core's Python drains;
+PostgreSQL's CPU per event is read from its server processes (/proc) of the
+persister's connections, so other load on the machine does not count.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import secrets
+import sys
 import time
 
 import asyncpg
+import orjson
 import uvloop
 from redis.asyncio import Redis
 
 from bench.e2e import delete_namespace, throwaway_database
 from bench.output import print_report
-from ledger.config import LedgerConfig
+from ledger.config import LedgerConfig, PersisterConfig
 from ledger.events import MessageEvent, MessageState
 from ledger.model import AcceptRequest, AccountLimits
 from ledger.persister import Persister
 from ledger.pgstore import EventStore
 from ledger.redis_ledger import RedisLedger
+from smsgw.ledger_commands import share_of as _share
 
 _ACCOUNTS = 64
 _CHUNK = 1_000
@@ -84,15 +92,114 @@ async def _fill(ledger: RedisLedger, count: int) -> None:
         )
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU of these local processes (PostgreSQL's backends)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
 async def _rows(database_url: str) -> dict[str, int]:
     connection = await asyncpg.connect(database_url)
     try:
         return {
             table: await connection.fetchval(f"SELECT count(*) FROM {table}")
-            for table in ("ledger_entries", "message_events", "messages")
+            for table in ("ledger_entries", "messages")
         }
     finally:
         await connection.close()
+
+
+class _Drain:
+    """One persister over its share of the buckets, connected before the clock starts."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        database_url: str,
+        config: LedgerConfig,
+        share: int,
+        of: int,
+        workers: int,
+    ) -> None:
+        self.store = EventStore(database_url)
+        settings = PersisterConfig(workers=workers, consumer=f"bench-{share}")
+        buckets = range(config.buckets)[share::of]
+        self.persister = Persister(redis, self.store, config, settings, buckets=buckets)
+        self.workers = workers
+
+    async def connect(self) -> None:
+        await self.persister.prepare()
+        for lane in range(self.workers):
+            await self.store.connect(lane)
+
+    async def run(self) -> dict[str, float]:
+        """Events drained, and the CPU seconds of this process and of its PostgreSQL backends."""
+        backends = self.store.backend_pids()
+        pg_cpu, cpu = _cpu_seconds(backends), time.process_time()
+        events = await self.persister.drain()
+        cpu, pg_cpu = time.process_time() - cpu, _cpu_seconds(backends) - pg_cpu
+        await self.store.close()
+        return {"events": events, "cpu": cpu, "pg_cpu": pg_cpu}
+
+
+async def _drain_share(args: argparse.Namespace) -> None:
+    """A child of ``--processes``: says "ready" once connected, drains on a line of stdin."""
+    share, of = args.drain_share
+    redis = Redis.from_url(args.redis_url)
+    drain = _Drain(
+        redis, args.database_url, LedgerConfig(namespace=args.namespace), share, of, args.workers
+    )
+    await drain.connect()
+    print("ready", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    print(orjson.dumps(await drain.run()).decode(), flush=True)
+    await redis.aclose()
+
+
+async def _drain_in_processes(
+    args: argparse.Namespace, namespace: str, database_url: str
+) -> tuple[float, list[dict[str, float]]]:
+    """Wall seconds of ``--processes`` persister processes draining their shares at once."""
+    children = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.persister",
+            "--drain-share",
+            f"{share + 1}/{args.processes}",
+            "--namespace",
+            namespace,
+            "--database-url",
+            database_url,
+            "--redis-url",
+            args.redis_url,
+            "--workers",
+            str(args.workers),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        for share in range(args.processes)
+    ]
+    for child in children:
+        assert child.stdout is not None
+        if (await child.stdout.readline()).strip() != b"ready":
+            raise RuntimeError("a persister process did not start")
+    wall = time.perf_counter()
+    for child in children:
+        assert child.stdin is not None
+        child.stdin.write(b"go\n")
+        await child.stdin.drain()
+    results = []
+    for child in children:
+        assert child.stdout is not None
+        results.append(orjson.loads(await child.stdout.readline()))
+        await child.wait()
+    return time.perf_counter() - wall, results
 
 
 async def run(args: argparse.Namespace) -> dict[str, object]:
@@ -104,24 +211,32 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         async with throwaway_database(args.database_url) as database_url:
             await ledger.start()
             await _fill(ledger, args.count)
-            store = EventStore(database_url)
-            persister = Persister(redis, store, config)
-            await persister.prepare()
-            wall, cpu = time.perf_counter(), time.process_time()
-            events = await persister.drain()
-            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-            await store.close()
+            if args.processes > 1:
+                wall, drains = await _drain_in_processes(args, namespace, database_url)
+            else:
+                drain = _Drain(redis, database_url, config, 0, 1, args.workers)
+                await drain.connect()
+                wall = time.perf_counter()
+                drains = [await drain.run()]
+                wall = time.perf_counter() - wall
             rows = await _rows(database_url)
     finally:
         await ledger.aclose()
         await delete_namespace(redis, namespace)
         await redis.aclose()
+    events = sum(d["events"] for d in drains)
+    cpu = sum(d["cpu"] for d in drains)
+    pg_cpu = sum(d["pg_cpu"] for d in drains)
     return {
         "messages": args.count,
         "events": events,
         "events_per_s": round(events / wall),
         "messages_per_s": round(args.count / wall),
+        "processes": args.processes,
+        "workers": args.workers,
         "persister_cpu_us_per_event": round(cpu / events * 1e6, 2),
+        "postgres_cpu_us_per_event": round(pg_cpu / events * 1e6, 2),
+        "cpu_us_per_message": round((cpu + pg_cpu) / args.count * 1e6, 1),
         "wall_us_per_event": round(wall / events * 1e6, 2),
         "elapsed_s": round(wall, 3),
         "rows": rows,
@@ -132,6 +247,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.persister", description=__doc__)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--count", type=int, default=20_000, help="messages")
+    parser.add_argument("--workers", type=int, default=PersisterConfig().workers)
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="persister processes, each draining every N-th bucket (smsgw ledger persist --share)",
+    )
+    parser.add_argument("--drain-share", type=_share, help=argparse.SUPPRESS)
+    parser.add_argument("--namespace", help=argparse.SUPPRESS)
     parser.add_argument(
         "--redis-url", default=os.environ.get("SMSGW_REDIS_URL", "redis://127.0.0.1:6379/0")
     )
@@ -143,6 +267,9 @@ def main() -> None:
         help="where to create (and drop) the throwaway database",
     )
     args = parser.parse_args()
+    if args.drain_share is not None:
+        uvloop.run(_drain_share(args))
+        return
     print_report(uvloop.run(run(args)), args.json)
 
 

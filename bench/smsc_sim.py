@@ -14,7 +14,7 @@ per-account queue, not in a coroutine, until a bind has a free window slot.
 
 ``python -m bench.smsc_sim --port 2776 [--config sim.toml] [flags]`` runs it
 alone; it prints one JSON line when listening and one with its counters when
-SIGTERM or SIGINT stops it.
+SIGTERM or SIGINT stops it (and on SIGUSR1, while it runs).
 """
 
 from __future__ import annotations
@@ -73,6 +73,9 @@ class SimulatorStats(DeliveryCounts):
     binds: int = 0
     binds_refused: int = 0
     submits: int = 0
+    last_submit_at: float = 0.0
+    """Wall-clock time (``time.time()``) of the last submit_sm received: where a
+    benchmark's run ends when it measures up to the operator."""
     responses: dict[int, int] = {}
     """submit_sm_resp sent, by command_status."""
 
@@ -273,6 +276,7 @@ class SimulatedSmsc(SessionHandler):
         the response, so in one slot of the delay queue it also fires after it."""
         stats = self.stats
         stats.submits += 1
+        stats.last_submit_at = time.time()
         status = self._submit_status(connection)
         stats.responses[status] = stats.responses.get(status, 0) + 1
         delay = self._delay(self.config.response_latency)
@@ -397,18 +401,24 @@ class SimulatedSmsc(SessionHandler):
 
 
 async def serve(config: SimulatorConfig) -> dict[str, Any]:
-    """Run until SIGTERM or SIGINT; returns the final counters."""
+    """Run until SIGTERM or SIGINT; returns the final counters. SIGUSR1 prints
+    them as they are, for a benchmark that reads them during a run."""
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
     simulator = SimulatedSmsc(config)
+    loop.add_signal_handler(signal.SIGUSR1, _print_stats, simulator)
     await simulator.start()
     listening = {"event": "listening", "host": config.host, "port": simulator.port}
     print(json.dumps(listening | {"pid": os.getpid()}), flush=True)
     await stopping.wait()
     await simulator.stop()
     return simulator.stats.snapshot()
+
+
+def _print_stats(simulator: SimulatedSmsc) -> None:
+    print(json.dumps({"event": "stats", "stats": simulator.stats.snapshot()}), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -51,11 +51,12 @@ from typing import Any
 import msgspec
 
 from engine.customers.accounts import AccountConfig
+from engine.customers.admission import AdmissionLimits
 from engine.customers.login_guard import SecurityConfig
 from engine.messages.intake import ValidityLimits
 from engine.operators.connector_config import ConnectorConfig
 from engine.webhooks import WebhookLimits, check_webhook_url
-from ledger.config import LedgerConfig
+from ledger.config import LedgerConfig, PersisterConfig
 from router import RoutingConfig, RoutingConfigError, load_data
 from router.config import SECTIONS as ROUTING_SECTIONS
 from router.config import nesting_hint
@@ -86,7 +87,9 @@ class GatewayLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     """Receipts and MO parked in Redis per account with no receiving bind on
     the shard that has them; past it the oldest are dropped, counted and logged."""
     receipt_ttl: int = 259_200
-    """Seconds an operator message id stays matchable to ours."""
+    """Seconds an operator message id stays matchable to ours (about 180 bytes
+    in Redis per part) when no final receipt comes; one that comes drops it
+    once applied, so a repeat of that receipt is then counted unknown."""
     unknown_receipt_keep: float = 300.0
     """Seconds a receipt whose id matches nothing is kept and looked up again
     (its submit_sm_resp may be late); then it is counted and given up."""
@@ -110,6 +113,9 @@ class GatewayLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     redis_timeout: float = 2.0
     """Seconds a Redis call may take before it fails and is tried once more on
     a fresh connection: a stalled Redis costs a customer at most about twice this."""
+    admission: AdmissionLimits = AdmissionLimits()
+    """``[limits.admission]``: how many of one account's messages may wait at the
+    commit point before its submits are shed (ESME_RTHROTTLED, HTTP 429)."""
 
     def __post_init__(self) -> None:
         if self.redis_timeout <= 0:
@@ -198,6 +204,9 @@ class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True):
     limits: GatewayLimits = GatewayLimits()
     session: SessionLimits = SessionLimits()
     ledger: LedgerConfig = LedgerConfig()
+    persister: PersisterConfig = PersisterConfig()
+    """How events are drained to PostgreSQL (workers, retention), by `serve`'s
+    persister and by `smsgw ledger persist` reading the same file."""
     accounts: tuple[AccountConfig, ...] = ()
     connectors: tuple[ConnectorConfig, ...] = ()
     routing: RoutingConfig | None = None
@@ -226,6 +235,7 @@ _SECTIONS: dict[str, Any] = {
     "limits": GatewayLimits,
     "session": SessionLimits,
     "ledger": LedgerConfig,
+    "persister": PersisterConfig,
     "api": ApiConfig,
     "webhooks": WebhookLimits,
     "logging": LoggingConfig,

@@ -15,16 +15,14 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 
 import msgspec
-from redis.asyncio import Redis
 
 from engine.admin.administration import Administration
 from engine.customers.accounts import AccountConfig
 from engine.customers.api_keys import (
     ApiKey,
     ApiKeyStore,
+    TrustedKeys,
     key_digest,
-    key_id_of,
-    matches,
     new_api_key,
 )
 from engine.customers.idempotency import IdempotencyStore, MemoryIdempotencyStore
@@ -40,6 +38,7 @@ from engine.operators.bind import BindState
 from engine.webhooks import DeliveryAttempt
 from ledger.message_query import MessageFilter, MessagePage, MessageQuery, MessageRecord
 from ledger.model import AccountState
+from ledger.redis_client import RedisClient
 from smpp import pdu as p
 from smpp.constants import CommandStatus as S
 from smpp.constants import EsmClass
@@ -148,7 +147,7 @@ class Engine:
         messages: MessageQuery | None = None,
         idempotency: IdempotencyStore | None = None,
         ready_checks: Sequence[ReadyCheck] = (),
-        redis: Redis | None = None,
+        redis: RedisClient | None = None,
     ) -> None:
         """``redis``: where admin changes are published to the other shards."""
         self.gateway = gateway
@@ -159,7 +158,7 @@ class Engine:
         """Idempotency-Key answers; shared by every shard in production (Redis)."""
         self.ready_checks = tuple(ready_checks)
         self.admin = Administration(gateway, api_keys, redis)
-        self._trusted_keys: dict[str, tuple[float, str]] = {}
+        self._trusted_keys = TrustedKeys(api_keys, _AUTH_CACHE_SECONDS)
         self._trusted_passwords = TrustedPasswords(self.logins.passwords, _AUTH_CACHE_SECONDS)
 
     @property
@@ -194,23 +193,16 @@ class Engine:
 
     # -- authentication ------------------------------------------------------
 
+    def trusted_key_account(self, key: str) -> AccountConfig | None:
+        """The account of an API key checked lately, without a store read
+        (`TrustedKeys`); None: the key must be checked (`account_for_key`)."""
+        account = self._trusted_keys.trusted(key)
+        return None if account is None else self.account(account)
+
     async def account_for_key(self, key: str) -> AccountConfig | None:
         """The account an API key belongs to; None for a bad, unknown or revoked key."""
-        now = time.monotonic()
-        trusted = self._trusted_keys.get(key)
-        if trusted is not None and trusted[0] > now:
-            return self.account(trusted[1])
-        key_id = key_id_of(key)
-        if key_id is None:
-            return None
-        record = await self.api_keys.get(key_id)
-        if record is None or not matches(record, key):
-            self._trusted_keys.pop(key, None)
-            return None
-        if len(self._trusted_keys) > 10_000:
-            self._trusted_keys.clear()
-        self._trusted_keys[key] = (now + _AUTH_CACHE_SECONDS, record.account)
-        return self.account(record.account)
+        account = await self._trusted_keys.account_of(key)
+        return None if account is None else self.account(account)
 
     async def account_for_password(self, username: str, password: str) -> AccountConfig | None:
         """Jasmin-style username/password on every request: the scrypt check is
@@ -235,7 +227,7 @@ class Engine:
         if record is None or record.account != account or record.revoked_at:
             return False
         await self.api_keys.put(msgspec.structs.replace(record, revoked_at=int(time.time())))
-        self._trusted_keys = {k: v for k, v in self._trusted_keys.items() if v[1] != account}
+        self._trusted_keys.forget_account(account)
         await self.admin.audit.record("api_key.revoke", account, key_id=key_id)
         return True
 

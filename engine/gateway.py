@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry
 
 from engine.config import GatewayConfig, ListenerConfig
 from engine.customers.accounts import AccountConfig, BindRegistry
+from engine.customers.admission import Admission
 from engine.customers.credit_gauge import CreditGauge
 from engine.customers.delivery import CustomerDelivery
 from engine.customers.held import HeldDeliveries
@@ -72,7 +73,7 @@ class Gateway:
         self.schedulers = {c.id: Scheduler(c.queue_depth) for c in config.connectors}
         self.registry = CollectorRegistry()
         self.held = HeldDeliveries(config.limits.held_receipts_per_account)
-        store = MemoryPending() if parking is None else RedisPending(parking, config.shard)
+        store = MemoryPending(ledger) if parking is None else RedisPending(parking, config.shard)
         self.delivery = CustomerDelivery(self.binds, self.held, self.accounts, store)
         routing = config.routing or load_data({"currency": "EUR"})
         new_id = MessageIds(config.shard_number)
@@ -92,7 +93,9 @@ class Gateway:
             receipt_limits=ReceiptLimits(
                 config.limits.unknown_receipt_keep, config.limits.unknown_receipts_max
             ),
+            admission=Admission(config.limits.admission),
         )
+        self.registry.register(self.pipeline.admission)
         self.connectors = {
             c.id: Connector(c, self.pipeline, scheduler=self.schedulers[c.id])
             for c in config.connectors
@@ -136,6 +139,7 @@ class Gateway:
         for account in self.config.accounts:
             await self._apply_limits(account)
         self.webhooks.start()
+        self.pipeline.admission.start()
         if self.takeover is None:
             await self._recover_outbox()
         else:
@@ -225,6 +229,7 @@ class Gateway:
             return_exceptions=True,
         )
         await self.pipeline.drain()
+        self.pipeline.admission.stop()
         await self.delivery.drain()
         await self.webhooks.stop(self.config.limits.drain_timeout)
         for server in self.servers:

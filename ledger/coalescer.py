@@ -6,6 +6,12 @@ for a key before the loop turns goes out as one call of at most `max_batch`
 items. While `max_in_flight` calls are outstanding, new items wait and join
 the next batch, so a busy ledger makes fewer, larger calls instead of more.
 
+Urgent items (an OTP's accept) go in batches of their own, sent first and
+never held by that limit: under a flood, the limit queues the flood's items,
+and an OTP queued behind them would wait for several full batches to
+finish. Urgent traffic is small by nature (and bounded per account by the
+engine's admission), so it cannot crowd the ledger out.
+
 Cancelling a caller does not withdraw an item already sent: the call may have
 committed it, exactly as with any network call.
 """
@@ -33,15 +39,16 @@ class BatchCoalescer(Generic[K, T, R]):
         self._max_batch = max_batch
         self._max_in_flight = max_in_flight
         self._pending: dict[K, list[tuple[T, asyncio.Future[R]]]] = {}
+        self._urgent: dict[K, list[tuple[T, asyncio.Future[R]]]] = {}
         self._in_flight = 0
         self._flush_scheduled = False
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def submit(self, key: K, item: T) -> asyncio.Future[R]:
+    def submit(self, key: K, item: T, *, urgent: bool = False) -> asyncio.Future[R]:
         """Queues one item; the future resolves to its result or to the batch's error."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[R] = loop.create_future()
-        self._pending.setdefault(key, []).append((item, future))
+        (self._urgent if urgent else self._pending).setdefault(key, []).append((item, future))
         if not self._flush_scheduled:
             self._flush_scheduled = True
             loop.call_soon(self._flush)
@@ -49,18 +56,25 @@ class BatchCoalescer(Generic[K, T, R]):
 
     def _flush(self) -> None:
         self._flush_scheduled = False
+        while self._urgent:
+            self._send(self._urgent, counted=False)
         while self._pending and self._in_flight < self._max_in_flight:
-            key, waiting = next(iter(self._pending.items()))
-            batch = waiting[: self._max_batch]
-            del self._pending[key]
-            if len(waiting) > self._max_batch:
-                self._pending[key] = waiting[self._max_batch :]  # to the back: keys take turns
-            self._in_flight += 1
-            task = asyncio.get_running_loop().create_task(self._run(key, batch))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._send(self._pending, counted=True)
 
-    async def _run(self, key: K, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+    def _send(self, queue: dict[K, list[tuple[T, asyncio.Future[R]]]], *, counted: bool) -> None:
+        """One call for the first key of ``queue``; ``counted``: it takes one of
+        the `max_in_flight` places."""
+        key, waiting = next(iter(queue.items()))
+        batch = waiting[: self._max_batch]
+        del queue[key]
+        if len(waiting) > self._max_batch:
+            queue[key] = waiting[self._max_batch :]  # to the back: keys take turns
+        self._in_flight += counted
+        task = asyncio.get_running_loop().create_task(self._run(key, batch, counted))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, key: K, batch: list[tuple[T, asyncio.Future[R]]], counted: bool) -> None:
         try:
             results = await self._call(key, [item for item, _ in batch])
             if len(results) != len(batch):
@@ -78,16 +92,17 @@ class BatchCoalescer(Generic[K, T, R]):
                 if not future.done():
                     future.set_result(result)
         finally:
-            self._in_flight -= 1
+            self._in_flight -= counted
             if self._pending and not self._flush_scheduled:
                 self._flush_scheduled = True
                 asyncio.get_running_loop().call_soon(self._flush)
 
     async def aclose(self) -> None:
         """Waits for the calls already sent; items not yet sent fail with CancelledError."""
-        for waiting in self._pending.values():
-            for _, future in waiting:
-                future.cancel()
-        self._pending.clear()
+        for queue in (self._urgent, self._pending):
+            for waiting in queue.values():
+                for _, future in waiting:
+                    future.cancel()
+            queue.clear()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -29,7 +29,11 @@ class LedgerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     idempotency_ttl: int = 86_400
     """Seconds an idempotency key remembers the message it accepted."""
     settled_hold_ttl: int = 86_400
-    """Seconds a captured/released hold is remembered, so a late second settle says so."""
+    """Seconds (at least; at most 1.5 times) a settled hold's outcome is remembered,
+    about 80 bytes a message: a repeated settle says how it ended and changes
+    nothing, a late void keeps it, a replayed accept of its id is a duplicate.
+    Those repeats come within seconds (a retry on a fresh connection, a stalled
+    Redis resuming), so an hour is safe where memory is short."""
     max_batch: int = 512
     """Messages per script call at most."""
     max_in_flight: int = 8
@@ -58,17 +62,30 @@ class PersisterConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     consumer: str = "persister-1"
     batch_size: int = 2_000
     """Entries read per stream per round."""
-    block_ms: int = 1_000
-    """How long one read waits for new entries before it loops."""
+    block_ms: int = 100
+    """How long a worker rests after a round that found nothing new. Workers
+    poll their bucket streams one by one: a blocking read of several streams
+    would cross Redis Cluster slots."""
     retry_base: float = 0.05
     retry_cap: float = 5.0
+    workers: int = 2
+    """Persisters in parallel, each with its own PostgreSQL connection and its
+    own share of the buckets (bucket modulo workers)."""
+    retention_days: int = 0
+    """Days of message history kept in PostgreSQL; older days are dropped whole
+    (partitions). 0 keeps every day. Ledger entries are always kept."""
+    partitions_ahead_days: int = 2
+    """Days of `messages` partitions made ahead of today."""
 
     def __post_init__(self) -> None:
         errors: list[str] = []
         for name in ("group", "consumer"):
             if not _NAME.fullmatch(getattr(self, name)):
                 errors.append(f"{name}: 1-64 of [A-Za-z0-9_.:-], got {getattr(self, name)!r}")
-        for name in ("batch_size", "block_ms", "retry_base", "retry_cap"):
+        for name in ("batch_size", "block_ms", "retry_base", "retry_cap", "workers"):
             _positive(errors, name, getattr(self, name))
+        for name in ("retention_days", "partitions_ahead_days"):
+            if type(getattr(self, name)) is not int or getattr(self, name) < 0:
+                errors.append(f"{name}: a non-negative integer, got {getattr(self, name)!r}")
         if errors:
             raise ValueError("; ".join(errors))

@@ -308,6 +308,14 @@ def decode_event(bucket: int, entry_id: str, raw: dict[bytes, bytes]) -> Event:
         raise EventSchemaError(f"bad event {bucket}-{entry_id} {raw!r}: {error!r}") from error
 
 
+def decode_entry(bucket: int, entry_id: str, flat: list[bytes]) -> Event:
+    """`decode_event` of an entry's fields as Redis lists them (field, value, ...):
+    a message or money event is `kind` then `body`, read without a dict."""
+    if len(flat) == 4 and flat[0] == _KIND and flat[2] == _BODY:
+        return decode_event(bucket, entry_id, {_KIND: flat[1], _BODY: flat[3]})
+    return decode_event(bucket, entry_id, dict(zip(flat[::2], flat[1::2], strict=True)))
+
+
 _KIND = EventField.KIND.encode()
 _KINDS = {kind.value.encode(): kind for kind in EventKind}
 """Each kind by its bytes in the stream: a dict lookup instead of decoding and an enum call."""

@@ -5,6 +5,13 @@ Every key of one account carries the hash tag of the account's bucket
 stays in one Redis Cluster slot (DESIGN.md, "Redis keys and Cluster"). The
 bucket is `crc32(account) % buckets`: stable across processes and versions,
 unlike Python's salted `hash()`.
+
+What a message keeps in Redis once settled (`python -m bench.redis_memory`
+measures it): its settled mark, about 80 bytes, for `settled_hold_ttl`
+(`SETTLED_SLICES`). Its hold record goes when it settles, its outbox entry
+with it (settle.lua), its events when the persister has them (trim_events.lua);
+an idempotency key, kept `idempotency_ttl`, exists only for a client that gave
+one; its receipt correlation (the engine's) goes with its final receipt.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ class KeyKind(StrEnum):
     ACCOUNT = "acct:"
     ACCOUNTS = "accounts"
     HOLD = "hold:"
+    SETTLED = "settled:"
     IDEMPOTENCY = "idem:"
     REFERENCES = "refs:"
     EVENTS = "events"
@@ -44,21 +52,46 @@ class AccountField(StrEnum):
 
 
 class HoldField(StrEnum):
-    """Fields of the hold record `{bN}:hold:<message id>` kept while a message is in flight."""
+    """Fields of the hold record `{bN}:hold:<message id>`, kept while a message is in flight."""
 
     ACCOUNT = "account"
     AMOUNT = "amount"
-    STATE = "state"
-    CAPTURED = "captured"
     OUTBOX = "outbox"
     """The outbox entry its accept added, so a void can delete it."""
+    STATE = "state"
+    CAPTURED = "captured"
+    """How a hold settled before settled slices existed ended (`HoldState`):
+    such a record is read, never written, until it expires."""
 
 
 class HoldState(StrEnum):
-    """A settled hold remembers how it ended, so a second settle changes nothing and says so."""
+    """The outcome a hold record settled before settled slices existed keeps."""
 
     CAPTURED = "captured"
     RELEASED = "released"
+
+
+class SettledMark(StrEnum):
+    """How a settled hold ended, as its settled slice keeps it: "c" and the
+    amount captured, or "r" (released, voided or barred). A second settle finds
+    it and changes nothing, a late accept of the id is a duplicate, a late
+    void keeps it."""
+
+    CAPTURED = "c"
+    RELEASED = "r"
+
+
+SETTLED_SLICES = 2
+"""A settled hold is remembered in its bucket's hash of the current time slice
+(`{bN}:settled:<slice>`, field message id, value a `SettledMark`), a slice
+being `settled_hold_ttl / SETTLED_SLICES` long. The hash expires as a whole
+once no lookup can reach it, so a mark is kept between `settled_hold_ttl` and
+`settled_hold_ttl * (1 + 1 / SETTLED_SLICES)`: about 80 bytes per message,
+where a hold hash with its own TTL kept about 250. Lookups read the current
+slice and the `SETTLED_SLICES` before it (`common.lua`). A slice expiring
+frees all its marks at once, which blocks Redis for as long as a DEL of it
+(1.8 s for a million marks on a 2-core machine at load 12): Redis must run
+with ``lazyfree-lazy-expire yes``, which frees expired keys off its main thread."""
 
 
 class OutboxField(StrEnum):
@@ -102,6 +135,19 @@ class LedgerKeys:
     def hold(self, account: str, message_id: str) -> str:
         """A message's hold, in its account's bucket (message ids are unique per bucket)."""
         return f"{self.prefix(self.bucket_of(account))}{KeyKind.HOLD}{message_id}"
+
+    def settled(self, bucket: int, now: float, ttl: int) -> tuple[list[str], int]:
+        """The settled slices a lookup at ``now`` reads (the current one first)
+        and the seconds the current one must still live; see `SETTLED_SLICES`.
+
+        Slices follow the caller's clock, not Redis's (a script must declare
+        its keys): shards whose clocks differ by seconds disagree only on
+        marks that are `settled_hold_ttl` old."""
+        length = -(-ttl // SETTLED_SLICES)
+        current = int(now // length)
+        prefix = f"{self.prefix(bucket)}{KeyKind.SETTLED}"
+        keys = [f"{prefix}{current - back}" for back in range(SETTLED_SLICES + 1)]
+        return keys, (current + SETTLED_SLICES + 1) * length - int(now)
 
     def idempotency(self, account: str, key: str) -> str:
         """Idempotency keys are the client's, so they are scoped to its account."""

@@ -19,7 +19,7 @@ import msgspec
 
 from ledger.config import LedgerConfig
 from ledger.events import AccountEvent, Event, EventKind, LedgerEvent, MessageEvent, Position
-from ledger.layout import HoldState, LedgerKeys
+from ledger.layout import LedgerKeys, SettledMark
 from ledger.model import (
     MAX_AMOUNT,
     AcceptOutcome,
@@ -60,10 +60,10 @@ class _Account:
 
 @dataclass
 class _Hold:
+    """A hold in flight; once settled, only its `SettledMark` is kept."""
+
     account: str
     amount: int
-    state: HoldState | None = None
-    captured: int = 0
     outbox_id: str = ""
 
 
@@ -97,6 +97,8 @@ class MemoryLedger(SettlesLists):
         self._clock = clock
         self._accounts: dict[str, _Account] = {}
         self._holds: dict[tuple[int, str], _Hold] = {}
+        self._settled: dict[tuple[int, str], dict[str, str]] = {}
+        """Settled slices by (bucket, slice key), as in Redis (`ledger.layout.SETTLED_SLICES`)."""
         self._idempotency: dict[tuple[str, str], str] = {}
         # (expires at ms, key) in expiry order: every entry of a deque has the same TTL.
         self._idempotency_expiry: deque[tuple[int, tuple[str, str]]] = deque()
@@ -109,8 +111,27 @@ class MemoryLedger(SettlesLists):
         while self._idempotency_expiry and self._idempotency_expiry[0][0] <= now_ms:
             self._idempotency.pop(self._idempotency_expiry.popleft()[1], None)
         while self._settled_expiry and self._settled_expiry[0][0] <= now_ms:
-            self._holds.pop(self._settled_expiry.popleft()[1], None)
+            self._settled.pop(self._settled_expiry.popleft()[1], None)
         return now_ms
+
+    def _settled_mark(self, bucket: int, message_id: str, now_ms: int) -> str | None:
+        """How ``message_id`` settled, if a lookup now finds it (`common.lua`)."""
+        keys, _ = self.keys.settled(bucket, now_ms / 1000, self.config.settled_hold_ttl)
+        for key in keys:
+            mark = self._settled.get((bucket, key), {}).get(message_id)
+            if mark is not None:
+                return mark
+        return None
+
+    def _remember_settled(self, bucket: int, message_id: str, mark: str, now_ms: int) -> None:
+        keys, ttl = self.keys.settled(bucket, now_ms / 1000, self.config.settled_hold_ttl)
+        slice_key = (bucket, keys[0])
+        marks = self._settled.get(slice_key)
+        if marks is None:
+            marks = self._settled[slice_key] = {}
+            expires = (now_ms // 1000 + ttl) * 1000
+            self._settled_expiry.append((expires, slice_key))
+        marks[message_id] = mark
 
     def _next_id(self) -> str:
         """A stream-style id (`ms-seq`), increasing like Redis's."""
@@ -176,7 +197,10 @@ class MemoryLedger(SettlesLists):
     async def accept(self, request: AcceptRequest) -> AcceptResult:
         return self._accept(request, self._now_ms())
 
-    async def accept_many(self, requests: Sequence[AcceptRequest]) -> list[AcceptResult]:
+    async def accept_many(
+        self, requests: Sequence[AcceptRequest], *, urgent: bool = False
+    ) -> list[AcceptResult]:
+        """Answered at once: nothing waits, so ``urgent`` changes nothing."""
         now_ms = self._now_ms()
         return [self._accept(request, now_ms) for request in requests]
 
@@ -205,7 +229,7 @@ class MemoryLedger(SettlesLists):
         if a.balance - a.held - r.amount < -a.limits.credit_limit:
             return AcceptResult(message_id=r.message_id, outcome=AcceptOutcome.NO_CREDIT)
         hold_key = (self.keys.bucket_of(r.account), r.message_id)
-        if hold_key in self._holds:
+        if hold_key in self._holds or self._settled_mark(*hold_key, now_ms) is not None:
             return AcceptResult(
                 message_id=r.message_id,
                 outcome=AcceptOutcome.DUPLICATE,
@@ -240,19 +264,19 @@ class MemoryLedger(SettlesLists):
 
     def _void(self, r: AcceptRequest, now_ms: int) -> VoidOutcome:
         hold_key = (self.keys.bucket_of(r.account), r.message_id)
-        expiry = (now_ms + self.config.settled_hold_ttl * 1000, hold_key)
         hold = self._holds.get(hold_key)
         if hold is None:
-            self._holds[hold_key] = _Hold(r.account, 0, HoldState.RELEASED)
-            self._settled_expiry.append(expiry)
+            if self._settled_mark(*hold_key, now_ms) is not None:
+                return VoidOutcome.KEPT
+            self._remember_settled(*hold_key, SettledMark.RELEASED, now_ms)
             return VoidOutcome.BARRED
         a = self._accounts.get(r.account)
-        if hold.account != r.account or hold.state is not None or a is None:
+        if hold.account != r.account or a is None:
             return VoidOutcome.KEPT
         a.held -= hold.amount
         self._emit(EventKind.RELEASE, r.account, hold.amount, now_ms, message_id=r.message_id)
-        hold.state = HoldState.RELEASED
-        self._settled_expiry.append(expiry)
+        del self._holds[hold_key]
+        self._remember_settled(*hold_key, SettledMark.RELEASED, now_ms)
         self._outboxes.get(self.shard, {}).get(hold_key[0], {}).pop(hold.outbox_id, None)
         idem = (r.account, r.idempotency_key)
         if r.idempotency_key is not None and self._idempotency.get(idem) == r.message_id:
@@ -279,16 +303,19 @@ class MemoryLedger(SettlesLists):
         now_ms = self._now_ms()
         hold_key = (self.keys.bucket_of(account), message_id)
         hold = self._holds.get(hold_key)
-        if hold is None or hold.account != account:
-            return SettleResult(message_id=message_id, outcome=SettleOutcome.UNKNOWN_HOLD)
-        if hold.state is HoldState.CAPTURED:
+        if hold is None:
+            mark = self._settled_mark(*hold_key, now_ms)
+            if mark is None:
+                return SettleResult(message_id=message_id, outcome=SettleOutcome.UNKNOWN_HOLD)
+            if mark == SettledMark.RELEASED:
+                return SettleResult(message_id=message_id, outcome=SettleOutcome.ALREADY_RELEASED)
             return SettleResult(
                 message_id=message_id,
                 outcome=SettleOutcome.ALREADY_CAPTURED,
-                captured=hold.captured,
+                captured=int(mark[1:]),
             )
-        if hold.state is HoldState.RELEASED:
-            return SettleResult(message_id=message_id, outcome=SettleOutcome.ALREADY_RELEASED)
+        if hold.account != account:
+            return SettleResult(message_id=message_id, outcome=SettleOutcome.UNKNOWN_HOLD)
         if amount > hold.amount:
             return SettleResult(message_id=message_id, outcome=SettleOutcome.EXCEEDS_HOLD)
         a = self._accounts[account]
@@ -300,9 +327,9 @@ class MemoryLedger(SettlesLists):
         if not capture or rest > 0:
             a.held -= rest
             self._emit(EventKind.RELEASE, account, rest, now_ms, message_id=message_id)
-        hold.state = HoldState.CAPTURED if capture else HoldState.RELEASED
-        hold.captured = amount
-        self._settled_expiry.append((now_ms + self.config.settled_hold_ttl * 1000, hold_key))
+        del self._holds[hold_key]
+        mark = f"{SettledMark.CAPTURED}{amount}" if capture else SettledMark.RELEASED
+        self._remember_settled(*hold_key, mark, now_ms)
         return SettleResult(
             message_id=message_id, outcome=SettleOutcome.OK, captured=amount, released=rest
         )

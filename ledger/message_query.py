@@ -183,27 +183,30 @@ _RECORD_COLUMNS = """message_id, account, state, parts,
        COALESCE(price_per_part, 0) AS price_per_part, held, charged, connector,
        operator_message_id, error_code, destination, source, reference, accepted_at, updated_at"""
 
-_GET_MESSAGE = f"SELECT {_RECORD_COLUMNS} FROM messages WHERE message_id = $1 AND account = $2"
+_GET_MESSAGE = f"""
+SELECT {_RECORD_COLUMNS}, history FROM messages WHERE message_id = $1 AND account = $2
+"""
 
 _ACCOUNT_OF = "SELECT account FROM messages WHERE message_id = $1"
 
-_GET_EVENTS = """
-SELECT state, at, connector, operator_message_id, error_code
-  FROM message_events
- WHERE message_id = $1 AND account = $2
- ORDER BY stream_ms, stream_seq
-"""
+_History = list[tuple[MessageState, int, str | None, str | None, int | None]]
+_decode_history = msgspec.json.Decoder(_History).decode
+"""`messages.history`: `[state, at (unix ms), connector, operator_message_id,
+error_code]` per change, oldest first (sql/0004_messages_by_day.sql)."""
 
 
 def _list_sql(filter: MessageFilter, after: bool) -> tuple[str, list[str]]:
     """The list query for the filter's fields that are set: $1 is the account, then
-    one parameter per condition in this order, the cursor's two, and the limit last."""
+    one parameter per condition in this order, the cursor's two, and the limit last.
+
+    A listed message's `created_at` (the day partition's key) is its
+    `accepted_at`: bounding it too lets PostgreSQL skip the days out of range."""
     conditions = ["account = $1", "accepted_at IS NOT NULL"]
     fields = []
     for field, condition in (
         ("state", "state = ${}"),
-        ("since", "accepted_at >= ${}"),
-        ("until", "accepted_at < ${}"),
+        ("since", "accepted_at >= ${0} AND created_at >= ${0}"),
+        ("until", "accepted_at < ${0} AND created_at < ${0}"),
         ("destination", "destination = ${}"),
         ("reference", "reference = ${}"),
     ):
@@ -212,7 +215,9 @@ def _list_sql(filter: MessageFilter, after: bool) -> tuple[str, list[str]]:
             conditions.append(condition.format(len(fields) + 1))
     index = len(fields) + 2
     if after:
-        conditions.append(f"(accepted_at, message_id) < (${index}, ${index + 1})")
+        conditions.append(
+            f"(accepted_at, message_id) < (${index}, ${index + 1}) AND created_at <= ${index}"
+        )
         index += 2
     sql = (
         f"SELECT {_RECORD_COLUMNS} FROM messages WHERE {' AND '.join(conditions)}"
@@ -243,14 +248,17 @@ def _record(row: asyncpg.Record, events: list[StateChange]) -> MessageRecord:
     )
 
 
-def _state_change(row: asyncpg.Record) -> StateChange:
-    return StateChange(
-        state=MessageState(row["state"]),
-        at=_ms(row["at"]),
-        connector=row["connector"],
-        operator_message_id=row["operator_message_id"],
-        error_code=row["error_code"],
-    )
+def _history(raw: str) -> list[StateChange]:
+    return [
+        StateChange(
+            state=state,
+            at=at,
+            connector=connector,
+            operator_message_id=operator_message_id,
+            error_code=error_code,
+        )
+        for state, at, connector, operator_message_id, error_code in _decode_history(raw)
+    ]
 
 
 class PgMessageQuery:
@@ -292,12 +300,10 @@ class PgMessageQuery:
         if not is_message_id(message_id):
             return None
         pool = await self._connections()
-        async with pool.acquire() as connection:
-            row = await connection.fetchrow(_GET_MESSAGE, message_id, account)
-            if row is None:
-                return None
-            events = await connection.fetch(_GET_EVENTS, message_id, account)
-        return _record(row, [_state_change(event) for event in events])
+        row = await pool.fetchrow(_GET_MESSAGE, message_id, account)
+        if row is None:
+            return None
+        return _record(row, _history(row["history"]))
 
     async def account_of(self, message_id: str) -> str | None:
         """Whose message this is (ids are unique across accounts and shards):

@@ -1,20 +1,25 @@
 """Drains the bucket event streams into PostgreSQL: read, commit, then acknowledge.
 
-The persister reads every bucket stream through one consumer group
-(XREADGROUP), writes each batch in one PostgreSQL transaction (`EventStore`),
-and only then XACKs it and trims what the group has acknowledged. A crash
-anywhere in between leaves the batch pending under this consumer's name; on
-start the persister reads its own pending entries first, and applying them
-again changes nothing. While PostgreSQL is down it retries the same batch with
+The persister's buckets are shared among `workers` (bucket modulo workers),
+each with its own PostgreSQL connection, so one commits while another reads
+or decodes. A worker reads each of its bucket streams through the consumer
+group (XREADGROUP), one command per stream in one pipeline: a command never
+names two streams, so it works on one Redis node and on a Cluster alike. It
+writes a round in one PostgreSQL transaction (`EventStore`), and only then
+XACKs it and trims what the group has acknowledged. A crash anywhere in
+between leaves the round pending under this consumer's name; on start the
+persister reads its own pending entries first, and applying them again
+changes nothing. While PostgreSQL is down a worker retries the same round with
 backoff and reads nothing new, so it catches up in order when it returns.
 
-One XREADGROUP names every stream, which needs them on one Redis node: on
-Cluster, run one persister per node with that node's `buckets`.
+`run()` also keeps the time partitions: the next days made ahead, days older
+than `retention_days` dropped (ledger.postgres.partitions), at start and hourly.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 
@@ -25,7 +30,7 @@ from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ledger.config import LedgerConfig, PersisterConfig
-from ledger.events import Event, decode_event
+from ledger.events import Event, decode_entry
 from ledger.layout import LedgerKeys
 from ledger.pgstore import EventStore
 from ledger.retry import Backoff
@@ -42,7 +47,7 @@ DATABASE_DOWN = (
 )
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
 
-Entry = tuple[int, str, dict[bytes, bytes]]  # bucket, stream entry id, fields
+Entry = tuple[int, str, list[bytes]]  # bucket, stream entry id, fields (name, value, ...)
 
 
 _ACK = LuaScript.from_files("ack_events", ledger_state=False)
@@ -51,9 +56,17 @@ a command in Python, and 2,000 ids as arguments of XACK cost 0.84 us each,
 as one argument 0.02 us (1,000 per call stays well inside Lua's stack)."""
 
 
+_MAINTENANCE_INTERVAL = 3_600.0
+"""Seconds between two rounds of partition upkeep: days are made well ahead."""
+
+
+_READ = LuaScript.from_files("read_events", ledger_state=False)
+
+
 def _streams_lost(error: ResponseError) -> bool:
     """The group or stream vanished (Redis restarted without its data): recreate, go on."""
-    return str(error).startswith(("NOGROUP", "UNBLOCKED"))
+    text = str(error)  # a pipeline's error names the command first
+    return "NOGROUP" in text or "UNBLOCKED" in text
 
 
 class Persister:
@@ -72,14 +85,16 @@ class Persister:
         self.config = config or PersisterConfig()
         ledger_config = ledger_config or LedgerConfig()
         keys = LedgerKeys(ledger_config.namespace, ledger_config.buckets)
-        chosen = range(ledger_config.buckets) if buckets is None else buckets
-        self._streams = {keys.events(bucket): bucket for bucket in chosen}
-        self._stream_of = {bucket: stream for stream, bucket in self._streams.items()}
+        chosen = list(range(ledger_config.buckets) if buckets is None else buckets)
+        self._stream_of = {bucket: keys.events(bucket) for bucket in chosen}
+        workers = max(1, min(self.config.workers, len(chosen)))
+        self._lanes = [chosen[lane::workers] for lane in range(workers)]
         self._redis = redis
         self._store = store
         self._backoff = backoff or Backoff(self.config.retry_base, self.config.retry_cap)
         self._trim = LuaScript.from_files("trim_events", ledger_state=False)
         self._stopping = False
+        self._woken = asyncio.Event()
         self.persisted = 0
         """Events committed and acknowledged by this persister (a metric)."""
         self.database_failures = 0
@@ -88,11 +103,11 @@ class Persister:
     @property
     def streams(self) -> list[str]:
         """The bucket event streams this persister drains (its lag is read over them)."""
-        return list(self._streams)
+        return list(self._stream_of.values())
 
     async def prepare(self) -> None:
         """Creates the consumer group on every stream (from its start) unless it exists."""
-        for stream in self._streams:
+        for stream in self._stream_of.values():
             try:
                 await self._redis.xgroup_create(stream, self.config.group, id="0", mkstream=True)
             except ResponseError as error:
@@ -102,27 +117,59 @@ class Persister:
     async def run(self) -> None:
         """Persists until `stop()`; survives Redis and PostgreSQL outages.
 
-        Stopping is cooperative (the current read ends within `block_ms`):
-        cancelling a task inside a blocking redis-py read is not reliable.
+        Stopping is cooperative: each worker finishes the round in hand.
         """
+        self._woken.clear()
+        keeping = asyncio.create_task(self._keep_partitions())
+        try:
+            await asyncio.gather(*(self._run_lane(lane) for lane in range(len(self._lanes))))
+        finally:
+            keeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeping
+
+    async def _run_lane(self, lane: int) -> None:
         redis_failures = 0
         while not self._stopping:
             try:
                 await self.prepare()
-                await self._drain(pending=True, block=None)
+                await self._drain(lane, pending=True)
                 while not self._stopping:
-                    await self._drain(pending=False, block=self.config.block_ms)
+                    if not await self._drain(lane, pending=False):
+                        await self._rest(self.config.block_ms / 1000)
                     redis_failures = 0
             except (*REDIS_DOWN, ResponseError) as error:
                 if isinstance(error, ResponseError) and not _streams_lost(error):
                     raise
                 redis_failures += 1
                 log.warning("redis unreachable or reset, retrying", extra={"error": repr(error)})
-                await asyncio.sleep(self._backoff.compute(redis_failures))
+                await self._rest(self._backoff.compute(redis_failures))
+
+    async def _rest(self, seconds: float) -> None:
+        """Sleeps, or less if `stop()` comes meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._woken.wait(), seconds)
+
+    async def _keep_partitions(self) -> None:
+        """Partitions made ahead, old days dropped: at start, then every hour."""
+        while True:
+            try:
+                seconds, micros = await self._redis.time()
+                dropped = await self._store.maintain(
+                    now_ms=seconds * 1000 + micros // 1000,
+                    ahead_days=self.config.partitions_ahead_days,
+                    retention_days=self.config.retention_days,
+                )
+                if dropped:
+                    log.info("dropped old message partitions", extra={"partitions": dropped})
+            except (*DATABASE_DOWN, *REDIS_DOWN, asyncpg.PostgresError) as error:
+                log.warning("keeping partitions failed", extra={"error": repr(error)})
+            await asyncio.sleep(_MAINTENANCE_INTERVAL)
 
     def stop(self) -> None:
-        """Asks `run()` to return after the batch in hand is committed and acknowledged."""
+        """Asks `run()` to return after the rounds in hand are committed and acknowledged."""
         self._stopping = True
+        self._woken.set()
 
     async def drain(self) -> int:
         """Persists what is pending and what is waiting now, then returns how many events.
@@ -131,59 +178,71 @@ class Persister:
         """
         before = self.persisted
         self._stopping = False
+        self._woken.clear()
         await self.prepare()
-        await self._drain(pending=True, block=None)
-        await self._drain(pending=False, block=None)
+        await asyncio.gather(*(self._drain_lane(lane) for lane in range(len(self._lanes))))
         return self.persisted - before
 
-    async def _drain(self, *, pending: bool, block: int | None) -> None:
-        """Reads and commits batches until a read comes back empty (after `block` ms if set)."""
-        while not self._stopping:
-            entries = await self._read(pending=pending, block=block)
-            if not entries:
-                return
-            await self._commit(entries)
+    async def _drain_lane(self, lane: int) -> None:
+        await self._drain(lane, pending=True)
+        await self._drain(lane, pending=False)
 
-    async def _read(self, *, pending: bool, block: int | None) -> list[Entry]:
-        """Own pending entries (id 0: delivered, never acknowledged) or new ones (id >)."""
-        start = "0" if pending else ">"
-        reply = await self._redis.xreadgroup(
-            self.config.group,
-            self.config.consumer,
-            dict.fromkeys(self._streams, start),
-            count=self.config.batch_size,
-            block=block,
-        )
-        entries = []
-        for stream, stream_entries in reply or ():
-            bucket = self._streams[stream.decode()]
-            entries.extend(
-                (bucket, entry_id.decode(), fields) for entry_id, fields in stream_entries
-            )
+    async def _drain(self, lane: int, *, pending: bool) -> int:
+        """Reads and commits rounds until one comes back empty; returns the entries read."""
+        read = 0
+        while not self._stopping:
+            entries = await self._read(lane, pending=pending)
+            if not entries:
+                break
+            await self._commit(lane, entries)
+            read += len(entries)
+        return read
+
+    async def _read(self, lane: int, *, pending: bool) -> list[Entry]:
+        """Own pending entries (id 0: delivered, never acknowledged) or new ones (id >),
+        one XREADGROUP per stream of the lane (`read_events.lua`), pipelined."""
+        try:
+            replies = await self._read_streams(lane, "0" if pending else ">")
+        except NoScriptError:  # a restarted or flushed Redis
+            await _READ.load(self._redis)
+            replies = await self._read_streams(lane, "0" if pending else ">")
+        entries: list[Entry] = []
+        for bucket, reply in zip(self._lanes[lane], replies, strict=True):
+            entries.extend((bucket, entry_id.decode(), flat or []) for entry_id, flat in reply)
         return entries
 
-    async def _commit(self, entries: list[Entry]) -> None:
+    async def _read_streams(self, lane: int, start: str) -> list[list[tuple[bytes, list[bytes]]]]:
+        config = self.config
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for bucket in self._lanes[lane]:
+                stream = self._stream_of[bucket]
+                pipe.evalsha(
+                    _READ.sha, 1, stream, config.group, config.consumer, config.batch_size, start
+                )
+            return await pipe.execute()  # type: ignore[no-any-return]
+
+    async def _commit(self, lane: int, entries: list[Entry]) -> None:
         events: list[Event] = []
         vanished: list[str] = []
         for bucket, entry_id, fields in entries:
             if not fields:  # deleted while pending: never by us, see trim_events.lua
                 vanished.append(f"{bucket}-{entry_id}")
                 continue
-            events.append(decode_event(bucket, entry_id, fields))
-        if vanished:  # one line per batch, not one per event
+            events.append(decode_entry(bucket, entry_id, fields))
+        if vanished:  # one line per round, not one per event
             log.error(
                 "events vanished before they were persisted",
                 extra={"events": len(vanished), "first": vanished[0]},
             )
-        await self._write(events)
+        await self._write(lane, events)
         await self.acknowledge(entries)
         self.persisted += len(events)
 
-    async def _write(self, events: list[Event]) -> None:
+    async def _write(self, lane: int, events: list[Event]) -> None:
         failures = 0
         while True:
             try:
-                await self._store.write(events)
+                await self._store.write(events, lane)
                 return
             except DATABASE_DOWN as error:
                 failures += 1
@@ -192,7 +251,7 @@ class Persister:
                     "postgresql unreachable, retrying",
                     extra={"events": len(events), "error": repr(error)},
                 )
-                await self._store.reset()
+                await self._store.reset(lane)
                 await asyncio.sleep(self._backoff.compute(failures))
 
     async def acknowledge(self, entries: list[Entry]) -> None:

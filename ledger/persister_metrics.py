@@ -41,19 +41,19 @@ def _ms(entry_id: bytes | str) -> int:
 
 
 async def measure_lag(redis: Redis, streams: Sequence[str], group: str) -> Lag:
-    """Two round trips: each stream's group figures, then the oldest unacknowledged id."""
+    """Three round trips: the server's clock (apart, as a cluster pipeline
+    refuses TIME), each stream's group figures, then the oldest unacknowledged id."""
+    seconds, micros = await redis.time()
+    now_ms = seconds * 1000 + micros // 1000
     async with redis.pipeline(transaction=False) as pipe:
-        pipe.time()
         for stream in streams:
             pipe.xinfo_groups(stream)
             pipe.xlen(stream)
         replies = await pipe.execute(raise_on_error=False)
-    seconds, micros = replies[0]
-    now_ms = seconds * 1000 + micros // 1000
     events = 0
     behind: list[tuple[str, dict[str, object]]] = []
     for index, stream in enumerate(streams):
-        groups, length = replies[1 + 2 * index], replies[2 + 2 * index]
+        groups, length = replies[2 * index], replies[1 + 2 * index]
         if isinstance(groups, Exception):  # no stream yet: nothing written to it
             continue
         found = next((g for g in groups if g["name"] in (group, group.encode())), None)

@@ -39,8 +39,11 @@ class Ledger(Protocol):
     async def accept(self, request: AcceptRequest) -> AcceptResult:
         """The commit point for one message: checks, holds price x parts, queues it."""
 
-    async def accept_many(self, requests: Sequence[AcceptRequest]) -> list[AcceptResult]:
-        """`accept` for several messages; one result per request, in order."""
+    async def accept_many(
+        self, requests: Sequence[AcceptRequest], *, urgent: bool = False
+    ) -> list[AcceptResult]:
+        """`accept` for several messages; one result per request, in order.
+        ``urgent`` (OTP): sent ahead of other accepts waiting for the ledger."""
 
     async def void_accepts(self, requests: Sequence[AcceptRequest]) -> list[VoidOutcome]:
         """Makes accepts whose reply never came (the backend did not answer)

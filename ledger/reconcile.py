@@ -19,11 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import asyncpg
-from redis.asyncio import Redis
 
 from ledger.config import LedgerConfig
 from ledger.events import MONEY_KINDS, LedgerEvent, Position, decode_event
 from ledger.layout import AccountField, LedgerKeys
+from ledger.redis_client import RedisClient
 
 _PAGE = 10_000
 
@@ -72,7 +72,7 @@ class Difference:
         return f"{self.account}: redis {show(self.redis)}, postgresql {show(self.postgres)}"
 
 
-async def _live_balances(redis: Redis, keys: LedgerKeys) -> dict[str, tuple[Money, Position]]:
+async def _live_balances(redis: RedisClient, keys: LedgerKeys) -> dict[str, tuple[Money, Position]]:
     live: dict[str, tuple[Money, Position]] = {}
     fields = (AccountField.BALANCE, AccountField.HELD, AccountField.LAST_EVENT)
     for bucket in range(keys.buckets):
@@ -87,7 +87,7 @@ async def _live_balances(redis: Redis, keys: LedgerKeys) -> dict[str, tuple[Mone
     return live
 
 
-async def _stream_events(redis: Redis, keys: LedgerKeys) -> list[LedgerEvent]:
+async def _stream_events(redis: RedisClient, keys: LedgerKeys) -> list[LedgerEvent]:
     """The money events still in the bucket streams (not yet trimmed by the persister)."""
     events = []
     for bucket in range(keys.buckets):
@@ -105,7 +105,7 @@ async def _stream_events(redis: Redis, keys: LedgerKeys) -> list[LedgerEvent]:
 
 
 async def reconcile(
-    redis: Redis, connection: asyncpg.Connection, config: LedgerConfig
+    redis: RedisClient, connection: asyncpg.Connection, config: LedgerConfig
 ) -> list[Difference]:
     """Every account on which Redis and PostgreSQL disagree; empty when they agree."""
     keys = LedgerKeys(config.namespace, config.buckets)

@@ -10,12 +10,12 @@ the client encodes few arguments per message.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import msgspec
-from redis.asyncio import Redis
 
 from ledger.coalescer import BatchCoalescer
 from ledger.config import LedgerConfig
@@ -44,6 +44,7 @@ from ledger.model import (
     check_shard,
     check_token,
 )
+from ledger.redis_client import RedisClient
 from ledger.scripts import LedgerScripts
 from ledger.settling import SettlesLists, checked_captures, checked_releases
 
@@ -103,13 +104,13 @@ class RedisLedger(SettlesLists):
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         config: LedgerConfig | None = None,
         *,
         shard: str = "shard-0",
         clock: Callable[[], float] | None = None,
     ) -> None:
-        if redis.connection_pool.connection_kwargs.get("decode_responses"):
+        if redis.get_encoder().decode_responses:
             raise ValueError("the ledger needs a Redis client with decode_responses=False")
         check_shard(shard)
         self.config = config or LedgerConfig()
@@ -129,6 +130,11 @@ class RedisLedger(SettlesLists):
 
     def _now(self) -> str:
         return "" if self._clock is None else str(int(self._clock() * 1000))
+
+    def _settled(self, bucket: int) -> tuple[list[str], int]:
+        """The bucket's settled slices now, and how long the current one must live."""
+        now = time.time() if self._clock is None else self._clock()
+        return self.keys.settled(bucket, now, self.config.settled_hold_ttl)
 
     async def start(self) -> None:
         meta = self.keys.meta()
@@ -179,13 +185,19 @@ class RedisLedger(SettlesLists):
     async def accept(self, request: AcceptRequest) -> AcceptResult:
         return await self._accepts.submit(self.keys.bucket_of(request.account), request)
 
-    async def accept_many(self, requests: Sequence[AcceptRequest]) -> list[AcceptResult]:
+    async def accept_many(
+        self, requests: Sequence[AcceptRequest], *, urgent: bool = False
+    ) -> list[AcceptResult]:
         bucket_of = self.keys.bucket_of
         submit = self._accepts.submit
-        return list(await asyncio.gather(*[submit(bucket_of(r.account), r) for r in requests]))
+        return list(
+            await asyncio.gather(
+                *[submit(bucket_of(r.account), r, urgent=urgent) for r in requests]
+            )
+        )
 
     async def _accept_batch(self, bucket: int, requests: list[AcceptRequest]) -> list[AcceptResult]:
-        keys, items = self._accept_items(bucket, requests)
+        keys, items = self._accept_items(bucket, requests, self._settled(bucket)[0])
         args = (
             self._now(),
             self.config.idempotency_ttl,
@@ -210,11 +222,17 @@ class RedisLedger(SettlesLists):
             results.append(result)
         return results
 
+    def _bucket_keys(self, bucket: int, settled: list[str]) -> _DeclaredKeys:
+        """KEYS of accept, settle and void: events, outbox, settled slices, then the items'."""
+        return _DeclaredKeys(
+            self._prefixes[bucket], self._events[bucket], self._outboxes[bucket], *settled
+        )
+
     def _accept_items(
-        self, bucket: int, requests: Sequence[AcceptRequest]
+        self, bucket: int, requests: Sequence[AcceptRequest], settled: list[str]
     ) -> tuple[_DeclaredKeys, list[tuple[str, str, int, int, int, int, int, int]]]:
         """The keys and per-message items of accept.lua (void.lua reads them too)."""
-        keys = _DeclaredKeys(self._prefixes[bucket], self._events[bucket], self._outboxes[bucket])
+        keys = self._bucket_keys(bucket, settled)
         items = [
             (
                 r.message_id,
@@ -237,8 +255,10 @@ class RedisLedger(SettlesLists):
             by_bucket[self.keys.bucket_of(request.account)].append(index)
         outcomes: list[VoidOutcome] = [VoidOutcome.KEPT] * len(requests)
         for bucket, indexes in by_bucket.items():
-            keys, items = self._accept_items(bucket, [requests[index] for index in indexes])
-            args = (self._now(), self.config.settled_hold_ttl, msgspec.msgpack.encode(items))
+            settled, slice_ttl = self._settled(bucket)
+            chosen = [requests[index] for index in indexes]
+            keys, items = self._accept_items(bucket, chosen, settled)
+            args = (self._now(), slice_ttl, msgspec.msgpack.encode(items))
             reply = await self._scripts.void(self._redis, keys.keys, args)
             for index, code in zip(indexes, reply, strict=True):
                 outcomes[index] = _VOID_CODES[code]
@@ -257,7 +277,8 @@ class RedisLedger(SettlesLists):
         return list(await asyncio.gather(*[submit(bucket_of(item[2]), item) for item in items]))
 
     async def _settle_batch(self, bucket: int, items: list[SettleItem]) -> list[SettleResult]:
-        keys = _DeclaredKeys(self._prefixes[bucket], self._events[bucket], self._outboxes[bucket])
+        settled, slice_ttl = self._settled(bucket)
+        keys = self._bucket_keys(bucket, settled)
         declared = [
             (
                 op,
@@ -270,7 +291,7 @@ class RedisLedger(SettlesLists):
             )
             for op, message_id, account, amount, outbox_id in items
         ]
-        args = (self._now(), self.config.settled_hold_ttl, msgspec.msgpack.encode(declared))
+        args = (self._now(), slice_ttl, msgspec.msgpack.encode(declared))
         reply = await self._scripts.settle(self._redis, keys.keys, args)
         return [
             SettleResult(

@@ -15,11 +15,17 @@ from enum import StrEnum
 from importlib import resources
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
 from ledger.events import EventField, EventKind
-from ledger.layout import AccountField, HoldField, HoldState, OutboxField
+from ledger.layout import (
+    SETTLED_SLICES,
+    AccountField,
+    HoldField,
+    HoldState,
+    OutboxField,
+    SettledMark,
+)
 from ledger.model import (
     MAX_AMOUNT,
     AcceptOutcome,
@@ -28,11 +34,13 @@ from ledger.model import (
     SettleOutcome,
     VoidOutcome,
 )
+from ledger.redis_client import RedisClient
 
 _CONSTANTS: dict[str, type[StrEnum]] = {
     "AF": AccountField,
     "HF": HoldField,
     "HS": HoldState,
+    "SM": SettledMark,
     "OF": OutboxField,
     "EF": EventField,
     "KIND": EventKind,
@@ -46,7 +54,7 @@ _CONSTANTS: dict[str, type[StrEnum]] = {
 
 def lua_prelude() -> str:
     """Lua tables mirroring the Python enums, e.g. `local AF = {balance="balance", ...}`."""
-    lines = [f"local MAX_AMOUNT = {MAX_AMOUNT}"]
+    lines = [f"local MAX_AMOUNT = {MAX_AMOUNT}", f"local SETTLED_SLICES = {SETTLED_SLICES}"]
     for table, enum in _CONSTANTS.items():
         items = ", ".join(f'{member.name.lower()}="{member.value}"' for member in enum)
         lines.append(f"local {table} = {{{items}}}")
@@ -79,10 +87,10 @@ class LuaScript:
         """`<package>/lua/<name>.lua` of the room that owns it, as written there."""
         return cls(name, resources.files(package).joinpath("lua", f"{name}.lua").read_text())
 
-    async def load(self, redis: Redis) -> None:
+    async def load(self, redis: RedisClient) -> None:
         await redis.script_load(self.source)
 
-    async def __call__(self, redis: Redis, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    async def __call__(self, redis: RedisClient, keys: Sequence[str], args: Sequence[Any]) -> Any:
         try:
             return await redis.evalsha(self.sha, len(keys), *keys, *args)
         except NoScriptError:

@@ -16,14 +16,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import structlog
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import AuthenticationError, RedisError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ledger.migrations import MigrationError, load_migrations
+from ledger.redis_client import RedisClient, open_redis
 from ledger.retry import Backoff
 from smsgw.preflight import StartupError
 
@@ -56,24 +54,48 @@ async def wait_for_redis(url: str, wait: float) -> None:
     what, fix = f"Redis at {redacted(url)}", "start Redis or fix SMSGW_REDIS_URL"
 
     async def ping() -> None:
-        client = Redis.from_url(
-            url,
-            socket_connect_timeout=ATTEMPT_TIMEOUT,
-            socket_timeout=ATTEMPT_TIMEOUT,
-            retry=Retry(NoBackoff(), 0),
-        )
+        client = None
         try:
+            client = await open_redis(url, timeout=ATTEMPT_TIMEOUT, connections=1, retries=0)
             await client.ping()
+            await _warn_of_eager_expiry(client, what)
         except AuthenticationError as exc:
             raise StartupError(f"{what} refused us: {exc} — fix SMSGW_REDIS_URL") from None
         except REDIS_DOWN:
             raise
-        except RedisError as exc:
+        except (RedisError, ValueError) as exc:  # ValueError: a bad ``cluster=`` in the URL
             raise StartupError(f"{what}: {exc} — fix SMSGW_REDIS_URL") from None
         finally:
-            await client.aclose()
+            if client is not None:
+                await client.aclose()
 
     await _waiting(what, fix, ping, REDIS_DOWN, wait)
+
+
+async def _warn_of_eager_expiry(client: RedisClient, what: str) -> None:
+    """Says so when Redis frees expired keys on its main thread: a settled-hold
+    slice (one hash of a bucket's settled marks) then stalls every call while
+    it is freed. A Redis that hides CONFIG (a managed one) is taken as it is."""
+    try:
+        setting = await client.config_get("lazyfree-lazy-expire")
+    except RedisError:
+        return
+    answers = setting.values() if _per_node(setting) else [setting]
+    if any(_text(a.get("lazyfree-lazy-expire", b"yes")) == "no" for a in answers):
+        log.warning(
+            "redis frees expired keys on its main thread",
+            redis=what,
+            fix="set lazyfree-lazy-expire yes (redis.conf or CONFIG SET)",
+        )
+
+
+def _per_node(answer: dict[object, object]) -> bool:
+    """A cluster answers CONFIG GET with one dict per node."""
+    return bool(answer) and all(isinstance(value, dict) for value in answer.values())
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 async def wait_for_database(url: str, wait: float) -> None:

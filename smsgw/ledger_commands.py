@@ -15,7 +15,6 @@ import sys
 import asyncpg
 import msgspec
 from prometheus_client import CollectorRegistry, start_http_server
-from redis.asyncio import Redis
 
 from engine.gateway_metrics import register_runtime
 from ledger.config import LedgerConfig, PersisterConfig
@@ -24,6 +23,7 @@ from ledger.persister import Persister
 from ledger.persister_metrics import PersisterMetrics
 from ledger.pgstore import EventStore
 from ledger.reconcile import reconcile
+from ledger.redis_client import RedisClient, open_redis
 from smsgw.command_settings import (
     CommandError,
     add_config_option,
@@ -33,6 +33,9 @@ from smsgw.command_settings import (
     reported,
 )
 from smsgw.logs import configure_logging
+
+COMMAND_TIMEOUT = 30.0
+"""Seconds a command's Redis call may take: nobody waits on it but the operator."""
 
 
 async def _migrate(database_url: str) -> int:
@@ -56,7 +59,7 @@ def migrate_command(args: argparse.Namespace) -> int:
 
 
 async def _reconcile(redis_url: str, database_url: str, config: LedgerConfig) -> int:
-    redis = Redis.from_url(redis_url)
+    redis = await open_redis(redis_url, timeout=COMMAND_TIMEOUT, connections=2)
     connection = await asyncpg.connect(database_url)
     try:
         differences = await reconcile(redis, connection, config)
@@ -98,21 +101,25 @@ async def _persist(
     redis_url: str,
     database_url: str,
     config: LedgerConfig,
-    consumer: str,
+    settings: PersisterConfig,
     metrics: tuple[str, int] | None = None,
+    share: tuple[int, int] = (0, 1),
 ) -> int:
     """Runs until SIGTERM/SIGINT, then finishes the batch in hand and drains
     what waits; serves Prometheus on ``metrics`` (host, port) if given."""
-    redis = Redis.from_url(redis_url)
+    reading = settings.block_ms / 1000 + COMMAND_TIMEOUT  # a blocking read outlasts a call
+    redis = await open_redis(redis_url, timeout=reading, connections=4)
     store = EventStore(database_url)
-    persister = Persister(redis, store, config, PersisterConfig(consumer=consumer))
+    index, processes = share
+    buckets = range(config.buckets)[index::processes]
+    persister = Persister(redis, store, config, settings, buckets=buckets)
     loop = asyncio.get_running_loop()
     lag = None
     if metrics is not None:
         lag = loop.create_task(_serve_metrics(persister, redis, *metrics))
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, persister.stop)
-    print(f"persisting {config.namespace} as {consumer}", flush=True)
+    print(f"persisting {config.namespace} as {settings.consumer}", flush=True)
     try:
         await persister.run()
         await persister.drain()
@@ -124,7 +131,7 @@ async def _persist(
     return 0
 
 
-async def _serve_metrics(persister: Persister, redis: Redis, host: str, port: int) -> None:
+async def _serve_metrics(persister: Persister, redis: RedisClient, host: str, port: int) -> None:
     """The persister's lag and counters, and the process's own figures, on /metrics."""
     registry = CollectorRegistry()
     register_runtime(registry)
@@ -137,6 +144,7 @@ async def _serve_metrics(persister: Persister, redis: Redis, host: str, port: in
 def persist_command(args: argparse.Namespace) -> int:
     def run() -> int:
         config = ledger_config(args)
+        settings = msgspec.structs.replace(command_config(args).persister, consumer=args.consumer)
         database = database_url(args)
         configure_logging(json=True)
         try:
@@ -146,7 +154,8 @@ def persist_command(args: argparse.Namespace) -> int:
         except ImportError:  # pragma: no cover - uvloop is a dependency off Windows
             runner = asyncio.run
         metrics = (args.metrics_host, args.metrics_port) if args.metrics_port else None
-        return runner(_persist(redis_url(args), database, config, args.consumer, metrics))
+        persisting = _persist(redis_url(args), database, config, settings, metrics, args.share)
+        return runner(persisting)
 
     return reported("ledger persist", run)
 
@@ -183,7 +192,27 @@ def register_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
         help="serve Prometheus /metrics (lag, events persisted) on this port; 0: none",
     )
     persist_parser.add_argument("--metrics-host", default="127.0.0.1")
+    persist_parser.add_argument(
+        "--share",
+        type=share_of,
+        default=(0, 1),
+        metavar="I/N",
+        help="persister I of N processes (from 1), each draining every N-th bucket: "
+        "past one core's worth of events; give each its own --consumer",
+    )
     persist_parser.set_defaults(handler=persist_command)
+
+
+def share_of(text: str) -> tuple[int, int]:
+    """``I/N`` -> (I - 1, N): which of N persister processes this one is."""
+    index, _, processes = text.partition("/")
+    try:
+        share = int(index) - 1, int(processes)
+    except ValueError:
+        share = (-1, 0)
+    if not 0 <= share[0] < share[1]:
+        raise argparse.ArgumentTypeError(f"expected I/N with 1 <= I <= N, got {text!r}")
+    return share
 
 
 def _add_backend_options(parser: argparse.ArgumentParser) -> None:

@@ -16,9 +16,6 @@ from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 
 import structlog
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from engine.config import GatewayConfig
@@ -30,11 +27,11 @@ from engine.messages.receipt_map import RedisReceiptMap
 from engine.shard.parking import RedisParking
 from engine.shard.registry import RedisShardRegistry
 from engine.webhooks import RedisDeliveryLog
-from ledger.config import PersisterConfig
 from ledger.message_query import PgMessageQuery
 from ledger.persister import Persister
 from ledger.persister_metrics import PersisterMetrics
 from ledger.pgstore import EventStore
+from ledger.redis_client import RedisClient, open_redis
 from ledger.redis_ledger import BucketCountMismatch, RedisLedger
 from smsgw.command_settings import DEFAULT_REDIS_URL
 from smsgw.dependencies import redacted, wait_for_database, wait_for_redis
@@ -44,25 +41,18 @@ from smsgw.readiness import database_check, persister_check, redis_check
 log = structlog.get_logger("smsgw")
 
 REDIS_CONNECTIONS = 64
-"""Connections per shard; callers wait for a free one rather than fail (the
-plain pool of redis-py raises once it has handed out its maximum)."""
-REDIS_POOL_WAIT = 10.0
+"""Connections per shard (per node on a Cluster); on one node callers wait
+for a free one rather than fail (`ledger.redis_client.open_redis`)."""
 
 
-def shard_redis(url: str, timeout: float, connections: int = REDIS_CONNECTIONS) -> Redis:
-    """The shard's Redis client: a call that gets no answer within ``timeout``
-    is sent once more on a fresh connection, then fails (redis-py's default
-    of ten retries would keep a customer waiting ten times as long). Every
-    script may run twice that way, which the ledger's idempotency allows."""
-    pool = BlockingConnectionPool.from_url(
-        url,
-        max_connections=connections,
-        timeout=REDIS_POOL_WAIT,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        retry=Retry(NoBackoff(), 1),
-    )
-    return Redis.from_pool(pool)  # closing the client closes its pool
+async def shard_redis(
+    url: str, timeout: float, connections: int = REDIS_CONNECTIONS
+) -> RedisClient:
+    """The shard's Redis client, of one node or of a Cluster as the server
+    says: a call that gets no answer within ``timeout`` is sent once more on a
+    fresh connection, then fails. Every script may run twice that way, which
+    the ledger's idempotency allows."""
+    return await open_redis(url, timeout=timeout, connections=connections)
 
 
 async def start_production(
@@ -76,7 +66,7 @@ async def start_production(
     await wait_for_redis(redis_url, config.startup.wait)
     if database_url:
         await wait_for_database(database_url, config.startup.wait)
-    redis = shard_redis(redis_url, config.limits.redis_timeout)
+    redis = await shard_redis(redis_url, config.limits.redis_timeout)
     stack.push_async_callback(_logged("redis", redis.aclose))
     namespace = config.ledger.namespace
     history = None
@@ -87,7 +77,9 @@ async def start_production(
         stack.push_async_callback(_logged("message history", history.aclose))
         checks.append(database_check(history))
         if config.persister_in_process:
-            persisting = _InProcessPersister(redis_url, database_url, config)
+            reading = config.persister.block_ms / 1000 + config.limits.redis_timeout
+            persister_redis = await shard_redis(redis_url, reading, connections=2)
+            persisting = _InProcessPersister(persister_redis, database_url, config)
             stack.push_async_callback(_logged("persister", persisting.close))
         task = persisting.task if persisting is not None else None
         checks.append(persister_check(redis, config.ledger, task))
@@ -167,13 +159,13 @@ async def _cancelled(task: asyncio.Task[None]) -> None:
 
 class _InProcessPersister:
     """The persister running inside the shard (``persister_in_process``), on a
-    Redis client of its own: a blocking read outlasts the shard's timeout."""
+    Redis client of its own (``redis``, closed with it): a blocking read
+    outlasts the shard's timeout."""
 
-    def __init__(self, redis_url: str, database_url: str, config: GatewayConfig) -> None:
+    def __init__(self, redis: RedisClient, database_url: str, config: GatewayConfig) -> None:
         self.store = EventStore(database_url)
-        reading = PersisterConfig().block_ms / 1000 + config.limits.redis_timeout
-        self.redis = shard_redis(redis_url, reading, connections=2)
-        self.persister = Persister(self.redis, self.store, config.ledger)
+        self.redis = redis
+        self.persister = Persister(self.redis, self.store, config.ledger, config.persister)
         self.metrics = PersisterMetrics(self.persister, self.redis)
         loop = asyncio.get_running_loop()
         self.task = loop.create_task(self.persister.run())

@@ -9,17 +9,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from redis.asyncio import Redis
-
 from ledger.config import LedgerConfig, PersisterConfig
 from ledger.layout import LedgerKeys
 from ledger.message_query import PgMessageQuery
 from ledger.persister_metrics import measure_lag
+from ledger.redis_client import RedisClient
 
 Check = Callable[[], Awaitable[dict[str, object] | None]]
 
 
-def redis_check(redis: Redis) -> Check:
+def redis_check(redis: RedisClient) -> Check:
     async def check() -> None:
         await redis.ping()
 
@@ -34,7 +33,9 @@ def database_check(history: PgMessageQuery) -> Check:
     return database
 
 
-def persister_check(redis: Redis, ledger: LedgerConfig, task: asyncio.Task[None] | None) -> Check:
+def persister_check(
+    redis: RedisClient, ledger: LedgerConfig, task: asyncio.Task[None] | None
+) -> Check:
     """The persister's lag, read from the bucket streams (so a persister apart,
     `smsgw ledger persist`, shows too). ``task``: the in-process persister,
     which must still be running; None when it runs apart."""

@@ -15,11 +15,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import asyncpg
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from engine.admin.audit import AuditLog
 from ledger.message_query import PgMessageQuery
+from ledger.redis_client import open_redis
 from smsgw.command_settings import (
     CommandError,
     add_config_option,
@@ -28,6 +28,7 @@ from smsgw.command_settings import (
     redis_url,
     reported,
 )
+from smsgw.ledger_commands import COMMAND_TIMEOUT
 from smsgw.tables import cell, fields, print_json, table, utc_ms
 
 _MESSAGE_FIELDS = (
@@ -77,7 +78,10 @@ async def _show_message(args: argparse.Namespace) -> int:
 
 async def _audit(args: argparse.Namespace) -> int:
     config = command_config(args)
-    redis = Redis.from_url(redis_url(args))
+    try:
+        redis = await open_redis(redis_url(args), timeout=COMMAND_TIMEOUT, connections=1)
+    except RedisError as exc:
+        raise CommandError(f"Redis: {exc}") from exc
     try:
         log = AuditLog(config.ledger.namespace, redis, config.limits.audit_length)
         entries = list(reversed(await log.recent(args.limit)))

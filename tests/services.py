@@ -26,7 +26,7 @@ REDIS_URL = os.environ.get("SMSGW_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 DATABASE_URL = os.environ.get(
     "SMSGW_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-_DATA_TABLES = ("accounts", "balances", "ledger_entries", "messages", "message_events")
+_DATA_TABLES = ("accounts", "balances", "ledger_entries", "messages")
 
 
 def random_namespace() -> str:

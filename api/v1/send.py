@@ -9,8 +9,8 @@ Status codes, so that a client can branch on them:
   ``rejected`` (a routing rule), ``unencodable``, ``message_too_long``,
   ``invalid_send_at``, ``invalid_validity``, ``invalid_message``; and
   ``message_failed`` when an OTP wait ends in a final failure.
-- 402 ``no_credit``; 429 ``throttled``/``quota_exceeded`` (Retry-After); 403
-  ``account_disabled``/``unknown_account``; 503 ``ledger_unavailable``.
+- 402 ``no_credit``; 429 ``throttled``/``quota_exceeded``/``overloaded`` (Retry-After); 403
+  ``account_disabled``/``unknown_account``; 503 ``ledger_unavailable`` (Retry-After).
 - 504 ``wait_timeout``: the OTP wait's deadline passed (``released`` says
   whether the message was taken out of its queue, its hold released).
 
@@ -143,6 +143,7 @@ _REFUSALS: dict[str, tuple[int, str]] = {
     "no_credit": (402, "Not enough credit"),
     "throttled": (429, "Throughput limit reached"),
     "quota_exceeded": (429, "Quota exhausted"),
+    "overloaded": (429, "Too many of this account's messages in progress"),
     "no_route": (422, "No route to this destination"),
     "rejected": (422, "Refused by a routing rule"),
     "unencodable": (422, "The text cannot be encoded in this data coding"),
@@ -384,7 +385,13 @@ async def balance(request: Request) -> Response:
     try:
         found = await _engine(request).balance(account.id)
     except Exception as exc:  # the ledger (Redis) does not answer
-        raise Problem(503, "ledger_unavailable", "The ledger does not answer", str(exc)) from exc
+        raise Problem(
+            503,
+            "ledger_unavailable",
+            "The ledger does not answer",
+            str(exc),
+            headers={"Retry-After": "1"},
+        ) from exc
     if found is None:
         raise Problem(403, "unknown_account", "Account unknown to the ledger")
     return _json(found)

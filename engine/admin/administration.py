@@ -35,7 +35,6 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import msgspec
-from redis.asyncio import Redis
 
 from engine.admin.accounts import AccountAdministration
 from engine.admin.audit import AuditLog
@@ -58,6 +57,7 @@ from engine.customers.api_keys import ApiKey, ApiKeyStore
 from engine.gateway import Gateway
 from engine.operators.connector_config import ConnectorConfig
 from ledger.model import AdjustResult
+from ledger.redis_client import RedisClient
 from router import Explanation, MessageFacts, RoutingConfig
 
 __all__ = [
@@ -76,7 +76,9 @@ __all__ = [
 class Administration:
     """The admin operations on one running shard, delegated to its parts."""
 
-    def __init__(self, gateway: Gateway, api_keys: ApiKeyStore, redis: Redis | None = None) -> None:
+    def __init__(
+        self, gateway: Gateway, api_keys: ApiKeyStore, redis: RedisClient | None = None
+    ) -> None:
         self.gateway = gateway
         self.api_keys = api_keys
         self.redis = redis
@@ -212,7 +214,7 @@ class Administration:
 
     # -- other shards, stats -------------------------------------------------------
 
-    async def watch(self, redis: Redis) -> None:
+    async def watch(self, redis: RedisClient) -> None:
         """Apply the routing documents and account changes other shards
         publish, until cancelled (see `ShardChannels.watch`)."""
         apply = {

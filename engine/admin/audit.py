@@ -25,8 +25,9 @@ from typing import Any
 
 import msgspec
 import structlog
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from ledger.redis_client import RedisClient
 
 log = structlog.get_logger("smsgw.admin")
 
@@ -71,7 +72,7 @@ _decode = msgspec.json.Decoder(AuditEntry).decode
 class AuditLog:
     """Append-only: entries are only ever added (and the oldest trimmed past ``length``)."""
 
-    def __init__(self, namespace: str, redis: Redis | None, length: int) -> None:
+    def __init__(self, namespace: str, redis: RedisClient | None, length: int) -> None:
         self.stream = f"{namespace}:audit"
         self.redis = redis
         self.length = length

@@ -3,22 +3,31 @@
 A shard publishes each account and routing change it makes on
 ``{namespace}:accounts`` and ``{namespace}:routing``; shards running `watch`
 apply what the others publish. Nothing is kept: a shard started later knows
-only its config file.
+only its config file, and a change published while a shard's subscription is
+being made again (its Redis node died) is missed by that shard.
+
+On a Redis Cluster a PUBLISH reaches the subscribers of every node, so a
+shard listens on one node at a time and, when that node goes, on the next.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
 import structlog
-from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from ledger.redis_client import RedisClient, node_client
 
 log = structlog.get_logger("smsgw.admin")
 
 Apply = Callable[[Any], None]
 """Applies the data of one change published by another shard."""
+RESUBSCRIBE_DELAY = 1.0
+"""Seconds between a lost subscription and the next attempt."""
 
 
 class _Published(msgspec.Struct, frozen=True):
@@ -31,7 +40,7 @@ class _Published(msgspec.Struct, frozen=True):
 class ShardChannels:
     """The pub/sub channels of one shard's admin changes."""
 
-    def __init__(self, shard: str, namespace: str, redis: Redis | None) -> None:
+    def __init__(self, shard: str, namespace: str, redis: RedisClient | None) -> None:
         self.shard = shard
         self.redis = redis
         """None: changes stay on this shard."""
@@ -43,12 +52,28 @@ class ShardChannels:
             message = _Published(self.shard, msgspec.to_builtins(data))
             await self.redis.publish(channel, msgspec.json.encode(message))
 
-    async def watch(self, redis: Redis, apply: Mapping[str, Apply]) -> None:
+    async def watch(self, redis: RedisClient, apply: Mapping[str, Apply]) -> None:
         """Apply what other shards publish on the channels of ``apply``, until
-        cancelled. A change that does not load is logged and skipped: the
+        cancelled; a lost subscription is made again (on the next node of a
+        Cluster). A change that does not load is logged and skipped: the
         shard keeps what it has."""
+        turn = 0
+        while True:
+            try:
+                node, owned = await node_client(redis, turn)
+                try:
+                    await self._listen(node, apply)
+                finally:
+                    if owned:
+                        await node.aclose()
+            except (RedisError, OSError) as exc:
+                log.warning("admin changes not heard; subscribing again", error=str(exc))
+                turn += 1
+                await asyncio.sleep(RESUBSCRIBE_DELAY)
+
+    async def _listen(self, node: RedisClient, apply: Mapping[str, Apply]) -> None:
         decode = msgspec.json.Decoder(_Published).decode
-        async with redis.pubsub() as pubsub:
+        async with node.pubsub() as pubsub:
             await pubsub.subscribe(*apply)
             async for message in pubsub.listen():
                 if message["type"] != "message":

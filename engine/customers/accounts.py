@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from typing import Annotated
 
 import msgspec
 
@@ -41,6 +42,9 @@ class AccountConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     """Where receipts of HTTP messages go when a request names no webhook."""
     webhook_secret: str = ""
     """HMAC key signing this account's webhooks."""
+    webhook_batch: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 1
+    """Receipts to one URL that may share one POST, as a JSON array
+    (docs/customers.md); 1 sends each in its own POST."""
     message_id_format: IdFormat = "hex"
     """Our message ids for this account: "hex" (20 characters) or "decimal"
     (an integer below 2^63, for clients that keep ids as signed 64-bit

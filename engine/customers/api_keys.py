@@ -8,16 +8,20 @@ Production keeps the records in one Redis hash; `smsgw dev` in a dict.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 import msgspec
-from redis.asyncio import Redis
+
+from ledger.redis_client import RedisClient
 
 _PREFIX = "sgw_"
+_REMEMBERED_KEYS = 10_000
 
 
 class ApiKey(msgspec.Struct, frozen=True, kw_only=True):
@@ -90,7 +94,7 @@ _decode = msgspec.json.Decoder(ApiKey).decode
 class RedisApiKeyStore:
     """One hash ``{namespace}:apikeys``: key id -> record (JSON)."""
 
-    def __init__(self, redis: Redis, namespace: str) -> None:
+    def __init__(self, redis: RedisClient, namespace: str) -> None:
         self._redis = redis
         self._key = f"{namespace}:apikeys"
 
@@ -104,3 +108,68 @@ class RedisApiKeyStore:
     async def of_account(self, account: str) -> list[ApiKey]:
         records = [_decode(raw) for raw in (await self._redis.hgetall(self._key)).values()]
         return [record for record in records if record.account == account]
+
+
+class TrustedKeys:
+    """API keys checked on every request, trusted from memory for ``ttl``
+    seconds after a check. In the last quarter of that time a use starts one
+    check in the background, so a steady client never waits on the store and
+    no burst of checks comes back every ``ttl`` seconds; yet a key revoked on
+    another shard still stops working within ``ttl``. Concurrent checks of
+    one key share one store read."""
+
+    def __init__(
+        self, store: ApiKeyStore, ttl: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._store = store
+        self._ttl = ttl
+        self._clock = clock
+        self._trusted: dict[str, tuple[float, str]] = {}
+        self._checking: dict[str, asyncio.Future[str | None]] = {}
+
+    def trusted(self, key: str) -> str | None:
+        """The account of a key checked lately; None: it must be checked."""
+        entry = self._trusted.get(key)
+        if entry is None:
+            return None
+        left = entry[0] - self._clock()
+        if left <= 0:
+            return None
+        if left < self._ttl / 4:
+            self._start(key)
+        return entry[1]
+
+    async def account_of(self, key: str) -> str | None:
+        """The key's account, from memory or the store; None for a bad key."""
+        account = self.trusted(key)
+        if account is not None:
+            return account
+        return await asyncio.shield(self._start(key))
+
+    def forget_account(self, account: str) -> None:
+        """Its keys are checked again on next use (one was just revoked here)."""
+        self._trusted = {k: v for k, v in self._trusted.items() if v[1] != account}
+
+    def _start(self, key: str) -> asyncio.Future[str | None]:
+        checking = self._checking.get(key)
+        if checking is None:
+            checking = asyncio.ensure_future(self._check(key))
+            self._checking[key] = checking
+            checking.add_done_callback(lambda done: self._checked(key, done))
+        return checking
+
+    def _checked(self, key: str, done: asyncio.Future[str | None]) -> None:
+        self._checking.pop(key, None)
+        if not done.cancelled():
+            done.exception()  # a background check's failure is the next caller's to see
+
+    async def _check(self, key: str) -> str | None:
+        key_id = key_id_of(key)
+        record = None if key_id is None else await self._store.get(key_id)
+        if record is None or not matches(record, key):
+            self._trusted.pop(key, None)
+            return None
+        if len(self._trusted) >= _REMEMBERED_KEYS:
+            self._trusted.clear()
+        self._trusted[key] = (self._clock() + self._ttl, record.account)
+        return record.account

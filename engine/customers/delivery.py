@@ -18,6 +18,11 @@ parked (`engine.shard.parking`) for any shard that has one, and when the last
 receiving bind of an account goes, what this shard stored for it is parked
 too; a starting shard parks what its previous incarnation left, and a peer
 parks a dead shard's. Embedded mode has one shard, a memory store and no parking.
+
+Rounds also carry the message events the history records (`record`), in the
+same call per bucket as the deliveries: a receipt's event and our receipt for
+its customer are written together, and the operator's answer waits for one
+round trip, not for two writers each busy with an earlier batch.
 """
 
 from __future__ import annotations
@@ -32,8 +37,9 @@ import structlog
 
 from engine.customers.accounts import AccountConfig, BindRegistry
 from engine.customers.held import HeldDeliveries
-from engine.customers.pending import Batch, Delivery, Entry, MemoryPending, Outcome, PendingStore
+from engine.customers.pending import Batch, Delivery, Entry, Outcome, PendingStore
 from engine.loop.repeated import INTERVAL, RepeatedWarning
+from ledger.events import MessageEvent
 from ledger.retry import Backoff, Jitter
 from smpp import pdu as p
 from smpp.constants import TEMPORARY_STATUSES
@@ -65,18 +71,20 @@ class CustomerDelivery:
         binds: BindRegistry,
         held: HeldDeliveries,
         accounts: dict[str, AccountConfig],
-        store: PendingStore | None = None,
+        store: PendingStore,
         *,
         notice_interval: float = INTERVAL,
     ) -> None:
         self.binds = binds
         self.held = held
         self.accounts = accounts
-        self.store: PendingStore = store if store is not None else MemoryPending()
+        self.store = store
         self.outcomes: Counter[tuple[str, str]] = Counter()
         """(account, outcome) -> deliveries: delivered, refused, expired,
         overflowed (kept in the store only), dropped (by the parking cap)."""
         self._next: _Round | None = None
+        self._last_events: _Round | None = None
+        """The round holding the latest message event recorded."""
         self._runner: asyncio.Task[None] | None = None
         self._loading: set[str] = set()
         self._paused: dict[str, asyncio.TimerHandle] = {}
@@ -101,6 +109,18 @@ class CustomerDelivery:
         next_round = self._round()
         next_round.batch.stored.extend(items)
         await asyncio.shield(next_round.done)
+
+    def record(self, event: MessageEvent) -> None:
+        """A message event, written by the next round."""
+        self._last_events = self._round()
+        self._last_events.batch.events.append(event)
+
+    async def events_written(self) -> None:
+        """Return once every event recorded so far is written; raises when
+        the round that held the latest failed (it is written again later)."""
+        last = self._last_events
+        if last is not None and not last.done.done():
+            await asyncio.shield(last.done)
 
     def account_bound(self, account: str) -> None:
         """A receiving bind appeared: what this shard holds, then what is parked."""
@@ -167,7 +187,7 @@ class CustomerDelivery:
                 failures += 1
                 log.warning("delivery store failed", exc_info=True)
                 self._failed(current, error)
-                if self._draining:
+                if self._draining and not current.batch.events:
                     continue
                 await asyncio.sleep(_STORE_RETRY.compute(failures))
                 continue
@@ -192,12 +212,18 @@ class CustomerDelivery:
         batch.stored = stored
 
     def _failed(self, current: _Round, error: Exception) -> None:
-        """Committers hear of it; what is safe to repeat goes in the next round."""
+        """Committers hear of it; what is safe to repeat goes in the next
+        round, the events even when draining (ahead of later ones: a message's
+        newest state is the latest in its stream)."""
         current.done.set_exception(error)
         current.done.exception()  # read: nobody may be waiting
+        batch = current.batch
+        if batch.events:
+            self._last_events = self._round()
+            self._last_events.batch.events[:0] = batch.events
         if self._draining:
             return
-        batch, again = current.batch, self._round().batch
+        again = self._round().batch
         again.removed.extend(batch.removed)
         again.handovers |= batch.handovers
         again.loads.update(batch.loads)

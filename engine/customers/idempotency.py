@@ -21,8 +21,8 @@ from enum import StrEnum
 from typing import Protocol
 
 import msgspec
-from redis.asyncio import Redis
 
+from ledger.redis_client import RedisClient
 from ledger.scripts import LuaScript
 
 
@@ -152,7 +152,7 @@ class RedisIdempotencyStore:
     (hashed, so a client's key of any printable characters stays one bounded
     Redis key). SET NX claims; a compare-and-set script finishes."""
 
-    def __init__(self, redis: Redis, namespace: str) -> None:
+    def __init__(self, redis: RedisClient, namespace: str) -> None:
         self._redis = redis
         self._namespace = namespace
 

@@ -31,8 +31,9 @@ import msgspec
 from msgspec import Meta
 
 Clock = Callable[[], float]
-_SETTLING = 1.0
-"""Seconds a caller is told to wait while attempts in flight may still lock it out."""
+SETTLING = 1.0
+"""Seconds a caller waits at most for attempts in flight that may still lock
+it out; past that it is told to come back as if locked out."""
 
 
 class SecurityConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -73,6 +74,9 @@ class Ticket(msgspec.Struct, frozen=True):
     """The counters the attempt is held by."""
     retry_after: float = 0.0
     """0: admitted; else refused as locked out, for this many seconds."""
+    settling: bool = False
+    """Refused only because attempts in flight could still lock the caller
+    out: worth admitting again once one of them settles."""
 
 
 class Failure(msgspec.Struct, frozen=True):
@@ -114,8 +118,12 @@ class LoginGuard:
             keys.append(f"account {account}")
         wait = max(self._locked_for(key, now) for key in keys)
         if wait > 0:
-            self.counts[channel, "refused"] += 1
-            return Ticket(channel, source_key, account, (), retry_after=wait)
+            settling = not any(
+                self._records[key].locked_until > now for key in keys if key in self._records
+            )
+            if not settling:
+                self.counts[channel, "refused"] += 1
+            return Ticket(channel, source_key, account, (), retry_after=wait, settling=settling)
         for key in keys:
             self._record(key, now).in_flight += 1
         return Ticket(channel, source_key, account, tuple(keys))
@@ -175,7 +183,7 @@ class LoginGuard:
             return record.locked_until - now
         failures = record.failures if now - record.last <= self.config.failure_memory_seconds else 0
         if failures + record.in_flight >= self.config.login_failures_before_lockout:
-            return _SETTLING
+            return SETTLING
         return 0.0
 
     def _delay(self, failures: int) -> float:

@@ -19,7 +19,7 @@ from typing import NamedTuple
 import structlog
 from prometheus_client.core import CounterMetricFamily, Metric
 
-from engine.customers.login_guard import Clock, LoginGuard, SecurityConfig
+from engine.customers.login_guard import SETTLING, Clock, LoginGuard, SecurityConfig, Ticket
 from engine.customers.passwords import PasswordChecker
 from engine.loop.repeated import RepeatedWarning
 
@@ -52,6 +52,7 @@ class Logins:
             config.password_checks_at_once, config.failed_password_memory_seconds, clock
         )
         self._sleep = sleep
+        self._settled = asyncio.Event()
         self._lockouts = RepeatedWarning(log, "logins locked out", by="lockouts")
 
     async def attempt(
@@ -65,23 +66,48 @@ class Logins:
         ``account`` is locked out. ``channel`` names the door (smpp, api_key,
         admin, jasmin) in metrics and logs. An exception from ``check`` (a
         store that does not answer) passes through and counts as nothing."""
-        ticket = self.guard.admit(channel, source, account)
+        ticket = await self._admit(channel, source, account)
         if ticket.retry_after:
             return LoginAttempt(LoginVerdict.LOCKED, ticket.retry_after)
         try:
             matched = await check()
         except BaseException:
             self.guard.abandoned(ticket)
+            self._settle()
             raise
         if matched:
             self.guard.succeeded(ticket)
+            self._settle()
             return LoginAttempt(LoginVerdict.ACCEPTED)
         failure = self.guard.failed(ticket)
+        self._settle()
         for key in failure.locked:
             self._lockouts.add(key, channel=channel, seconds=self.config.lockout_seconds)
         if failure.delay:
             await self._sleep(failure.delay)
         return LoginAttempt(LoginVerdict.REFUSED)
+
+    async def _admit(self, channel: str, source: str, account: str | None) -> Ticket:
+        """The guard's ticket; while only attempts in flight stand in the way
+        (a client opening many connections at once), wait for them to settle
+        rather than refuse: a burst of good logins is not a lockout, and
+        parallel guesses still cannot outrun the count."""
+        ticket = self.guard.admit(channel, source, account)
+        if not ticket.settling:
+            return ticket
+        try:
+            async with asyncio.timeout(SETTLING):
+                while ticket.settling:
+                    await self._settled.wait()
+                    ticket = self.guard.admit(channel, source, account)
+        except TimeoutError:
+            self.guard.counts[channel, "refused"] += 1
+        return ticket
+
+    def _settle(self) -> None:
+        """An attempt ended: whoever waits on attempts in flight looks again."""
+        self._settled.set()
+        self._settled = asyncio.Event()
 
     def close(self) -> None:
         self._lockouts.close()

@@ -8,14 +8,21 @@ what it and earlier rounds wrote: that is what lets the shard keep only part
 of an account's backlog in memory and read the rest in order
 (`engine.customers.held`). Production keeps it in Redis
 (`engine.customers.redis_pending`), which survives a kill -9.
+
+A round also writes the message events recorded meanwhile
+(`engine.messages.history`): an operator's receipt is answered once both its
+event and our receipt for the customer are written, and one call per bucket
+writing both answers it after one round trip instead of two writers' (issue 16).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
+from ledger.events import MessageEvent
 from smpp import pdu as p
 
 
@@ -58,10 +65,13 @@ class Batch:
     """Accounts whose stored entries go to parking (stores that park only)."""
     claims: dict[str, int] = field(default_factory=dict)
     """account -> at most this many parked entries to take into this shard's store."""
+    events: list[MessageEvent] = field(default_factory=list)
+    """Message events for the ledger's streams, in the order recorded."""
 
     def __bool__(self) -> bool:
         return bool(
-            self.stored
+            self.events
+            or self.stored
             or self.parked
             or self.removed
             or self.loads
@@ -86,7 +96,10 @@ class PendingStore(Protocol):
     parks: bool
     """Whether deliveries can be parked for another shard (Redis) or not (memory)."""
 
-    async def run(self, batch: Batch) -> Outcome: ...
+    async def run(self, batch: Batch) -> Outcome:
+        """Does ``batch``, its message events included; raises when any of it
+        may not have been written."""
+        ...
 
     async def waiting(self, accounts: list[str]) -> list[str]:
         """Which of ``accounts`` have parked deliveries."""
@@ -97,17 +110,26 @@ class PendingStore(Protocol):
         ...
 
 
+class EventLog(Protocol):
+    """Where `MemoryPending` writes a round's message events (the ledger)."""
+
+    async def append_message_events(self, events: Sequence[MessageEvent]) -> None: ...
+
+
 class MemoryPending:
     """Embedded mode: one shard, nothing durable, nothing to park. Entries are
     kept per account by a counter, so reading after an id is a plain lookup."""
 
     parks = False
 
-    def __init__(self) -> None:
+    def __init__(self, events: EventLog) -> None:
+        self._events = events
         self._entries: dict[str, dict[int, Entry]] = {}
         self._top: Counter[str] = Counter()
 
     async def run(self, batch: Batch) -> Outcome:
+        if batch.events:
+            await self._events.append_message_events(batch.events)
         outcome = Outcome()
         for account, deliver, deadline, _ in batch.stored:
             self._top[account] += 1

@@ -11,25 +11,37 @@ Keys, in the account's ledger bucket (``{ns}:{bN}:``, as its parked list):
   by reading one set per bucket.
 
 Every Lua call touches the keys of one bucket: one Cluster slot. A round is
-one script call per bucket that stores and removes (`lua/store_pending.lua`:
-every receipt and MO passes there twice), then, when there are any, one
-pipeline of parks and reads, then the Lua calls that move entries between a
-stream and a parked list (claims and handovers: when binds come and go, not
-per delivery). Both keys expire when idle for
-the longest validity, so forgotten entries cannot outlive their deadline by much.
+one script call per bucket that writes the round's message events to the
+bucket's event stream (the ledger's, `ledger.layout.LedgerKeys.events`: this
+store is built on the ledger's namespace and bucket count) and stores and
+removes deliveries (`lua/store_pending.lua`: every receipt and MO passes there
+twice), then, when there are any, one pipeline of parks and reads, then the
+Lua calls that move entries between a stream and a parked list (claims and
+handovers: when binds come and go, not per delivery). Both keys expire when
+idle for the longest validity, so forgotten entries cannot outlive their
+deadline by much.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
+from importlib import resources
 from typing import Any
+
+import msgspec
 
 from engine.customers.pending import Batch, Delivery, Entry, Outcome
 from engine.shard.parking import RedisParking, pack, unpack
-from ledger.scripts import LuaScript
+from ledger.events import message_event_body
+from ledger.scripts import LuaScript, lua_prelude
 
-_STORE = LuaScript.from_package("engine.customers", "store_pending")
+_STORE = LuaScript(
+    "store_pending",
+    "#!lua\n"  # refused up front when Redis is out of memory; keys checked to share a slot
+    + lua_prelude()  # the event stream's field names and kinds, as the ledger's scripts have
+    + resources.files("engine.customers").joinpath("lua", "store_pending.lua").read_text(),
+)
 _CLAIM = LuaScript.from_package("engine.customers", "claim_parked")
 _PARK = LuaScript.from_package("engine.customers", "park_stored")
 
@@ -37,6 +49,21 @@ MOVE_BATCH = 1_000
 """Entries one handover call moves: a long backlog moves over several rounds
 rather than blocking Redis for one long script."""
 _FIELD = b"d"
+_encode = msgspec.msgpack.Encoder().encode
+
+_Work = tuple[list[int], list[bytes], list[str]]
+"""An account's part of a call: indexes in `Batch.stored`, entries to add, ids to delete."""
+
+
+class _Call:
+    """What one script call does in one bucket."""
+
+    __slots__ = ("accounts", "bodies")
+
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+        """Message events, as the ledger's stream entries hold them."""
+        self.accounts: dict[str, _Work] = {}
 
 
 class RedisPending:
@@ -78,45 +105,50 @@ class RedisPending:
         return outcome
 
     async def _store(self, batch: Batch, outcome: Outcome) -> None:
-        """Stores and removals, one script call per bucket; the new ids come
-        back in the order of ``batch.stored``."""
-        buckets: dict[str, dict[str, tuple[list[int], list[bytes], list[str]]]] = {}
-        of_account: dict[str, tuple[list[int], list[bytes], list[str]]] = {}
+        """Events, stores and removals, one script call per bucket; the new
+        ids come back in the order of ``batch.stored``."""
+        calls: dict[int, _Call] = {}
+        bucket_of = self.parking.keys.bucket_of
+        for event in batch.events:
+            bucket = bucket_of(event.account)
+            call = calls.get(bucket) or calls.setdefault(bucket, _Call())
+            call.bodies.append(message_event_body(event))
+        of_account: dict[str, _Work] = {}
         for index, (account, deliver, deadline, _) in enumerate(batch.stored):
-            wanted = of_account.get(account) or self._wanted(buckets, of_account, account)
-            wanted[0].append(index)
-            wanted[1].append(pack(deadline, deliver))
+            work = of_account.get(account) or self._work(calls, of_account, account)
+            work[0].append(index)
+            work[1].append(pack(deadline, deliver))
         for account, entry_id in batch.removed:
-            wanted = of_account.get(account) or self._wanted(buckets, of_account, account)
-            wanted[2].append(entry_id)
-        if not buckets:
+            work = of_account.get(account) or self._work(calls, of_account, account)
+            work[2].append(entry_id)
+        if not calls:
             return
-        calls = []
-        for accounts in buckets.values():
-            keys = [self.index(next(iter(accounts)))]
-            args: list[Any] = [self._ttl]
-            for account, (_, entries, removed) in accounts.items():
-                keys.append(self.stream(account))
-                args += [account, len(entries), len(removed), *entries, *removed]
-            calls.append(_STORE(self._redis, keys, args))
+        pending = [self._call(bucket, call) for bucket, call in calls.items()]
+        answers = [await pending[0]] if len(pending) == 1 else await asyncio.gather(*pending)
         ids: list[str] = [""] * len(batch.stored)
-        for accounts, new_ids in zip(buckets.values(), await asyncio.gather(*calls), strict=True):
-            indexes = [i for stored, _, _ in accounts.values() for i in stored]
+        for call, new_ids in zip(calls.values(), answers, strict=True):
+            indexes = [i for stored, _, _ in call.accounts.values() for i in stored]
             for index, raw in zip(indexes, new_ids, strict=True):
                 ids[index] = _text(raw)
         outcome.ids = ids
 
-    def _wanted(
-        self,
-        buckets: dict[str, dict[str, tuple[list[int], list[bytes], list[str]]]],
-        of_account: dict[str, tuple[list[int], list[bytes], list[str]]],
-        account: str,
-    ) -> tuple[list[int], list[bytes], list[str]]:
-        """A new account's (indexes, entries to add, ids to delete), in its bucket."""
-        wanted: tuple[list[int], list[bytes], list[str]] = ([], [], [])
-        buckets.setdefault(self.parking.prefix(account), {})[account] = wanted
-        of_account[account] = wanted
-        return wanted
+    def _work(self, calls: dict[int, _Call], of_account: dict[str, _Work], account: str) -> _Work:
+        """A new account's (indexes, entries to add, ids to delete), in its bucket's call."""
+        work: _Work = ([], [], [])
+        bucket = self.parking.keys.bucket_of(account)
+        (calls.get(bucket) or calls.setdefault(bucket, _Call())).accounts[account] = work
+        of_account[account] = work
+        return work
+
+    def _call(self, bucket: int, call: _Call) -> Awaitable[list[bytes]]:
+        keys = self.parking.keys
+        names = [f"{keys.prefix(bucket)}pending:{self.shard}", keys.events(bucket)]
+        lengths = _encode([len(body) for body in call.bodies])
+        args: list[Any] = [self._ttl, lengths, b"".join(call.bodies)]
+        for account, (_, entries, removed) in call.accounts.items():
+            names.append(self.stream(account))
+            args += [account, len(entries), len(removed), *entries, *removed]
+        return _STORE(self._redis, names, args)
 
     async def _claim(self, account: str, count: int, outcome: Outcome) -> None:
         keys = [self.parking.key(account), self.stream(account), self.index(account)]

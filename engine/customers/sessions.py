@@ -10,6 +10,7 @@ serve are answered, never dropped.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from datetime import UTC, datetime
 
 import structlog
@@ -36,6 +37,8 @@ from smpp.smpptime import format_absolute
 log = structlog.get_logger("smsgw.server")
 
 _RECEIVING = (C.BIND_RECEIVER, C.BIND_TRANSCEIVER)
+_SUBMITS = (p.SubmitSm, p.DataSm, p.SubmitMulti)
+"""Requests that become messages: the throughput limit and admission count them."""
 
 _Bound = tuple[AccountConfig, TokenBucket | None, SubmitOptions]
 """A bound connection's account, its throughput bucket, and the options every
@@ -67,6 +70,9 @@ class CustomerSessions:
         self.logins = logins or Logins(SecurityConfig())
         self._binding: set[SmppConnection] = set()
         """Connections whose bind is being checked."""
+        self._paused: dict[SmppConnection, deque[p.Pdu]] = {}
+        """Connections not read for a while after a shed submit (`Admission`),
+        with the submits they sent after it, held in order."""
 
     def request_received(self, connection: SmppConnection, request: p.Pdu) -> None:
         bound = self._bound.get(connection)
@@ -77,11 +83,18 @@ class CustomerSessions:
                 connection.respond(p.response_to(request, S.ESME_RINVBNDSTS))
             return
         account, bucket, options = bound
-        if isinstance(request, p.SubmitSm | p.DataSm | p.SubmitMulti) and not (
-            bucket is None or bucket.try_take(1)
-        ):
-            connection.respond(p.response_to(request, S.ESME_RTHROTTLED))
-        elif isinstance(request, p.SubmitSm):
+        if isinstance(request, _SUBMITS):
+            held = self._paused.get(connection)
+            if held is not None:  # read in the same chunk as a shed one: in order, later
+                held.append(request)
+                return
+            if not (bucket is None or bucket.try_take(1)):
+                connection.respond(p.response_to(request, S.ESME_RTHROTTLED))
+                return
+            if not self.pipeline.admission.admits(account.id):
+                self._shed(connection, account, request)
+                return
+        if isinstance(request, p.SubmitSm):
             reply = _replier(connection, request, p.SubmitSmResp)
             self.pipeline.submit(account, request, reply, options)
         elif isinstance(request, p.DataSm):
@@ -104,6 +117,44 @@ class CustomerSessions:
             replace_waiting(self.pipeline, account, request, _answerer(connection, request))
         else:
             connection.respond(p.response_to(request, S.ESME_RINVCMDID))
+
+    def _shed(
+        self,
+        connection: SmppConnection,
+        account: AccountConfig,
+        request: p.Pdu,
+        held: deque[p.Pdu] | None = None,
+    ) -> None:
+        """ESME_RTHROTTLED before any work, and the session paused for the
+        admission's pause: not read, and the submits already read after this
+        one (``held``) kept in order. A client that resends at once costs
+        nothing meanwhile, and gets one refusal per pause, not one per PDU."""
+        admission = self.pipeline.admission
+        admission.shed(account.id)
+        connection.respond(p.response_to(request, S.ESME_RTHROTTLED))
+        pause = admission.limits.pause
+        if pause:
+            self._paused[connection] = deque() if held is None else held
+            connection.pause_reading()
+            asyncio.get_running_loop().call_later(pause, self._resume, connection)
+
+    def _resume(self, connection: SmppConnection) -> None:
+        """The held submits, in order, while the account has room; with none
+        left, the oldest is refused and the rest wait another pause (each
+        look costs one refusal, not a pass over them); once none is left the
+        session is read again."""
+        held = self._paused.pop(connection, None)
+        bound = self._bound.get(connection)
+        if held is None or bound is None or not connection.is_open:
+            return
+        admits = self.pipeline.admission.admits
+        account = bound[0]
+        while held and admits(account.id):
+            self.request_received(connection, held.popleft())
+        if held:
+            self._shed(connection, account, held.popleft(), held)
+        else:
+            connection.resume_reading()
 
     def _query(self, account: AccountConfig, request: p.QuerySm) -> p.Pdu | None:
         """From this shard's recent states; None when it does not know the
@@ -282,6 +333,7 @@ class CustomerSessions:
         return S.ESME_RBINDFAIL, False
 
     def connection_closed(self, connection: SmppConnection, lost: list[int]) -> None:
+        self._paused.pop(connection, None)
         bound = self._bound.pop(connection, None)
         if bound is not None:
             self.binds.remove(bound[0].id, connection)

@@ -1,7 +1,7 @@
 """The message pipeline of one shard: commit, schedule, settle, report.
 
 Customer submits arrive synchronously from the SMPP adapter; they are routed
-at once and committed to the ledger in batches, one `accept_many` per event
+at once and committed to the ledger in batches (`Commits`), one `accept_many` per event
 loop iteration (one task per batch, never per message). Connectors report
 back through the listener methods; settlements and incoming receipts are
 batched the same way, so Redis sees a few calls per iteration, not per message.
@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
 from collections.abc import Callable
 
 import msgspec
 import structlog
 
 from engine.customers.accounts import AccountConfig
+from engine.customers.admission import Admission
 from engine.customers.delivery import CustomerDelivery
 from engine.customers.pending import Delivery
 from engine.customers.receipts import receipt_pdu, submitted_part
 from engine.loop.batching import BackgroundTasks, TickBatcher
-from engine.loop.repeated import RepeatedWarning
+from engine.messages.commits import Commits
 from engine.messages.history import MessageHistory
 from engine.messages.ids import IdFormat
 from engine.messages.intake import (
@@ -34,7 +34,7 @@ from engine.messages.intake import (
     routed_again,
 )
 from engine.messages.lifecycle import RECORDED, RECORDED_OF_RECEIPT, Event
-from engine.messages.message import MtMessage, pack_message
+from engine.messages.message import MtMessage
 from engine.messages.metrics import PipelineMetrics
 from engine.messages.mo import MoIntake
 from engine.messages.outbox import OutboxEntries
@@ -46,18 +46,16 @@ from engine.messages.receipt_matcher import (
     ReceiptLimits,
     ReceiptMatcher,
 )
-from engine.messages.refusals import REFUSALS, Refusal, Reply
+from engine.messages.refusals import Reply
 from engine.messages.reports import INTERMEDIATE, CallbackSink, Reports, forwarded_err
 from engine.messages.states import KnownState, RecentStates
 from engine.messages.waiters import MessageWaiters
 from engine.operators.scheduler import Scheduler, SchedulerFull
 from ledger.events import MessageState as Recorded
-from ledger.model import AcceptOutcome, AcceptRequest, VoidOutcome
 from ledger.protocol import Ledger
 from ledger.retry import Backoff, Jitter
 from router import RoutingTable
 from smpp import pdu as p
-from smpp.constants import CommandStatus as S
 from smpp.constants import EsmClass
 from smpp.receipt import MessageState
 
@@ -94,8 +92,11 @@ class Pipeline:
         metrics: PipelineMetrics,
         receipt_rules: dict[str, ReceiptIdRules] | None = None,
         receipt_limits: ReceiptLimits | None = None,
+        admission: Admission | None = None,
     ) -> None:
         self.ledger = ledger
+        self.admission = admission or Admission()
+        """Sheds an account's submits while it has its limit at the commit point."""
         self.table = table
         self.schedulers = schedulers
         self.delivery = delivery
@@ -103,29 +104,17 @@ class Pipeline:
         self.validity = validity
         self._new_id = new_id
         self.metrics = metrics
-        self.history = MessageHistory(ledger)
+        self.history = MessageHistory(delivery)
         self.outbox = OutboxEntries(ledger)
         self.states = RecentStates(_RECENT_STATES)
         self.tasks = BackgroundTasks()
-        self._ledger_down = RepeatedWarning(
-            log, "ledger accept failed, batches voided", by="errors"
-        )
-        """Messages refused per error while the ledger is down: a line a
-        minute, not one per batch."""
-        self._voided = RepeatedWarning(log, "unanswered accepts voided", by="outcomes")
-        self._commits: TickBatcher[tuple[AcceptRequest, MtMessage, Reply]] = TickBatcher(
-            self._commit, self.tasks
-        )
-        # Settling, releasing and voiding are safe to repeat (captures, releases,
-        # voids and acknowledgements are idempotent): while Redis is down they are retried.
+        # Settling and releasing are safe to repeat (captures, releases and
+        # acknowledgements are idempotent): while Redis is down they are retried.
         self._settlements: TickBatcher[tuple[str, MtMessage, tuple[str, ...]]] = TickBatcher(
             self._settle, self.tasks, retry=_SETTLE_RETRY
         )
         self._releases: TickBatcher[tuple[MtMessage, MessageState, str]] = TickBatcher(
             self._release, self.tasks, retry=_SETTLE_RETRY
-        )
-        self._voids: TickBatcher[tuple[AcceptRequest, MtMessage]] = TickBatcher(
-            self._void, self.tasks, retry=_SETTLE_RETRY
         )
         self.matcher = ReceiptMatcher(
             receipts, self.tasks, self._apply_receipts, receipt_rules, receipt_limits
@@ -145,6 +134,16 @@ class Pipeline:
             ("accepted", "refused", "voided", "submitted", "failed", "receipts", "mo"), 0
         )
         self.mo = MoIntake(table, accounts, delivery, validity.default, self.tasks, self.counters)
+        self.commits = Commits(
+            ledger,
+            self.admission,
+            metrics,
+            self.counters,
+            self.tasks,
+            self._accepted,
+            self._record_described,
+            _SETTLE_RETRY,
+        )
 
     # -- accept ---------------------------------------------------------------
 
@@ -182,60 +181,18 @@ class Pipeline:
         return prepared
 
     def commit(self, message: MtMessage, reply: Reply) -> None:
-        """Hold and queue ``message`` in this iteration's ledger batch, then ``reply``."""
-        accept = AcceptRequest(
-            message_id=message.id,
-            account=message.account,
-            parts=message.parts,
-            price=message.price_per_part,
-            payload=pack_message(message),
+        """Hold and queue ``message`` in this iteration's ledger batch, then
+        ``reply`` (`Commits`)."""
+        self.commits.add(message, reply)
+
+    def _accepted(self, message: MtMessage, outbox_id: str) -> None:
+        """A message the ledger holds: on to its connector's queue."""
+        self.outbox.accepted(message.id, outbox_id)
+        self._record_described(message, _ACCEPTED)
+        self.states.set(
+            message.id, KnownState(message.account, MessageState.ENROUTE, 0, 0, message.source_addr)
         )
-        self._commits.add((accept, message, reply))
-
-    async def _commit(self, batch: list[tuple[AcceptRequest, MtMessage, Reply]]) -> None:
-        self.metrics.ledger_batch.observe(len(batch))
-        try:
-            results = await self.ledger.accept_many([item[0] for item in batch])
-        except Exception as exc:
-            # The script may still have run, or may run once a stalled Redis
-            # resumes: the batch is voided before anyone could send it.
-            log.debug("ledger accept failed", messages=len(batch), exc_info=True)
-            self._ledger_down.add(type(exc).__name__, len(batch), error=str(exc))
-            self.counters["refused"] += len(batch)
-            for request, message, reply in batch:
-                self.metrics.refused(message.account, Refusal.LEDGER_DOWN)
-                reply(S.ESME_RSYSERR, "", Refusal.LEDGER_DOWN)
-                self._voids.add((request, message))
-            return
-        for (_, message, reply), result in zip(batch, results, strict=True):
-            if result.outcome is AcceptOutcome.OK:
-                self.counters["accepted"] += 1
-                self.outbox.accepted(message.id, result.outbox_id or "")
-                self._record_described(message, _ACCEPTED)
-                self.states.set(
-                    message.id,
-                    KnownState(message.account, MessageState.ENROUTE, 0, 0, message.source_addr),
-                )
-                self.enqueue(message)
-                reply(S.ESME_ROK, message.id, "")
-            elif result.outcome is AcceptOutcome.DUPLICATE:
-                reply(S.ESME_ROK, result.original_message_id or "", "")
-            else:
-                self.counters["refused"] += 1
-                status, reason = REFUSALS[result.outcome]
-                self.metrics.refused(message.account, reason)
-                reply(status, "", reason)
-
-    async def _void(self, batch: list[tuple[AcceptRequest, MtMessage]]) -> None:
-        """Accepts whose reply never came: none of them may be sent or charged."""
-        outcomes = await self.ledger.void_accepts([request for request, _ in batch])
-        for (_, message), outcome in zip(batch, outcomes, strict=True):
-            if outcome is VoidOutcome.VOIDED:  # its hold made it a message of the history
-                self._record_described(message, RECORDED[Event.VOIDED])
-        counts = Counter(outcome.value for outcome in outcomes)
-        self.counters["voided"] += counts[VoidOutcome.VOIDED.value]
-        for outcome, count in counts.items():
-            self._voided.add(outcome, count)
+        self.enqueue(message)
 
     def _record_described(self, message: MtMessage, state: Recorded) -> None:
         """A message's first state in the history, with what describes it."""
@@ -431,6 +388,7 @@ class Pipeline:
         per message); returns once both are committed, for the operator's answer."""
         now = time.time()
         deliveries: list[Delivery] = []
+        unsaved: dict[str, KnownState | None] = {}
         for connector, outcome, part in batch:
             self.counters["receipts"] += 1
             if self.receipt_seen is not None:
@@ -454,8 +412,11 @@ class Pipeline:
                 deliveries,
                 connector=connector,
                 operator_id=outcome.message_id,
+                undo=unsaved,
             )
-        await asyncio.gather(self.history.written(), self.delivery.commit(deliveries))
+        # One round writes the events and stores the deliveries (`CustomerDelivery.record`).
+        await self.reports.stored(self.delivery.commit(deliveries), unsaved)
+        await self.history.written()
 
     @property
     def callbacks(self) -> CallbackSink | None:

@@ -41,7 +41,7 @@ from engine.messages.receipt_ids import (
 from engine.messages.receipt_map import ReceiptMap, SubmittedPart
 from smpp import pdu as p
 from smpp.constants import CommandStatus as S
-from smpp.receipt import MessageState, ReceiptOutcome, parse_receipt, state_from_stat
+from smpp.receipt import MessageState, ReceiptOutcome, is_final, parse_receipt, state_from_stat
 from smpp.tlv import Tag
 
 log = structlog.get_logger("smsgw.receipts")
@@ -90,6 +90,7 @@ class _Incoming:
         "connector",
         "expanded",
         "first_seen",
+        "found",
         "handset",
         "keys",
         "other",
@@ -118,6 +119,8 @@ class _Incoming:
         self.answer = answer
         self.first_seen = first_seen
         self.attempt = 0
+        self.found = first_key
+        """The key its part was found under, forgotten once a final receipt is applied."""
         self.unread_text: bytes = b""
         """The text of a receipt matched by its TLVs alone: its ``id:`` is read
         only if the TLV's id matches nothing."""
@@ -305,16 +308,18 @@ class ReceiptMatcher:
                 )
                 if part is not None and (first or _same_handset(item, part)):
                     parts[index] = part
+                    item.found = key
                     break
                 wanted.append((index, key))
         if not wanted:
             return
         found = await self.receipts.get_many([(batch[i].connector, key) for i, key in wanted])
-        for (index, _), part in zip(wanted, found, strict=True):
+        for (index, key), part in zip(wanted, found, strict=True):
             if part is None or parts[index] is not None:
                 continue
             if first or _same_handset(batch[index], part):
                 parts[index] = part
+                batch[index].found = key
 
     async def _apply_matched(self, matched: list[tuple[_Incoming, SubmittedPart]]) -> None:
         try:
@@ -332,6 +337,20 @@ class ReceiptMatcher:
                 self._forget(item)
             self.counts[(item.connector, "late" if item.attempt else "matched")] += 1
             item.answered(S.ESME_ROK)
+        await self._forget_parts([item for item, _ in matched if is_final(item.outcome.state)])
+
+    async def _forget_parts(self, final: list[_Incoming]) -> None:
+        """Parts whose final receipt is applied need no correlation any more: a
+        repeat of that receipt is then answered OK and counted unknown. On
+        failure they are left to expire after the receipt map's TTL."""
+        keys = [(item.connector, item.found) for item in final]
+        for key in keys:
+            self._recent.pop(key, None)
+            self._unsaved.pop(key, None)  # a receipt that beat its correlation: never stored
+        try:
+            await self.receipts.forget_many(keys)
+        except Exception:
+            log.warning("correlations not forgotten, left to expire", count=len(keys))
 
     def _unmatched(self, item: _Incoming) -> None:
         item.answered(S.ESME_ROK)

@@ -25,6 +25,9 @@ class Refusal:
     ACCOUNT_DISABLED = "account_disabled"
     UNKNOWN_ACCOUNT = "unknown_account"
     LEDGER_DOWN = "ledger_unavailable"
+    OVERLOADED = "overloaded"
+    """Shed before the ledger: the account has its limit of messages at the
+    commit point (`engine.customers.admission`); HTTP answers 429."""
 
 
 REFUSALS = {

@@ -5,6 +5,7 @@ as far as the customer asked for it."""
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable
 from typing import Protocol
 
 from engine.customers.pending import Delivery
@@ -69,10 +70,14 @@ class Reports:
         *,
         connector: str = "",
         operator_id: str = "",
+        undo: dict[str, KnownState | None] | None = None,
     ) -> None:
         """Records ``state``; our receipt (carrying OUR id) goes into
         ``deliveries`` as the customer's registered_delivery asks: final ones,
-        failures only, and intermediate ones only when asked for (§5.2.17)."""
+        failures only, and intermediate ones only when asked for (§5.2.17).
+        ``undo`` keeps what was known before, for `stored`."""
+        if undo is not None:
+            undo.setdefault(part.message_id, self.states.get(part.message_id, part.account))
         error_code = int(error) if error.isdigit() else 0
         final = is_final(state)
         final_at = time.time() if final else 0.0
@@ -93,6 +98,17 @@ class Reports:
         if not wanted or (wanted == _FAILURE_ONLY and state is MessageState.DELIVERED):
             return
         deliveries.append(_receipt(part, state, error, deadline))
+
+    async def stored(self, commit: Awaitable[None], undo: dict[str, KnownState | None]) -> None:
+        """``commit`` of the deliveries `report` gave; if it fails, the states
+        it recorded are put back, so the receipts the operator sends again
+        (it was answered so) find their messages unreported and are forwarded."""
+        try:
+            await commit
+        except BaseException:
+            for message_id, known in undo.items():
+                self.states.put_back(message_id, known)
+            raise
 
 
 def _receipt(part: SubmittedPart, state: MessageState, error: str, deadline: float) -> Delivery:

@@ -36,6 +36,13 @@ class RecentStates:
         if len(self._states) > self.capacity:
             self._states.popitem(last=False)
 
+    def put_back(self, message_id: str, state: KnownState | None) -> None:
+        """What was known before a change that did not last (None: nothing)."""
+        if state is None:
+            self._states.pop(message_id, None)
+        else:
+            self.set(message_id, state)
+
     def get(self, message_id: str, account: str, source_addr: str = "") -> KnownState | None:
         """The state, if ``account`` owns ``message_id`` (never another's) and
         it came from ``source_addr``, when one is given."""

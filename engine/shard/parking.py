@@ -19,10 +19,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import msgspec
-from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from ledger.layout import LedgerKeys
+from ledger.redis_client import RedisClient
 from smpp import decode, encode
 from smpp import pdu as p
 
@@ -52,7 +52,7 @@ class RedisParking:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         namespace: str,
         *,
         max_per_account: int,

@@ -25,11 +25,11 @@ from collections.abc import Awaitable, Callable
 from contextlib import aclosing
 
 import structlog
-from redis.asyncio import Redis
 
 from engine.messages.message import unpack_message
 from engine.messages.pipeline import Pipeline
 from ledger.protocol import Ledger
+from ledger.redis_client import RedisClient
 from ledger.scripts import LuaScript
 
 log = structlog.get_logger("smsgw.shards")
@@ -46,7 +46,13 @@ class RedisShardRegistry:
     """Heartbeats and outbox claims of one shard, against the Redis every shard shares."""
 
     def __init__(
-        self, redis: Redis, namespace: str, shard: str, *, heartbeat_ttl: float, claim_ttl: float
+        self,
+        redis: RedisClient,
+        namespace: str,
+        shard: str,
+        *,
+        heartbeat_ttl: float,
+        claim_ttl: float,
     ) -> None:
         if heartbeat_ttl <= 0 or claim_ttl <= 0:
             raise ValueError("heartbeat_ttl and claim_ttl must be > 0")

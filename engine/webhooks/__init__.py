@@ -19,9 +19,14 @@ v1=<hex HMAC-SHA256 of "<timestamp>." + body>``. Any 2xx acknowledges it;
 429, 5xx, timeouts and network errors are retried (about 1 s, 5 s, 30 s, 2 min,
 10 min later); other answers fail it for good. The same event may arrive more
 than once. A ``jasmin`` webhook carries Jasmin's dlr-url fields, unsigned.
+An account's ``webhook_batch`` above 1 sends its receipts to one URL as JSON
+arrays of up to that many (docs/customers.md).
 Also here: `callbacks` (a message's receipts as webhooks), `jasmin_dlr`
 (Jasmin's dlr-url fields), `guard` (which addresses a webhook may reach),
-`verdicts` (which answers are retried, by `ledger.retry`), `delivery_log_writer`.
+`verdicts` (which answers are retried, by `ledger.retry`), `delivery_log_writer`;
+the HTTP client: `connections` (keep-alive pool per origin, opened through the
+guard), `http1` (request head, response parser, sans-IO), `wire` (a call's
+bytes, signed per attempt), `jobs` (a call of one delivery or a batch).
 
 May import: engine.messages (message and receipt types), engine.customers
 (accounts), engine.loop, ledger, smpp.

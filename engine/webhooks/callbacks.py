@@ -92,6 +92,7 @@ class WebhookCallbacks:
             method="GET" if callback.method == "GET" and callback.form == "jasmin" else "POST",
             secret=account.webhook_secret if account is not None else "",
             event=event,
+            batch=account.webhook_batch if account is not None else 1,
         )
         self.dispatcher.submit(delivery)  # a refusal is counted as dropped there
 

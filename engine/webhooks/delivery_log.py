@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from typing import Literal, Protocol
 
 import msgspec
-from redis.asyncio import Redis
+
+from ledger.redis_client import RedisClient
 
 Outcome = Literal["delivered", "retrying", "failed"]
 MAX_ERROR_LENGTH = 200
@@ -97,7 +98,7 @@ class RedisDeliveryLog:
     EXPIRE. Keys are ``{namespace}:webhooklog:{account}``.
     """
 
-    def __init__(self, redis: Redis, namespace: str, length: int, ttl: int) -> None:
+    def __init__(self, redis: RedisClient, namespace: str, length: int, ttl: int) -> None:
         _check_limit(length)
         if ttl < 1:
             raise ValueError(f"ttl must be >= 1 second, not {ttl!r}")

@@ -8,11 +8,10 @@ non-global address is refused for good. Networks an operator names in
 receivers turns ``private_networks`` on.
 
 One check serves two places: the API edge (`AddressGuard.check_url`, when a
-URL is set or a message names one) and the moment of sending
-(`AddressGuard.refusal`, before each call). The check at send time resolves
-the name just before the call, so a name that changes between the check and
-the connection (DNS rebinding) is not covered; an egress firewall is the
-complete answer.
+URL is set or a message names one) and the moment a connection is opened
+(`AddressGuard.resolve`): the connection goes to one of the very addresses
+that were checked, never to a name resolved again, so a name that changes
+between the check and the connection (DNS rebinding) cannot slip through.
 """
 
 from __future__ import annotations
@@ -55,7 +54,7 @@ class AddressGuard:
         self.private_networks = private_networks
         self.allowed = parse_networks(allowed_networks)
         self._clock = clock
-        self._verdicts: dict[str, tuple[float, str | None]] = {}
+        self._verdicts: dict[str, tuple[float, str | None, tuple[str, ...]]] = {}
 
     async def check_url(self, url: str) -> str:
         """The URL if a webhook may be sent to it, else ValueError saying why:
@@ -74,30 +73,37 @@ class AddressGuard:
     async def refusal(self, host: str) -> str | None:
         """Why ``host`` may not be called, or None. Raises OSError when the
         name does not resolve now (worth retrying)."""
+        return (await self.resolve(host))[0]
+
+    async def resolve(self, host: str) -> tuple[str | None, tuple[str, ...]]:
+        """Why ``host`` may not be called (or None), and the checked addresses
+        to connect to; none when any address may be called (``private_networks``),
+        so the name is resolved by the connection. Raises OSError when the name
+        does not resolve now (worth retrying)."""
         if self.private_networks:
-            return None
+            return None, ()
         now = self._clock()
         known = self._verdicts.get(host)
         if known is not None and known[0] > now:
-            return known[1]
-        verdict = await self._verdict(host)
+            return known[1], known[2]
+        verdict, addresses = await self._verdict(host)
         if len(self._verdicts) >= _REMEMBERED:
             self._verdicts.clear()
-        self._verdicts[host] = (now + _RESOLVED_FOR, verdict)
-        return verdict
+        self._verdicts[host] = (now + _RESOLVED_FOR, verdict, addresses)
+        return verdict, addresses
 
-    async def _verdict(self, host: str) -> str | None:
+    async def _verdict(self, host: str) -> tuple[str | None, tuple[str, ...]]:
         try:
             addresses = await _addresses(host)
         except UnicodeError:  # an empty or over-long label: no DNS name at all
-            return f"{host!r} is not a valid host name"
+            return f"{host!r} is not a valid host name", ()
         for address in addresses:
             if not self._allowed(address):
                 return (
                     f"{host} is a non-public address ({address}); "
                     "see webhooks.allowed_networks and webhooks.private_networks"
-                )
-        return None
+                ), ()
+        return None, tuple(dict.fromkeys(str(address) for address in addresses))
 
     def _allowed(self, address: Address) -> bool:
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:

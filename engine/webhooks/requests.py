@@ -10,8 +10,9 @@ Two forms exist:
   would not look for a signature. Customers who need to trust the caller
   should move to the ``json`` form (or put a secret token in the URL).
 
-The body is encoded once, when the delivery is submitted; only the headers
-(timestamp, signature) are made again for each attempt. Every delivery has
+The body is encoded once, when the delivery is submitted; the request head
+once, at the first attempt (`engine.webhooks.wire`); only the timestamp and
+signature are made again for each attempt. Every delivery has
 its own id (``Smsgw-Delivery-Id``, and ``delivery_id`` in a ``json`` body),
 the same on each of its attempts: a receiver that got an attempt whose answer
 was lost sees the retry is one it has already handled.
@@ -25,8 +26,6 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import msgspec
 import orjson
-
-from engine.webhooks.signing import signature_headers
 
 MAX_URL_LENGTH = 2048
 USER_AGENT = "smsgw-webhooks/1"
@@ -55,6 +54,9 @@ class WebhookDelivery(msgspec.Struct, frozen=True, kw_only=True):
     event: str = "receipt"
     delivery_id: str = msgspec.field(default_factory=lambda: secrets.token_hex(12))
     """Unique per delivery, shared by its attempts."""
+    batch: int = 1
+    """Deliveries of the ``json`` form to this URL that may share one POST, as
+    a JSON array (the account's ``webhook_batch``); 1 sends each alone."""
 
     def __post_init__(self) -> None:
         if self.form not in _FORMS:
@@ -63,6 +65,8 @@ class WebhookDelivery(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError(f"webhook method must be 'POST' or 'GET', not {self.method!r}")
         if self.form == "json" and self.method != "POST":
             raise ValueError("json webhooks are sent by POST only")
+        if self.batch < 1:
+            raise ValueError(f"webhook batch must be at least 1, not {self.batch!r}")
 
 
 class WebhookRequest(msgspec.Struct, frozen=True):
@@ -110,23 +114,6 @@ def _with_query(url: str, fields: str) -> str:
     parts = urlsplit(url)
     query = f"{parts.query}&{fields}" if parts.query else fields
     return urlunsplit(parts._replace(query=query))
-
-
-def request_headers(
-    request: WebhookRequest, delivery: WebhookDelivery, timestamp: int
-) -> dict[str, str]:
-    """Headers of one attempt: a fresh timestamp and signature each time."""
-    headers = {
-        "User-Agent": USER_AGENT,
-        "Smsgw-Event": delivery.event,
-        "Smsgw-Message-Id": delivery.message_id,
-        "Smsgw-Delivery-Id": delivery.delivery_id,
-    }
-    if request.content_type:
-        headers["Content-Type"] = request.content_type
-    if request.secret:
-        headers.update(signature_headers(request.secret, timestamp, request.body))
-    return headers
 
 
 def check_webhook_url(url: str) -> str:

@@ -14,7 +14,6 @@ Each retry is signed afresh with its own timestamp.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 TIMESTAMP_HEADER = "Smsgw-Timestamp"
@@ -27,7 +26,7 @@ DEFAULT_TOLERANCE = 300
 def signature(secret: str, timestamp: int, body: bytes) -> str:
     """The hex HMAC-SHA256 of ``f"{timestamp}." + body`` under the account's secret."""
     message = f"{timestamp}.".encode() + body
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    return hmac.digest(secret.encode(), message, "sha256").hex()
 
 
 def signature_headers(secret: str, timestamp: int, body: bytes) -> dict[str, str]:

@@ -2,12 +2,14 @@
 -- KEYS[2] is the shard's outbox stream. ARGV[2] is the idempotency TTL in
 -- seconds, ARGV[3] a msgpack list of {message_id, account, account key,
 -- hold key, idempotency key or 0, parts, price per part, payload length}
--- (keys as indexes into KEYS), ARGV[4] the payloads end to end.
+-- (keys as indexes into KEYS), ARGV[4] the payloads end to end. KEYS[3..] are
+-- the bucket's settled slices (common.lua), read only.
 -- Returns {code, value} per message: the outbox entry id when accepted, the
 -- original message id for a duplicate, "" otherwise. Checks run in the order
 -- below and a rejected message changes nothing, so one bad message never
--- fails its batch. A message id that still has a hold record (in flight, or
--- settled within its TTL) is a duplicate of itself: a hold is never overwritten.
+-- fails its batch. A message id that has a hold record (in flight) or a
+-- settled mark (settled, voided or barred within `settled_hold_ttl`) is a
+-- duplicate of itself: a hold is never overwritten, a message never held twice.
 --
 -- Throughput is a fixed one-second window (the integer second of NOW) counted
 -- in parts; a message larger than the whole limit passes only into an empty
@@ -71,7 +73,7 @@ local function accept(m, payload)
   end
 
   local hold_key = KEYS[m[4]]
-  if redis.call('HSETNX', hold_key, HF.account, account) == 0 then
+  if settled_mark(message_id) or redis.call('HSETNX', hold_key, HF.account, account) == 0 then
     return ACCEPT.duplicate, message_id
   end
   local entry_id = redis.call('XADD', KEYS[2], '*', OF.message_id, message_id,

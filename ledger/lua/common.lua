@@ -55,3 +55,33 @@ end
 local function store_money(a, event_id)
   redis.call('HSET', a.key, AF.balance, a.balance, AF.held, a.held, AF.last_event, event_id)
 end
+
+-- Settled holds (ledger.layout SETTLED_SLICES): accept, settle and void declare
+-- the bucket's settled slices as KEYS[3] (the current one, written) to
+-- KEYS[3 + SETTLED_SLICES]. A hold's record is deleted when it settles and
+-- its outcome kept there, a `SettledMark`: "c" and the amount, or "r".
+
+-- The mark of a settled message id, or nil. A hold record that a version
+-- before settled slices settled (its `state` field set) speaks for itself.
+local function settled_mark(message_id, state, captured)
+  if state then
+    return state == HS.captured and SM.captured .. captured or SM.released
+  end
+  for k = 3, 3 + SETTLED_SLICES do
+    local mark = redis.call('HGET', KEYS[k], message_id)
+    if mark then
+      return mark
+    end
+  end
+  return nil
+end
+
+-- Keeps a mark in the current slice, which lives `ttl` more seconds (set once per call).
+local slice_expires = false
+local function remember_settled(message_id, mark, ttl)
+  redis.call('HSET', KEYS[3], message_id, mark)
+  if not slice_expires then
+    redis.call('EXPIRE', KEYS[3], ttl)
+    slice_expires = true
+  end
+end

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from api.joined_writes import JoinedHttpToolsProtocol
 from api.limits import BodyLimit
 from api.problems import HANDLERS
 
@@ -35,7 +36,7 @@ def _app(**limits: float) -> Starlette:
     )
 
 
-@pytest.fixture(params=["httptools", "h11"])
+@pytest.fixture(params=["httptools", "h11", JoinedHttpToolsProtocol])
 async def port(request: pytest.FixtureRequest) -> AsyncIterator[int]:
     config = uvicorn.Config(
         _app(), host="127.0.0.1", port=0, http=request.param, lifespan="off", log_level="error"

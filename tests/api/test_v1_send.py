@@ -291,3 +291,18 @@ async def test_the_openapi_document_describes_v1(api: Api) -> None:
     assert send_op["parameters"][0]["name"] == "Idempotency-Key"
     assert "from" in spec["components"]["schemas"]["SendRequest"]["properties"]
     assert "/v1/balance" in spec["paths"]
+
+
+async def test_a_ledger_that_does_not_answer_is_503_with_retry_after(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Temporary, as while a Redis Cluster slot moves: the client comes back soon."""
+
+    async def down(requests: list[object]) -> list[object]:
+        raise ConnectionError("redis gone")
+
+    async with running_api("memory") as api:
+        monkeypatch.setattr(api.engine.gateway.pipeline.ledger, "accept_many", down)
+        answer = await send(api)
+        problem(answer, 503, "ledger_unavailable")
+        assert answer.headers["retry-after"] == "1"

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any, NamedTuple
 
-import pytest
 import smpplib.client
 import smpplib.consts
 from aiosmpplib import DeliverSm as AioDeliverSm
@@ -21,6 +20,7 @@ from smpp.aio import SmppConnection, open_session
 from smpp.constants import CommandStatus as S
 from smpp.receipt import parse_receipt
 from smpp.tlv import Tag
+from tests.cluster import ON_EACH_BACKEND
 from tests.engine.gateway_harness import PASSWORD, PRICE, Customer, account
 from tests.engine.peers import (
     HANDSET,
@@ -32,7 +32,7 @@ from tests.engine.peers import (
     submit,
 )
 
-pytestmark = pytest.mark.parametrize("backend", ["memory", "redis"])
+pytestmark = ON_EACH_BACKEND
 
 CREDIT = 20 * PRICE
 TEXT = "Your MyBank code is 482913, valid 5 minutes"

@@ -18,10 +18,11 @@ from smpp.aio import CommandFailed, open_session
 from smpp.constants import CommandStatus as S
 from smpp.receipt import MessageState
 from smpp.tlv import Tag
+from tests.cluster import ON_EACH_BACKEND
 from tests.engine.gateway_harness import CREDIT, OTP, PRICE, Customer, running_gateway, simulator
 from tests.ledger.helpers import redis_events
 
-pytestmark = pytest.mark.parametrize("backend", ["memory", "redis"])
+pytestmark = ON_EACH_BACKEND
 
 
 async def test_submit_gets_a_receipt_with_our_id_and_is_billed(

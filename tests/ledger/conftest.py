@@ -12,12 +12,15 @@ from ledger.events import Event
 from ledger.memory import MemoryLedger
 from ledger.protocol import Ledger
 from ledger.redis_ledger import RedisLedger
+from tests.cluster import (  # noqa: F401  (the Redis tests run on a node and on a cluster)
+    redis_either_fixture,
+    redis_url_fixture,
+)
 from tests.ledger.helpers import BUCKETS, FakeClock, redis_events
 from tests.services import (  # noqa: F401  (fixtures used by the tests of this folder)
     database_url_fixture,
     namespace_fixture,
     postgres_database_fixture,
-    redis_client_fixture,
 )
 
 

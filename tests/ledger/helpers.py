@@ -114,7 +114,8 @@ async def assert_postgres_matches(
         assert sorted(tuple(row) for row in rows) == sorted(
             (p.bucket, p.ms, p.seq) for p in (e.position for e in money) if p is not None
         )
-        assert await connection.fetchval("SELECT count(*) FROM message_events") == len(history)
+        changes = "SELECT coalesce(sum(jsonb_array_length(history)), 0) FROM messages"
+        assert await connection.fetchval(changes) == len(history)
         balances = await connection.fetch("SELECT account, balance, held FROM balances")
         for row in balances:
             state = await ledger.get_account(row["account"])

@@ -56,6 +56,24 @@ async def test_callers_wait_and_batch_up_while_calls_are_in_flight() -> None:
     assert doubler.calls == [("a", [1]), ("a", [2, 3, 4, 5])]
 
 
+async def test_urgent_items_go_first_in_batches_of_their_own_past_the_limit() -> None:
+    """An OTP's accept does not queue behind a flood's batches."""
+    doubler = Doubler()
+    doubler.gate = asyncio.Event()
+    coalescer = BatchCoalescer(doubler, max_batch=2, max_in_flight=1)
+    flood = [coalescer.submit("a", n) for n in range(6)]
+    await asyncio.sleep(0)  # the flood's first batch takes the only place and blocks
+    otp = coalescer.submit("b", 100, urgent=True)
+    more_otp = coalescer.submit("a", 200, urgent=True)
+    for _ in range(2):  # the flush, then the calls' first steps
+        await asyncio.sleep(0)
+    assert doubler.calls == [("a", [0, 1]), ("b", [100]), ("a", [200])]
+    doubler.gate.set()
+    assert await asyncio.gather(otp, more_otp) == [200, 400]
+    assert await asyncio.gather(*flood) == [n * 2 for n in range(6)]
+    assert doubler.calls[3:] == [("a", [2, 3]), ("a", [4, 5])]
+
+
 async def test_a_failing_call_fails_only_its_own_callers() -> None:
     coalescer = BatchCoalescer(Doubler(), max_batch=100, max_in_flight=4)
     broken = coalescer.submit("broken", 1)

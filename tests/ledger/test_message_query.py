@@ -4,11 +4,9 @@ path (events -> RedisLedger -> Persister -> PgMessageQuery) and the in-memory st
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
-import asyncpg
 import msgspec
 import pytest
 from hypothesis import given, settings
@@ -24,11 +22,9 @@ from ledger.message_query import (
     MessageRecord,
     PgMessageQuery,
     StateChange,
-    _list_sql,
     encode_cursor,
 )
 from ledger.model import AcceptRequest, AccountLimits
-from ledger.pgstore import timestamp
 from ledger.redis_ledger import RedisLedger
 from tests.ledger.helpers import persister, redis_events
 
@@ -296,32 +292,6 @@ async def test_the_memory_store_forgets_the_oldest_past_its_capacity() -> None:
     store.apply([moved("m0", MessageState.DELIVERED, T0 + 9)])  # a late receipt
     assert await listed(store, limit=1) == ["m4", "m3"]
     assert (await store.get("acme", "m0")) is not None
-
-
-@pytest.mark.parametrize(
-    ("flt", "index"),
-    [
-        (MessageFilter(), "messages_account_accepted"),
-        (MessageFilter(destination="+41790000001"), "messages_account_destination"),
-        (MessageFilter(reference="batch-1"), "messages_account_reference"),
-    ],
-)
-async def test_postgres_lists_read_an_index_in_order(
-    database_url: str, flt: MessageFilter, index: str
-) -> None:
-    """Keyset pages come straight off an index: no sort, whatever the table's size."""
-    sql, fields = _list_sql(flt, after=True)
-    args = [getattr(flt, field) for field in fields]
-    connection = await asyncpg.connect(database_url)
-    try:
-        await connection.execute("SET enable_seqscan = off")
-        plan = await connection.fetchval(
-            f"EXPLAIN (FORMAT JSON) {sql}", "acme", *args, timestamp(T0), "m1", 11
-        )
-    finally:
-        await connection.close()
-    text = json.dumps(json.loads(plan))
-    assert f'"Index Name": "{index}"' in text and '"Sort"' not in text
 
 
 @settings(max_examples=150, deadline=None)

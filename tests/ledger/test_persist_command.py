@@ -11,20 +11,23 @@ from redis.asyncio import Redis
 
 from ledger.redis_ledger import RedisLedger
 from tests.ledger.helpers import BUCKETS, assert_postgres_matches, redis_events, workload
-from tests.services import REDIS_URL
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_persists_everything_and_drains_on_sigterm(
-    redis_ledger: RedisLedger, redis_client: Redis, namespace: str, database_url: str
+    redis_ledger: RedisLedger,
+    redis_client: Redis,
+    redis_url: str,
+    namespace: str,
+    database_url: str,
 ) -> None:
     for seed in (3, 4):
         await workload(redis_ledger, accounts=4, messages=200, seed=seed)
     events = await redis_events(redis_client, redis_ledger)  # before trimming after persisting
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "smsgw.cli", "ledger", "persist",
-        "--redis-url", REDIS_URL, "--database-url", database_url,
+        "--redis-url", redis_url, "--database-url", database_url,
         "--namespace", namespace, "--buckets", str(BUCKETS),
         cwd=ROOT, stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
 
 import asyncpg
@@ -75,8 +76,10 @@ async def test_postgres_rows_say_what_happened_to_a_message(
         assert (message["state"], message["held"], message["charged"]) == ("delivered", 20, 15)
         assert (message["connector"], message["operator_message_id"]) == ("op-a", "X1")
         assert message["error_code"] == 0 and message["parts"] == 2
-        states = await connection.fetch("SELECT state FROM message_events ORDER BY stream_seq")
-        assert [row["state"] for row in states] == ["submitted", "delivered"]
+        assert [change[0] for change in json.loads(message["history"])] == [
+            "submitted",
+            "delivered",
+        ]
         account = await connection.fetchrow("SELECT * FROM accounts WHERE account = 'acme'")
         assert (account["credit_limit"], account["quota_period"]) == (5, "day")
     finally:
@@ -168,9 +171,10 @@ async def test_event_times_reach_postgres_to_the_millisecond(
         for i, ms in enumerate(times)
     ]
     await redis_ledger.append_message_events(events)
-    query = "SELECT at FROM message_events ORDER BY at"
+    query = "SELECT created_at, history FROM messages ORDER BY created_at"
     rows = await drained_then_fetched(redis_client, database_url, namespace, query)
-    assert [row["at"] for row in rows] == [timestamp(ms) for ms in times]
+    assert [row["created_at"] for row in rows] == [timestamp(ms) for ms in times]
+    assert [json.loads(row["history"])[0][1] for row in rows] == times
 
 
 async def test_a_redis_without_the_ack_script_gets_it_and_every_entry_is_acknowledged(
@@ -200,7 +204,7 @@ async def test_a_redis_without_the_ack_script_gets_it_and_every_entry_is_acknowl
 class CrashBeforeCommit(EventStore):
     """Dies after the COPY into staging, before the transaction commits."""
 
-    async def _apply(self, connection: asyncpg.Connection, *, ledger: bool, messages: bool) -> None:
+    async def _apply(self, connection: asyncpg.Connection, batch: object, *, replay: bool) -> None:
         raise asyncio.CancelledError
 
 

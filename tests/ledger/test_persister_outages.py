@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import pytest
 from redis.asyncio import Redis
 
 from ledger.config import LedgerConfig, PersisterConfig
@@ -27,6 +28,8 @@ from tests.ledger.helpers import (
 from tests.services import REDIS_URL, TcpProxy
 
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.parametrize("redis_url", ["node"], indirect=True)
+"""Outages of one Redis node, played through a proxy in front of it."""
 
 
 async def test_a_killed_persister_process_loses_and_duplicates_nothing(
@@ -61,7 +64,8 @@ async def test_a_killed_persister_process_loses_and_duplicates_nothing(
 
 
 class RestoringBackoff(Backoff):
-    """Brings the server back after a number of failed attempts, once `allowed`."""
+    """Brings the server back after a number of failed attempts (of any one
+    worker), once `allowed`."""
 
     def __init__(self, proxy: TcpProxy, failures: int) -> None:
         super().__init__(base=0.001, cap=0.001)
@@ -72,7 +76,7 @@ class RestoringBackoff(Backoff):
         self.restoring: asyncio.Task[int] | None = None
 
     def compute(self, failures: int) -> float:
-        if failures == self.failures:
+        if failures == self.failures and self.restoring is None:  # once, whichever worker
             self.restoring = asyncio.ensure_future(self._restore())
         return 0.0
 

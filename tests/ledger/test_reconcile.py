@@ -16,7 +16,6 @@ from ledger.reconcile import Difference, Money, reconcile
 from ledger.redis_ledger import RedisLedger
 from smsgw.cli import main
 from tests.ledger.helpers import BUCKETS, CrashAfterCommit, workload
-from tests.services import REDIS_URL
 
 
 async def drain(redis: Redis, database_url: str, config: LedgerConfig) -> None:
@@ -103,12 +102,16 @@ async def test_reports_every_account_that_differs(
 
 
 async def test_smsgw_ledger_reconcile_command(
-    redis_ledger: RedisLedger, redis_client: Redis, namespace: str, database_url: str
+    redis_ledger: RedisLedger,
+    redis_client: Redis,
+    redis_url: str,
+    namespace: str,
+    database_url: str,
 ) -> None:
     await workload(redis_ledger, accounts=2, messages=20, seed=25)
     await drain(redis_client, database_url, redis_ledger.config)
     command = [
-        "ledger", "reconcile", "--redis-url", REDIS_URL, "--database-url", database_url,
+        "ledger", "reconcile", "--redis-url", redis_url, "--database-url", database_url,
         "--namespace", namespace, "--buckets", str(BUCKETS),
     ]  # fmt: skip
     assert await asyncio.to_thread(main, command) == 0

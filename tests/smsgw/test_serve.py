@@ -13,12 +13,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
-from redis.asyncio import Redis
 
 from engine.customers.api_keys import RedisApiKeyStore, new_api_key
 from engine.customers.passwords import hash_password, verify_password
 from smpp import pdu as p
 from smpp.aio import open_session
+from tests.cluster import client_for
 from tests.engine.gateway_harness import Customer
 from tests.services import REDIS_URL, delete_namespace, random_namespace
 
@@ -100,6 +100,7 @@ async def serving(
     extra: str = "",
     ready: bytes = b"gateway started",
     database_url: str | None = None,
+    redis_url: str = REDIS_URL,
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     """`smsgw serve` on the real Redis (and PostgreSQL if given, else with
     --no-database) until it logs ``ready``; killed if the test leaves it
@@ -108,7 +109,7 @@ async def serving(
     flags = [] if database_url else ["--no-database"]
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "smsgw.cli", "serve", "--config", str(config), *flags,
-        env=serve_env(database_url), stdout=asyncio.subprocess.PIPE,
+        env=serve_env(database_url, redis_url), stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     try:
@@ -121,14 +122,16 @@ async def serving(
         if process.returncode is None:
             process.kill()
             await process.wait()
-        redis = Redis.from_url(REDIS_URL)
+        redis = await client_for(redis_url)
         await delete_namespace(redis, namespace)
         await redis.aclose()
 
 
-async def test_serve_binds_customers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+async def test_serve_binds_customers_and_stops_cleanly_on_sigterm(
+    tmp_path: Path, redis_url: str
+) -> None:
     port = free_port()
-    async with serving(tmp_path, port, random_namespace()) as process:
+    async with serving(tmp_path, port, random_namespace(), redis_url=redis_url) as process:
         bind = p.BindTransceiver(system_id="bank", password="secret")
         connection = await open_session("127.0.0.1", port, bind, Customer())
         process.send_signal(signal.SIGTERM)
@@ -136,15 +139,15 @@ async def test_serve_binds_customers_and_stops_cleanly_on_sigterm(tmp_path: Path
         assert await asyncio.wait_for(process.wait(), 20) == 0
 
 
-async def test_serve_answers_http_with_keys_from_redis(tmp_path: Path) -> None:
+async def test_serve_answers_http_with_keys_from_redis(tmp_path: Path, redis_url: str) -> None:
     api_port, namespace = free_port(), random_namespace()
-    redis = Redis.from_url(REDIS_URL)
+    redis = await client_for(redis_url)
     record, key = new_api_key("bank")
     await RedisApiKeyStore(redis, namespace).put(record)
     await redis.aclose()
     extra = f"\n[api]\nport = {api_port}\n"
     async with serving(
-        tmp_path, free_port(), namespace, extra, ready=b"http front listening"
+        tmp_path, free_port(), namespace, extra, ready=b"http front listening", redis_url=redis_url
     ) as process:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api_port}") as client:
             assert (await client.get("/health")).json() == {"status": "ok"}

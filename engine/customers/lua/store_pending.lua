@@ -1,17 +1,30 @@
--- Store a round's deliveries for the accounts of one bucket and forget the
--- answered ones, in one call: a pipeline of XADD and XDEL cost the client
--- some 20 us of Python per command, on every receipt's path.
+-- Write a round's message events of one bucket, store its deliveries for the
+-- bucket's accounts and forget the answered ones, in one call: an operator's
+-- receipt is answered once its event and our receipt for the customer are
+-- both written, so one call answers it; and a pipeline of XADD and XDEL cost
+-- the client some 20 us of Python per command, on every receipt's path.
 -- KEYS[1] the shard's set of accounts with a stream in the bucket,
--- KEYS[2..] the shard's stream of each account.
--- ARGV[1] idle TTL (s); then, for each stream in KEYS order: the account,
--- how many entries to add, how many ids to delete, the entries (field d),
--- the ids.
+-- KEYS[2] the bucket's event stream (the ledger's, which the persister reads),
+-- KEYS[3..] the shard's stream of each account.
+-- ARGV[1] idle TTL (s); ARGV[2] a msgpack array of event body lengths, ARGV[3]
+-- the bodies end to end (each entry as ledger/lua/append_events.lua writes
+-- it); then, for each stream in KEYS order: the account, how many entries to
+-- add, how many ids to delete, the entries (field d), the ids.
 -- Returns the new entries' ids, in order.
+local lengths = cmsgpack.unpack(ARGV[2])
+local bodies = ARGV[3]
+local offset = 1
+for i = 1, #lengths do
+  local size = lengths[i]
+  redis.call('XADD', KEYS[2], '*', EF.kind, KIND.message, EF.body,
+    string.sub(bodies, offset, offset + size - 1))
+  offset = offset + size
+end
 local ttl = ARGV[1]
-local at = 2
+local at = 4
 local ids = {}
 local chunk = 1000
-for k = 2, #KEYS do
+for k = 3, #KEYS do
   local stream, account = KEYS[k], ARGV[at]
   local adds, deletes = tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2])
   at = at + 3

@@ -13,6 +13,7 @@ from engine.admin.administration import Administration, NewAccount
 from engine.customers.api_keys import MemoryApiKeyStore
 from engine.gateway import Gateway
 from ledger.model import AccountLimits
+from tests.cluster import ON_BOTH, subscribers
 from tests.engine.gateway_harness import routing, running_gateway, simulator
 
 FR = "33612345678"
@@ -36,7 +37,7 @@ async def two_shards(redis: Redis, namespace: str) -> AsyncIterator[tuple[Admini
         channels = (follower.routing_channel, follower.accounts_channel)
         try:
             async with asyncio.timeout(5):
-                while dict(await redis.pubsub_numsub(*channels)) != dict.fromkeys(
+                while await subscribers(redis, *channels) != dict.fromkeys(
                     (c.encode() for c in channels), 1
                 ):
                     await asyncio.sleep(0.01)
@@ -54,6 +55,7 @@ def price(gateway: Gateway) -> int:
     return int(getattr(decision, "sell_per_part", -1))
 
 
+@ON_BOTH
 async def test_a_routing_put_reaches_every_shard(redis_client: Redis, namespace: str) -> None:
     async with two_shards(redis_client, namespace) as (admin, second):
         document = routing(["op-0"])
@@ -64,6 +66,7 @@ async def test_a_routing_put_reaches_every_shard(redis_client: Redis, namespace:
         assert msgspec.to_builtins(Administration(second, MemoryApiKeyStore()).routing) != {}
 
 
+@ON_BOTH
 async def test_an_account_created_on_one_shard_is_known_to_the_others(
     redis_client: Redis, namespace: str
 ) -> None:
@@ -74,6 +77,7 @@ async def test_an_account_created_on_one_shard_is_known_to_the_others(
         assert second.accounts["clinic"].password_hash
 
 
+@ON_BOTH
 async def test_a_bad_published_document_is_skipped(redis_client: Redis, namespace: str) -> None:
     async with two_shards(redis_client, namespace) as (admin, second):
         table = second.pipeline.table
@@ -106,6 +110,7 @@ async def test_a_stopped_connector_stays_stopped_when_changed() -> None:
         assert started.running and gateway.connectors["op-0"].config.window == 3
 
 
+@ON_BOTH
 async def test_a_shard_starting_keeps_an_account_disabled(
     redis_client: Redis, namespace: str
 ) -> None:

@@ -14,6 +14,7 @@ from engine.customers.held import HeldDeliveries
 from engine.customers.pending import Delivery, Entry, MemoryPending, PendingStore
 from engine.customers.redis_pending import RedisPending
 from engine.shard.parking import RedisParking
+from ledger.memory import MemoryLedger
 from smpp.constants import CommandStatus as S
 from tests.engine.customers.delivery_harness import (
     FAR,
@@ -30,7 +31,7 @@ from tests.engine.customers.delivery_harness import (
 async def store(request: pytest.FixtureRequest, namespace: str) -> AsyncIterator[PendingStore]:
     """Each store, empty: the in-memory twin and Redis (a fresh namespace)."""
     if request.param == "memory":
-        yield MemoryPending()
+        yield MemoryPending(MemoryLedger())
         return
     redis: Redis = request.getfixturevalue("redis_client")
     yield RedisPending(RedisParking(redis, namespace, max_per_account=100, idle_ttl=600), "s1")
@@ -177,6 +178,6 @@ async def test_what_waits_goes_out_when_the_account_binds(store: PendingStore) -
 
 
 async def test_commit_of_nothing_returns_at_once() -> None:
-    delivery: CustomerDelivery = delivery_for(MemoryPending())
+    delivery: CustomerDelivery = delivery_for(MemoryPending(MemoryLedger()))
     await delivery.commit([])
     await delivery.drain()

@@ -158,6 +158,46 @@ async def test_logins_sleep_on_failures_and_log_each_lockout_once() -> None:
     assert line["lockouts"] == {"source 192.0.2.1": 1, "account bank": 1}
 
 
+async def test_a_burst_of_good_logins_from_one_source_waits_its_turn_instead_of_failing() -> None:
+    """Twenty connections opened at once by one client, more than the lockout
+    count: each waits for attempts in flight to settle and every one gets in."""
+    logins = Logins(CONFIG, Clock())
+    started = 0
+
+    async def right() -> bool:
+        nonlocal started
+        started += 1
+        await asyncio.sleep(0.001)
+        return True
+
+    answers = await asyncio.gather(
+        *(logins.attempt("api_key", "192.0.2.1", None, right) for _ in range(20))
+    )
+    logins.close()
+    assert [a.verdict for a in answers] == [LoginVerdict.ACCEPTED] * 20
+    assert started == 20
+    assert logins.guard.counts == {}
+
+
+async def test_parallel_wrong_guesses_are_still_locked_out() -> None:
+    async def no_sleep(seconds: float) -> None:
+        pass
+
+    logins = Logins(CONFIG, Clock(), no_sleep)
+
+    async def wrong() -> bool:
+        await asyncio.sleep(0.001)
+        return False
+
+    answers = await asyncio.gather(
+        *(logins.attempt("jasmin", "192.0.2.1", "bank", wrong) for _ in range(20))
+    )
+    logins.close()
+    verdicts = [a.verdict for a in answers]
+    assert verdicts.count(LoginVerdict.REFUSED) == CONFIG.login_failures_before_lockout
+    assert verdicts.count(LoginVerdict.LOCKED) == 20 - CONFIG.login_failures_before_lockout
+
+
 async def test_a_check_that_raises_counts_as_nothing() -> None:
     logins = Logins(CONFIG, Clock())
 

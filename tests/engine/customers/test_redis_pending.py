@@ -16,8 +16,10 @@ from engine.config import GatewayLimits
 from engine.customers.delivery import CustomerDelivery
 from engine.customers.pending import Delivery
 from engine.customers.redis_pending import RedisPending
+from engine.messages.history import MessageHistory
 from engine.shard.parking import RedisParking
 from engine.shard.registry import RedisShardRegistry
+from ledger.events import MessageEvent, MessageState, decode_event
 from smpp.constants import CommandStatus as S
 from tests.engine.customers.delivery_harness import (
     FAR,
@@ -63,6 +65,45 @@ async def left_stored_by_killed_shard(
         customer.close()
     await delivery.drain()
     return store
+
+
+async def message_events(redis: Redis, parking: RedisParking, account: str) -> list[MessageEvent]:
+    """The message events in ``account``'s bucket stream, as the persister reads them."""
+    bucket = parking.keys.bucket_of(account)
+    entries = await redis.xrange(parking.keys.events(bucket))
+    events = [decode_event(bucket, entry_id.decode(), fields) for entry_id, fields in entries]
+    return [event for event in events if isinstance(event, MessageEvent)]
+
+
+async def test_once_a_commit_returns_the_events_of_its_round_are_in_the_ledgers_streams(
+    redis_client: Redis, namespace: str
+) -> None:
+    """A receipt's event and our receipt for the customer are written by the
+    same round: the operator's answer waits for nothing else."""
+    parking = parking_of(redis_client, namespace)
+    pending = RedisPending(parking, "s1")
+    delivery = delivery_for(pending)
+    other = next(
+        f"acct{n}" for n in range(100) if parking.prefix(f"acct{n}") != parking.prefix("bank")
+    )
+    async with serving(delivery) as port:
+        customer = Customer(manual=True)
+        await customer.bind(port)
+        history = MessageHistory(delivery)
+        history.record(
+            "m1", "bank", MessageState.DELIVERED, connector="op", operator_message_id="X1"
+        )
+        history.record("m2", other, MessageState.ACCEPTED, parts=2, destination="+4179")
+        await delivery.commit([Delivery("bank", deliver(0), FAR)])
+        [delivered] = await message_events(redis_client, parking, "bank")
+        [accepted] = await message_events(redis_client, parking, other)
+        assert await redis_client.xlen(pending.stream("bank")) == 1
+        assert (delivered.message_id, delivered.state, delivered.operator_message_id) == (
+            "m1", MessageState.DELIVERED, "X1",
+        )  # fmt: skip
+        assert (accepted.message_id, accepted.parts, accepted.destination) == ("m2", 2, "+4179")
+        customer.close()
+    await delivery.drain()
 
 
 async def test_a_restarted_shard_sends_what_its_previous_run_left_unanswered(

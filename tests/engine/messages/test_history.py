@@ -1,14 +1,20 @@
-"""MessageHistory: one ledger call per loop iteration, the details, and the tap of `smsgw dev`."""
+"""MessageHistory: its events ride the delivery rounds, one round at a time,
+in the order recorded, a failed round's again ahead of newer ones."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
 
+import pytest
+
+from engine.customers.delivery import CustomerDelivery
+from engine.customers.pending import MemoryPending
 from engine.messages.history import MessageHistory
 from ledger.events import MessageEvent, MessageState
 from ledger.memory import MemoryLedger
 from ledger.memory_messages import MemoryMessageStore
+from tests.engine.customers.delivery_harness import delivery_for
 
 
 class GatedLedger(MemoryLedger):
@@ -31,20 +37,25 @@ class GatedLedger(MemoryLedger):
         await super().append_message_events(events)
 
 
+def history_on(ledger: MemoryLedger) -> tuple[MessageHistory, CustomerDelivery]:
+    delivery = delivery_for(MemoryPending(ledger))
+    return MessageHistory(delivery), delivery
+
+
 def written(ledger: MemoryLedger) -> list[MessageEvent]:
     return [event for event in ledger.events if isinstance(event, MessageEvent)]
 
 
 async def test_the_accepted_event_carries_what_describes_the_message() -> None:
-    ledger = MemoryLedger()
     store = MemoryMessageStore()
-    history = MessageHistory(ledger, tap=store.apply)
+    ledger = MemoryLedger(tap=store.apply)
+    history, _ = history_on(ledger)
     history.record(
         "m1", "acme", MessageState.ACCEPTED, parts=2, destination="+41790000001", source="ACME",
         reference="order-7", price_per_part=35_000,
     )  # fmt: skip
     history.record("m1", "acme", MessageState.SUBMITTED, connector="op-a", operator_message_id="X1")
-    await history.drain()
+    await history.written()
     [accepted, submitted] = written(ledger)
     assert (accepted.destination, accepted.source, accepted.reference) == (
         "+41790000001",
@@ -62,34 +73,37 @@ async def test_the_accepted_event_carries_what_describes_the_message() -> None:
     )
 
 
-async def test_without_a_tap_nothing_changes() -> None:
-    ledger = MemoryLedger()
-    history = MessageHistory(ledger)
+async def test_events_of_one_iteration_go_in_one_round_with_its_deliveries() -> None:
+    ledger = GatedLedger(fails=False)
+    ledger.gate.set()
+    history, _ = history_on(ledger)
     for n in range(3):
         history.record(f"m{n}", "acme", MessageState.ACCEPTED, parts=1)
-    await history.drain()
-    assert [event.message_id for event in written(ledger)] == ["m0", "m1", "m2"]
+    await history.written()
+    assert ledger.calls == [["m0", "m1", "m2"]]
 
 
-async def test_the_tap_sees_each_event_once_though_a_batch_is_written_again() -> None:
+async def test_a_failed_round_is_told_and_its_events_go_again_ahead_of_newer_ones() -> None:
     ledger = GatedLedger(fails=True)
-    seen: list[list[str]] = []
-    history = MessageHistory(ledger, tap=lambda events: seen.append([e.message_id for e in events]))
-    history.record("m1", "acme", MessageState.ACCEPTED)
+    history, delivery = history_on(ledger)
+    history.record("m1", "acme", MessageState.SUBMITTED)
+    waiting = asyncio.ensure_future(history.written())
     await ledger.writing.wait()
-    # The outage ends and m2 arrives in the same step: the failing write puts
-    # m1 back ahead of m2, and the retry writes both at once.
-    ledger.gate.set()  # the outage is over
-    history.record("m2", "acme", MessageState.ACCEPTED)
+    # The outage ends and a newer state arrives in the same step: the failing
+    # round puts m1 back ahead of it, and the retry writes both at once.
+    history.record("m1", "acme", MessageState.DELIVERED)
+    ledger.gate.set()
+    with pytest.raises(ConnectionError):
+        await waiting  # a receipt waiting on it is asked for again
     await history.drain()
-    assert ledger.calls == [["m1"], ["m1", "m2"]]
-    assert seen == [["m1"], ["m2"]]
-    assert [event.message_id for event in written(ledger)] == ["m1", "m2"]
+    assert ledger.calls == [["m1"], ["m1", "m1"]]
+    assert [e.state for e in written(ledger)] == [MessageState.SUBMITTED, MessageState.DELIVERED]
+    await delivery.drain()
 
 
-async def test_a_batch_waits_for_the_one_before_so_states_keep_their_order() -> None:
+async def test_a_round_waits_for_the_one_before_so_states_keep_their_order() -> None:
     ledger = GatedLedger(fails=False)
-    history = MessageHistory(ledger)
+    history, _ = history_on(ledger)
     history.record("m1", "acme", MessageState.SUBMITTED)
     await ledger.writing.wait()
     history.record("m1", "acme", MessageState.DELIVERED)
@@ -105,15 +119,3 @@ async def test_a_batch_waits_for_the_one_before_so_states_keep_their_order() -> 
         ("m1", MessageState.DELIVERED),
         ("m2", MessageState.ACCEPTED),
     ]
-
-
-async def test_a_failing_tap_does_not_lose_the_history() -> None:
-    ledger = MemoryLedger()
-
-    def broken(events: Sequence[MessageEvent]) -> None:
-        raise RuntimeError("tap bug")
-
-    history = MessageHistory(ledger, tap=broken)
-    history.record("m1", "acme", MessageState.ACCEPTED)
-    await history.drain()
-    assert [event.message_id for event in written(ledger)] == ["m1"]

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 from redis.asyncio import Redis
 
-from ledger.layout import HoldField, HoldState
+from ledger.layout import HoldField, SettledMark
 from smpp.aio import CommandFailed
 from smpp.constants import CommandStatus as S
 from smsgw.production import shard_redis
@@ -24,10 +24,13 @@ STALL_TIMEOUT = 0.3
 """The gateway's Redis timeout (`GatewayLimits.redis_timeout`) in this test."""
 
 
-async def settled_holds(redis: Redis, namespace: str) -> list[bytes | None]:
-    """The state of every hold record of the namespace."""
-    keys = [key async for key in redis.scan_iter(match=f"{namespace}:*hold:*")]
-    return [await redis.hget(key, HoldField.STATE.value) for key in keys]
+async def settled_holds(redis: Redis, namespace: str) -> list[bytes]:
+    """Every hold record of the namespace (its account), then every settled mark."""
+    holds = [key async for key in redis.scan_iter(match=f"{namespace}:*hold:*")]
+    found = [await redis.hget(key, HoldField.ACCOUNT.value) or b"" for key in holds]
+    async for key in redis.scan_iter(match=f"{namespace}:*settled:*"):
+        found += await redis.hvals(key)
+    return found
 
 
 async def test_an_accept_that_redis_runs_after_its_timeout_is_voided(
@@ -35,7 +38,7 @@ async def test_an_accept_that_redis_runs_after_its_timeout_is_voided(
 ) -> None:
     proxy = TcpProxy("127.0.0.1", urlsplit(REDIS_URL).port or 6379)
     await proxy.start()
-    stalling = shard_redis(f"redis://127.0.0.1:{proxy.port}/0", STALL_TIMEOUT)
+    stalling = await shard_redis(f"redis://127.0.0.1:{proxy.port}/0", STALL_TIMEOUT)
     operator = recording_operator()
     try:
         async with running_gateway("redis", [operator], stalling, namespace) as gateway:
@@ -43,9 +46,9 @@ async def test_an_accept_that_redis_runs_after_its_timeout_is_voided(
             proxy.pause()
             with pytest.raises(CommandFailed) as caught:
                 await connection.call(OTP)
-            assert caught.value.status == S.ESME_RSYSERR
+            assert caught.value.status == S.ESME_RTHROTTLED
             proxy.resume()  # Redis now runs the accept it was sent
-            released = [HoldState.RELEASED.value.encode()]
+            released = [SettledMark.RELEASED.value.encode()]
             async with asyncio.timeout(WAIT):  # the void is retried until Redis answers
                 while await settled_holds(redis_client, namespace) != released:
                     await asyncio.sleep(0.05)

@@ -13,7 +13,7 @@ from tests.engine.gateway_harness import OTP, Customer, running_gateway, simulat
 async def test_a_ledger_down_is_told_once_with_the_count_of_each_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    async def down(requests: list[AcceptRequest]) -> list[object]:
+    async def down(requests: list[AcceptRequest], *, urgent: bool = False) -> list[object]:
         raise ConnectionError("redis gone")
 
     async with running_gateway("memory", [simulator()]) as gateway:
@@ -22,7 +22,7 @@ async def test_a_ledger_down_is_told_once_with_the_count_of_each_error(
         connection = await customer.bind(gateway)
         with capture_logs() as logs:
             for _ in range(3):  # one batch each: every answer comes before the next submit
-                assert (await connection.request(OTP)).command_status == S.ESME_RSYSERR
+                assert (await connection.request(OTP)).command_status == S.ESME_RTHROTTLED
         await connection.unbind()
     (told,) = [line for line in logs if line["event"] == "ledger accept failed, batches voided"]
     assert told["errors"] == {"ConnectionError": 1} and told["error"] == "redis gone"

@@ -237,3 +237,45 @@ async def test_the_text_id_is_read_when_a_delivered_tlv_id_matches_nothing() -> 
     harness.receive(deliver("id:222 stat:DELIVRD", receipted_message_id="999", message_state=2))
     await harness.settle()
     assert harness.matched() == [("m1", MessageState.DELIVERED)]
+
+
+async def test_a_final_receipt_forgets_its_correlation_an_intermediate_one_keeps_it() -> None:
+    harness = Harness(keep_unknown=0.0)
+    harness.matcher.expect("op", ["A1", "A2"], part())
+    await harness.matcher.store([("op", ["A1", "A2"])])
+    harness.receive(deliver(receipted_message_id="A1", message_state=MessageState.ENROUTE))
+    harness.receive(deliver(receipted_message_id="A2", message_state=MessageState.DELIVERED))
+    await harness.settle()
+    found = await harness.matcher.receipts.get_many([("op", "a1"), ("op", "a2")])
+    assert [None if p is None else p.message_id for p in found] == ["m1", None]
+    harness.receive(deliver(receipted_message_id="A2", message_state=MessageState.DELIVERED))
+    harness.receive(deliver(receipted_message_id="A1", message_state=MessageState.UNDELIVERABLE))
+    await harness.settle()
+    assert harness.answers == [S.ESME_ROK] * 4
+    assert harness.matched() == [
+        ("m1", MessageState.ENROUTE),
+        ("m1", MessageState.DELIVERED),
+        ("m1", MessageState.UNDELIVERABLE),
+    ]
+    assert harness.matcher.counts[("op", "unknown")] == 1  # the repeat, answered OK
+
+
+async def test_a_receipt_matched_on_another_shard_forgets_the_correlation_in_redis(
+    redis_client: Redis, namespace: str
+) -> None:
+    tasks = BackgroundTasks()
+    applied: list[MatchedReceipt] = []
+
+    async def apply(batch: list[MatchedReceipt]) -> None:
+        applied.extend(batch)
+
+    writer = ReceiptMatcher(RedisReceiptMap(redis_client, namespace, 600), tasks, apply)
+    writer.expect("op", ["00FF", "0100"], part())
+    await writer.store([("op", ["00FF", "0100"])])
+    reader = ReceiptMatcher(RedisReceiptMap(redis_client, namespace, 600), tasks, apply)
+    reader.receipt("op", deliver("id:255 stat:DELIVRD"), lambda status: None)
+    await asyncio.sleep(0)
+    await tasks.drain()
+    assert [part.message_id for _, _, part in applied] == ["m1"]
+    keys = [key async for key in redis_client.scan_iter(match=f"{namespace}:*")]
+    assert len(keys) == 1  # the other part's, still waiting for its receipt

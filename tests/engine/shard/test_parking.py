@@ -12,7 +12,10 @@ from smpp import pdu as p
 from smpp.aio import SmppConnection, open_session
 from smpp.receipt import MessageState
 from smpp.tlv import Tag
+from tests.cluster import ON_BOTH
 from tests.engine.gateway_harness import OTP, PASSWORD, Customer, running_gateway, simulator
+
+pytestmark = ON_BOTH
 
 
 async def bind(port: int, customer: Customer, kind: type[p.Pdu]) -> SmppConnection:

@@ -15,7 +15,10 @@ from ledger.config import LedgerConfig
 from ledger.redis_ledger import RedisLedger
 from smpp import pdu as p
 from smpp.aio import SmppConnection
+from tests.cluster import ON_BOTH
 from tests.engine.gateway_harness import CREDIT, PRICE, Customer, running_gateway, simulator
+
+pytestmark = ON_BOTH
 
 MESSAGES = 3
 LIMITS = GatewayLimits(shard_heartbeat_interval=0.05, shard_heartbeat_ttl=0.3, shard_claim_ttl=10.0)

@@ -1,0 +1,164 @@
+"""Folds a batch's events into one row per message, as `messages` stores it.
+
+A message's accept (the ledger's hold), its ACCEPTED, SUBMITTED and DELIVERED
+changes and its capture used to be five rows and three updates of the same
+`messages` row in PostgreSQL. Folding them in Python first leaves one row per
+message per batch, its state changes as a JSON `history` PostgreSQL appends in
+one update (ledger.pgstore). All events of a message sit in its account's
+bucket stream, in order, so the last one seen is the newest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import msgspec
+
+from ledger.events import EventKind, LedgerEvent, MessageEvent, MessageState, Position
+
+MESSAGE_STAGE_COLUMNS = (
+    "message_id", "account", "state", "parts", "held", "charged", "connector",
+    "operator_message_id", "error_code", "destination", "source", "reference",
+    "price_per_part", "accepted_at", "by_hold", "accepted_here", "updated_at", "first_at",
+    "history", "history_ms", "history_seq", "bucket", "stream_ms", "stream_seq",
+)  # fmt: skip
+"""Columns of `stage_messages_rows`: times in unix ms; `state` and the position
+are those of the newest state change (None when the batch has none for the
+message, e.g. only its capture); `history_ms/seq` is the position of its first
+change in `history`, which an update appends only once (see ledger.pgstore)."""
+
+_encode = msgspec.json.Encoder().encode
+
+
+class _Message:
+    """What one batch says about one message."""
+
+    __slots__ = (
+        "accepted_at",
+        "account",
+        "by_hold",
+        "charged",
+        "connector",
+        "destination",
+        "error_code",
+        "first_at",
+        "held",
+        "history",
+        "history_at",
+        "operator_message_id",
+        "parts",
+        "position",
+        "price_per_part",
+        "reference",
+        "source",
+        "state",
+        "updated_at",
+    )  # fmt: skip
+
+    def __init__(self, account: str, first_at: int) -> None:
+        self.account = account
+        self.first_at = first_at
+        self.state: str | None = None
+        self.parts = 0
+        self.held: int | None = None
+        self.charged: int | None = None
+        self.connector: str | None = None
+        self.operator_message_id: str | None = None
+        self.error_code: int | None = None
+        self.destination: str | None = None
+        self.source: str | None = None
+        self.reference: str | None = None
+        self.price_per_part: int | None = None
+        self.accepted_at: int | None = None
+        self.by_hold = False
+        self.updated_at: int | None = None
+        self.history: list[tuple[str, int, str | None, str | None, int | None]] = []
+        self.history_at: Position | None = None
+        self.position: Position | None = None
+
+
+class MessageRows:
+    """Collects the message side of a batch's events; `rows()` gives the staged rows."""
+
+    def __init__(self) -> None:
+        self._messages: dict[str, _Message] = {}
+
+    def _message(self, message_id: str, account: str, at: int) -> _Message:
+        message = self._messages.get(message_id)
+        if message is None:
+            message = self._messages[message_id] = _Message(account, at)
+        return message
+
+    def add_money(self, event: LedgerEvent) -> None:
+        """A hold accepts the message (its commit point); a capture says what it cost."""
+        if not event.message_id:
+            return
+        if event.kind is EventKind.HOLD:
+            message = self._message(event.message_id, event.account, event.ts_ms)
+            message.held = event.amount
+            message.parts = max(message.parts, event.parts)
+            message.accepted_at, message.by_hold = event.ts_ms, True
+            message.state, message.updated_at = MessageState.ACCEPTED, event.ts_ms
+            message.position = event.position
+        elif event.kind is EventKind.CAPTURE:
+            self._message(event.message_id, event.account, event.ts_ms).charged = event.amount
+
+    def add_change(self, event: MessageEvent) -> None:
+        message = self._message(event.message_id, event.account, event.ts_ms)
+        message.account = event.account
+        message.state, message.updated_at = event.state, event.ts_ms
+        message.position = event.position
+        message.parts = max(message.parts, event.parts)
+        connector = event.connector or None
+        operator_message_id = event.operator_message_id or None
+        if connector is not None:
+            message.connector = connector
+        if operator_message_id is not None:
+            message.operator_message_id = operator_message_id
+        if event.error_code is not None:
+            message.error_code = event.error_code
+        if message.destination is None and event.destination:
+            message.destination = event.destination
+        if message.source is None and event.source:
+            message.source = event.source
+        if message.reference is None and event.reference:
+            message.reference = event.reference
+        if message.price_per_part is None and event.price_per_part:
+            message.price_per_part = event.price_per_part
+        if message.accepted_at is None and event.state is MessageState.ACCEPTED:
+            message.accepted_at = event.ts_ms
+        if not message.history:
+            message.history_at = event.position
+        message.history.append(
+            (event.state, event.ts_ms, connector, operator_message_id, event.error_code)
+        )
+
+    def __len__(self) -> int:
+        return len(self._messages)
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self._messages)
+
+    def days(self) -> set[int]:
+        """The UTC days (since the epoch) a row of this batch may be created in."""
+        days = set()
+        for message in self._messages.values():
+            days.add(message.first_at // 86_400_000)
+            if message.accepted_at is not None:
+                days.add(message.accepted_at // 86_400_000)
+        return days
+
+    def rows(self) -> Iterable[tuple[object, ...]]:
+        for message_id, m in self._messages.items():
+            p, h = m.position, m.history_at
+            yield (
+                message_id, m.account, m.state, m.parts, m.held, m.charged, m.connector,
+                m.operator_message_id, m.error_code, m.destination, m.source, m.reference,
+                m.price_per_part, m.accepted_at, m.by_hold, m.accepted_at is not None,
+                m.updated_at, m.first_at,
+                _encode(m.history).decode() if m.history else None,
+                None if h is None else h.ms, None if h is None else h.seq,
+                None if p is None else p.bucket, None if p is None else p.ms,
+                None if p is None else p.seq,
+            )  # fmt: skip
