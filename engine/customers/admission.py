@@ -20,7 +20,9 @@ not once per observation); a timely one raises it by one; it stays between
 ``pending_floor`` and ``pending_per_account``. Another account's message then
 waits behind about ``target_delay`` of the flood. An account with fewer than
 ``pending_floor`` messages there, as an OTP sender at a steady rate, is within
-its share and never shed.
+its share and never shed; nor is an account while no other account has sent
+anything for ``contention_window`` seconds: alone, it waits for nobody but
+itself, and shedding it would only shrink its batches and cost CPU.
 """
 
 from __future__ import annotations
@@ -62,6 +64,9 @@ class AdmissionLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     pending_floor: int = 50
     """The least the limit shrinks to: an account with fewer messages than
     this at the commit point is never shed."""
+    contention_window: float = 1.0
+    """Seconds since another account's last submit during which an account
+    over its limit is shed; an account alone for longer is not held to it."""
     pause: float = 0.01
     """Seconds a customer SMPP session is not read after one of its submits
     was shed; what it sent meanwhile waits (unread, or held in order) instead
@@ -73,6 +78,8 @@ class AdmissionLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
             raise ValueError("need 1 <= pending_floor <= pending_per_account")
         if not 0 < self.target_delay <= 10:
             raise ValueError("target_delay must be between 0 and 10 seconds")
+        if not 0 < self.contention_window <= 60:
+            raise ValueError("contention_window must be between 0 and 60 seconds")
         if not 0 <= self.pause <= 1:
             raise ValueError("pause must be between 0 and 1 second")
 
@@ -92,6 +99,10 @@ class Admission:
         self._clock = clock
         self._cut_at = clock()
         self._pending: dict[str, int] = {}
+        self._latest: tuple[str, float] = ("", float("-inf"))
+        self._other: float = float("-inf")
+        """When the latest account began submitting after another one: while it
+        is within ``contention_window`` of now, accounts share the commit point."""
         self._shed: dict[tuple[str, str], int] = {}
         """(account, reason) -> submits shed, for ``smsgw_admission_shed_total``."""
         self._warning = RepeatedWarning(log, "submits shed at saturation", by="accounts")
@@ -104,13 +115,27 @@ class Admission:
     def admits(self, account: str) -> bool:
         """Whether a submit of ``account`` would be admitted now (nothing counted)."""
         pending = self._pending.get(account, 0)
-        return pending < self.limit or pending < self.limits.pending_floor
+        if pending < self.limit or pending < self.limits.pending_floor:
+            return True
+        return not self._contended(account)
+
+    def _contended(self, account: str) -> bool:
+        """Another account submitted within ``contention_window``."""
+        latest, at = self._latest
+        now = self._clock()
+        window = self.limits.contention_window
+        return (latest != account and now - at < window) or now - self._other < window
 
     def enter(self, account: str) -> bool:
         """Count one message of ``account`` in; or shed it (counted) and False."""
         if not self.admits(account):
             self.shed(account)
             return False
+        latest, at = self._latest
+        now = self._clock()
+        if latest != account:
+            self._other = at  # the previous account's last submit
+        self._latest = (account, now)
         self._pending[account] = self._pending.get(account, 0) + 1
         return True
 

@@ -22,13 +22,17 @@ async def send(api: Api, account_id: str, **fields: Any) -> httpx.Response:
 
 
 async def test_a_flooding_account_gets_429_with_retry_after_and_an_otp_goes_through() -> None:
-    limits = GatewayLimits(admission=AdmissionLimits(pending_per_account=2, pending_floor=2))
+    limits = GatewayLimits(
+        admission=AdmissionLimits(pending_per_account=2, pending_floor=2, contention_window=60)
+    )
     accounts = (account("bank"), account("shop"))
     async with running_api("memory", accounts=accounts, credit=CREDIT, limits=limits) as api:
         pipeline = api.engine.gateway.pipeline
         held = HeldLedger(pipeline.ledger)
         pipeline.ledger = held  # type: ignore[assignment]
         pipeline.commits.ledger = held  # type: ignore[assignment]
+        assert pipeline.admission.enter("bank")  # the commit point is shared:
+        pipeline.admission.leave(["bank"], latency=0.0)  # bank submitted a moment ago
         waiting = [asyncio.create_task(send(api, "shop")) for _ in range(2)]
         await until(lambda: pipeline.admission.pending("shop") == 2)
 

@@ -15,9 +15,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from api.joined_writes import JoinedHttpToolsProtocol
 from api.limits import BodyLimit
 from api.problems import HANDLERS
+from api.server import JoinedHttpToolsProtocol
 
 LIMIT = 1_000
 BIG = 4 * 1_048_576

@@ -58,6 +58,7 @@ async def saturated(limits: AdmissionLimits) -> AsyncIterator[tuple[Gateway, Hel
     async with running_gateway(
         "memory", [simulator()], accounts=accounts, credit=CREDIT, limits=gateway_limits
     ) as gateway:
+        shared(gateway.pipeline.admission)
         held = HeldLedger(gateway.pipeline.ledger)
         gateway.pipeline.ledger = held  # type: ignore[assignment]
         gateway.pipeline.commits.ledger = held  # type: ignore[assignment]
@@ -80,8 +81,27 @@ def shed_count(gateway: Gateway, account_id: str) -> float | None:
 # -- the limit ----------------------------------------------------------------
 
 
+def shared(admission: Admission) -> None:
+    """Another account submitted a moment ago: the commit point is shared."""
+    assert admission.enter("other")
+    admission.leave(["other"], latency=0.0)
+
+
+async def test_an_account_alone_is_never_shed_and_is_once_another_submits() -> None:
+    clock = FakeClock(100.0)
+    admission = Admission(AdmissionLimits(pending_per_account=3, pending_floor=1), clock=clock)
+    assert all(admission.enter(FLOOD) for _ in range(10))  # alone: it waits only for itself
+    assert admission.enter(OTP_ACCOUNT)
+    assert not admission.enter(FLOOD)  # now it would make the OTP account wait
+    clock.advance(0.5)
+    assert not admission.admits(FLOOD)
+    clock.advance(0.6)  # the other account quiet for longer than contention_window
+    assert admission.admits(FLOOD)
+
+
 async def test_an_account_is_shed_past_its_limit_and_another_is_not() -> None:
     admission = Admission(AdmissionLimits(pending_per_account=3, pending_floor=1))
+    shared(admission)
     assert [admission.enter(FLOOD) for _ in range(4)] == [True, True, True, False]
     assert admission.enter(OTP_ACCOUNT)
     assert not admission.admits(FLOOD)
@@ -118,6 +138,7 @@ async def test_an_account_within_the_floor_is_never_shed() -> None:
     clock.advance(10.0)
     admission.leave([], latency=5.0)
     admission.limit = 1.0  # as low as a collapsed backend would drive it, below the floor
+    shared(admission)
     assert all(admission.enter(OTP_ACCOUNT) for _ in range(5))
     assert not admission.enter(OTP_ACCOUNT)
 
@@ -148,7 +169,7 @@ def test_the_limits_load_from_config() -> None:
 
 
 async def test_a_flooding_account_gets_throttled_and_the_otp_account_does_not() -> None:
-    limits = AdmissionLimits(pending_per_account=4, pending_floor=4, pause=0)
+    limits = AdmissionLimits(pending_per_account=4, pending_floor=4, pause=0, contention_window=60)
     async with saturated(limits) as (gateway, held):
         flood = await Customer().bind(gateway, FLOOD)
         bank = await Customer().bind(gateway, OTP_ACCOUNT)
@@ -171,7 +192,9 @@ async def test_a_flooding_account_gets_throttled_and_the_otp_account_does_not() 
 async def test_a_shed_session_is_paused_and_what_it_sent_meanwhile_waits() -> None:
     """One refusal per pause, not one per PDU: the submits after the shed one
     wait (unread or held in order) and are admitted once there is room."""
-    limits = AdmissionLimits(pending_per_account=4, pending_floor=4, pause=0.3)
+    limits = AdmissionLimits(
+        pending_per_account=4, pending_floor=4, pause=0.3, contention_window=60
+    )
     async with saturated(limits) as (gateway, held):
         flood = await Customer().bind(gateway, FLOOD)
         flooding = [flood.request(OTP) for _ in range(8)]
@@ -186,7 +209,9 @@ async def test_a_shed_session_is_paused_and_what_it_sent_meanwhile_waits() -> No
 
 
 async def test_while_there_is_no_room_each_pause_refuses_the_oldest_held_submit() -> None:
-    limits = AdmissionLimits(pending_per_account=1, pending_floor=1, pause=0.02)
+    limits = AdmissionLimits(
+        pending_per_account=1, pending_floor=1, pause=0.02, contention_window=60
+    )
     async with saturated(limits) as (gateway, held):
         flood = await Customer().bind(gateway, FLOOD)
         flooding = [flood.request(OTP) for _ in range(4)]
@@ -199,7 +224,9 @@ async def test_while_there_is_no_room_each_pause_refuses_the_oldest_held_submit(
 
 
 async def test_a_session_closed_while_paused_is_forgotten() -> None:
-    limits = AdmissionLimits(pending_per_account=1, pending_floor=1, pause=0.05)
+    limits = AdmissionLimits(
+        pending_per_account=1, pending_floor=1, pause=0.05, contention_window=60
+    )
     async with saturated(limits) as (gateway, held):
         flood = await Customer().bind(gateway, FLOOD)
         flooding = [flood.request(OTP) for _ in range(3)]

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from api.joined_writes import JoinedHttpToolsProtocol, JoinedWrites
+from api.server import JoinedHttpToolsProtocol, JoinedWrites
 
 
 class _Recorded(asyncio.Transport):
