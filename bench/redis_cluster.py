@@ -167,6 +167,8 @@ class LocalCluster:
                 "",
                 "--appendonly",
                 "no",
+                "--lazyfree-lazy-expire",  # as docs/scaling.md asks of a production Redis
+                "yes",
                 "--dir",
                 str(self._dir),
             ],
