@@ -114,6 +114,8 @@ class SmppConnection(asyncio.Protocol):
         self._response_timeout = self.limits.response_timeout
         self._outgoing: list[bytes] = []
         self._flush_scheduled = False
+        self._read_holds: set[str] = set()
+        """Why the transport is not read now; it is read again once none is left."""
         self._malformed = 0
         self._last_received = 0.0
         self._probing = False
@@ -160,22 +162,34 @@ class SmppConnection(asyncio.Protocol):
             self._dispatch(received)
 
     def pause_writing(self) -> None:
-        if self._transport is not None:
-            self._transport.pause_reading()
+        self._hold_reading("writing")
 
     def resume_writing(self) -> None:
-        if self._transport is not None and not self._transport.is_closing():
-            self._transport.resume_reading()
+        self._read_when("writing")
 
     def pause_reading(self) -> None:
         """Read nothing more from the peer until `resume_reading`: what it
         sends waits in TCP buffers (back-pressure for a customer that floods)."""
-        if self._transport is not None and not self._transport.is_closing():
-            self._transport.pause_reading()
+        self._hold_reading("owner")
 
     def resume_reading(self) -> None:
+        self._read_when("owner")
+
+    def _hold_reading(self, reason: str) -> None:
+        """Stop reading for ``reason`` (our answers back up, or the owner's say)
+        until each reason given has been lifted: one lifting must not undo the other."""
         if self._transport is not None and not self._transport.is_closing():
-            self._transport.resume_reading()
+            if not self._read_holds:
+                self._transport.pause_reading()
+            self._read_holds.add(reason)
+
+    def _read_when(self, reason: str) -> None:
+        if reason not in self._read_holds:
+            return
+        self._read_holds.discard(reason)
+        transport = self._transport
+        if not self._read_holds and transport is not None and not transport.is_closing():
+            transport.resume_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._ticker is not None:

@@ -262,3 +262,25 @@ async def test_an_unbind_from_the_peer_is_the_close_reason(smsc: EchoSmsc) -> No
     await server_side.unbind()
     await connection.wait_closed()
     assert connection.close_reason is CloseReason.UNBOUND_BY_PEER
+
+
+async def test_reading_resumes_only_once_every_reason_to_pause_is_lifted(smsc: EchoSmsc) -> None:
+    """Back-pressure (our answers backing up) and the owner's pause (a customer
+    shed for flooding) each hold reading; lifting one keeps the other."""
+    bind = p.BindTransceiver(system_id="acme", password="secret")
+    connection = await open_session("127.0.0.1", smsc.port, bind, Client())
+    transport = connection._transport
+    assert transport is not None
+    connection.pause_reading()
+    connection.pause_writing()
+    connection.resume_writing()
+    assert not transport.is_reading()  # the owner's pause still holds
+    connection.resume_reading()
+    assert transport.is_reading()
+    connection.pause_writing()
+    connection.pause_reading()
+    connection.resume_reading()
+    assert not transport.is_reading()  # our answers still back up
+    connection.resume_writing()
+    assert transport.is_reading()
+    await connection.unbind()
