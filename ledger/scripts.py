@@ -53,12 +53,14 @@ _CONSTANTS: dict[str, type[StrEnum]] = {
 
 
 def lua_prelude() -> str:
-    """Lua tables mirroring the Python enums, e.g. `local AF = {balance="balance", ...}`."""
+    """Lua tables mirroring the Python enums, e.g. `local AF = {balance="balance", ...}`,
+    and `append_message_events` (`lua/message_events.lua`): every script that
+    writes to a bucket's event stream writes the one format the persister reads."""
     lines = [f"local MAX_AMOUNT = {MAX_AMOUNT}", f"local SETTLED_SLICES = {SETTLED_SLICES}"]
     for table, enum in _CONSTANTS.items():
         items = ", ".join(f'{member.name.lower()}="{member.value}"' for member in enum)
         lines.append(f"local {table} = {{{items}}}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + _lua_file("message_events")
 
 
 def _lua_file(name: str) -> str:

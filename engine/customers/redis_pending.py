@@ -39,7 +39,7 @@ from ledger.scripts import LuaScript, lua_prelude
 _STORE = LuaScript(
     "store_pending",
     "#!lua\n"  # refused up front when Redis is out of memory; keys checked to share a slot
-    + lua_prelude()  # the event stream's field names and kinds, as the ledger's scripts have
+    + lua_prelude()  # the stream's fields and `append_message_events`, as the ledger has
     + resources.files("engine.customers").joinpath("lua", "store_pending.lua").read_text(),
 )
 _CLAIM = LuaScript.from_package("engine.customers", "claim_parked")

@@ -7,19 +7,10 @@
 -- KEYS[2] the bucket's event stream (the ledger's, which the persister reads),
 -- KEYS[3..] the shard's stream of each account.
 -- ARGV[1] idle TTL (s); ARGV[2] a msgpack array of event body lengths, ARGV[3]
--- the bodies end to end (each entry as ledger/lua/append_events.lua writes
--- it); then, for each stream in KEYS order: the account, how many entries to
+-- the bodies end to end (`append_message_events` of the ledger's prelude); then, for each stream in KEYS order: the account, how many entries to
 -- add, how many ids to delete, the entries (field d), the ids.
 -- Returns the new entries' ids, in order.
-local lengths = cmsgpack.unpack(ARGV[2])
-local bodies = ARGV[3]
-local offset = 1
-for i = 1, #lengths do
-  local size = lengths[i]
-  redis.call('XADD', KEYS[2], '*', EF.kind, KIND.message, EF.body,
-    string.sub(bodies, offset, offset + size - 1))
-  offset = offset + size
-end
+append_message_events(KEYS[2], cmsgpack.unpack(ARGV[2]), ARGV[3])
 local ttl = ARGV[1]
 local at = 4
 local ids = {}
