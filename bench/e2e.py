@@ -260,6 +260,34 @@ def python_module(module: str, *args: str, profile: Path | None = None) -> list[
 # -- the engine's counters over time ----------------------------------------
 
 
+def fleet_command(
+    port: int,
+    account: str,
+    *,
+    binds: int,
+    window: int,
+    count: int,
+    timeout: float,
+    receipt_wait: float,
+    rate: float = 0.0,
+) -> list[str]:
+    """The `bench.esme_fleet` process submitting as ``account`` (with the
+    benchmarks' password) to ``port``; ``rate`` 0: as fast as it is let."""
+    return python_module(
+        "bench.esme_fleet",
+        "--port", str(port),
+        "--system-id", account,
+        "--password", PASSWORD,
+        "--binds", str(binds),
+        "--window", str(window),
+        "--rate", str(rate),
+        "--count", str(count),
+        "--timeout", str(timeout),
+        "--receipt-wait", str(receipt_wait),
+        "--json",
+    )  # fmt: skip
+
+
 class CounterSampler:
     """Scrapes the engine's /metrics every `SAMPLE_SECONDS` while the load runs."""
 
@@ -530,7 +558,7 @@ class BenchRun:
             )
         )  # fmt: skip
         operator_port = int((await self.operator.wait_event("listening"))["port"])
-        metrics_port = _free_port()
+        metrics_port = free_port()
         config = self.directory / "smsgw.toml"
         config.write_text(engine_config(args, operator_port, metrics_port, self.namespace))
         profile = self.directory / "engine.prof" if args.profile == "cprofile" else None
@@ -593,20 +621,17 @@ class BenchRun:
         sampling = asyncio.create_task(sampler.run())
         fleet = Child("fleet")
         await fleet.start(
-            python_module(
-                "bench.esme_fleet",
-                "--port", str(port),
-                "--system-id", ACCOUNT,
-                "--password", PASSWORD,
-                "--binds", str(args.binds),
-                "--window", str(args.window),
-                "--rate", str(args.rate),
-                "--count", str(args.count),
-                "--timeout", str(args.timeout),
-                "--receipt-wait", str(args.receipt_wait),
-                "--json",
+            fleet_command(
+                port,
+                ACCOUNT,
+                binds=args.binds,
+                window=args.window,
+                count=args.count,
+                timeout=args.timeout,
+                receipt_wait=args.receipt_wait,
+                rate=args.rate,
             )
-        )  # fmt: skip
+        )
         fleet_code = await fleet.wait(args.timeout + START_TIMEOUT)
         cpu = {name: child.cpu_seconds() - cpu_before[name] for name, child in measured.items()}
         costs: dict[str, Any] = {}
@@ -693,8 +718,9 @@ def json_report(child: Child, key: str) -> dict[str, Any]:
     raise RuntimeError(f"{child.name} printed no report: {child.diagnosis()}")
 
 
-def _free_port() -> int:
-    """A port free a moment ago: the engine's metrics listener needs a fixed one."""
+def free_port() -> int:
+    """A loopback port free a moment ago, for a listener whose port must be
+    known before it starts (an engine's metrics, a peer gateway's)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])

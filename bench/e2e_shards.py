@@ -28,12 +28,12 @@ import uvloop
 
 from bench.e2e import (
     ACCOUNT,
-    PASSWORD,
     PRICE,
     Child,
-    _free_port,
     build_parser,
     engine_config,
+    fleet_command,
+    free_port,
     json_report,
     python_module,
     throwaway_database,
@@ -74,7 +74,7 @@ async def _run(args: Any, directory: Path, redis_url: str, env: dict[str, str]) 
         ports = []
         for number, engine in enumerate(engines):
             config = directory / f"{engine.name}.toml"
-            text = _accounts(engine_config(args, operator_port, _free_port(), namespace), args)
+            text = _accounts(engine_config(args, operator_port, free_port(), namespace), args)
             shard = f'shard = "{engine.name}"\nshard_number = {number}\n'
             config.write_text(text.replace('shard = "bench"\n', shard, 1))
             started.append(engine)
@@ -112,12 +112,16 @@ def _accounts(config: str, args: Any) -> str:
 
 
 def _fleet_argv(args: Any, port: int, count: int, account: str) -> list[str]:
-    return python_module(
-        "bench.esme_fleet", "--port", str(port), "--system-id", account,
-        "--password", PASSWORD, "--binds", str(args.binds), "--window", str(args.window),
-        "--rate", str(args.rate), "--count", str(count), "--timeout", str(args.timeout),
-        "--receipt-wait", str(args.receipt_wait), "--json",
-    )  # fmt: skip
+    return fleet_command(
+        port,
+        account,
+        binds=args.binds,
+        window=args.window,
+        count=count,
+        timeout=args.timeout,
+        receipt_wait=args.receipt_wait,
+        rate=args.rate,
+    )
 
 
 def _report(

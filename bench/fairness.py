@@ -44,14 +44,14 @@ from redis.asyncio import Redis
 
 from bench.e2e import (
     ACCOUNT,
-    PASSWORD,
     PRICE,
     READY_EVENT,
     Child,
     CounterSampler,
-    _free_port,
     delete_namespace,
     engine_config,
+    fleet_command,
+    free_port,
     json_report,
     python_module,
     throwaway_database,
@@ -221,7 +221,7 @@ async def run(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
                     "SMSGW_REDIS_URL": args.redis_url,
                     "SMSGW_DATABASE_URL": database_url,
                 }
-            metrics_port = _free_port()
+            metrics_port = free_port()
             config = directory / "smsgw.toml"
             config.write_text(fairness_config(args, operator.port, metrics_port, namespace))
             credit = CREDIT_MESSAGES * PRICE
@@ -266,19 +266,16 @@ async def _phases(
     fleet = Child("flood")
     flood_start = time.perf_counter()
     await fleet.start(
-        python_module(
-            "bench.esme_fleet",
-            "--port", str(port),
-            "--system-id", ACCOUNT,
-            "--password", PASSWORD,
-            "--binds", str(args.flood_binds),
-            "--window", str(args.flood_window),
-            "--count", str(CREDIT_MESSAGES),
-            "--timeout", str(args.flood_warmup + args.flood_seconds),
-            "--receipt-wait", "1",
-            "--json",
+        fleet_command(
+            port,
+            ACCOUNT,
+            binds=args.flood_binds,
+            window=args.flood_window,
+            count=CREDIT_MESSAGES,
+            timeout=args.flood_warmup + args.flood_seconds,
+            receipt_wait=1,
         )
-    )  # fmt: skip
+    )
     _unniced(fleet)
     await asyncio.sleep(args.flood_warmup)
     sampler = CounterSampler(metrics_port)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.e2e import Child
+from bench.e2e import Child, free_port
 from bench.http import DRAIN_TIMEOUT, POLL_SECONDS, START_TIMEOUT, Target, operator
 
 JASMIN_VERSION = "0.11.1"
@@ -144,12 +144,6 @@ def jasmin_config(directory: Path, ports: dict[str, int], amqp_spec: Path) -> st
     return "\n".join(lines)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _check_service(name: str, port: int) -> None:
     try:
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
@@ -221,7 +215,7 @@ async def jasmin_target(venv: Path) -> AsyncIterator[Target]:
     with tempfile.TemporaryDirectory(prefix="smsgw-jasmin-") as scratch:
         directory = Path(scratch)
         ports = {
-            name: _free_port()
+            name: free_port()
             for name in (
                 "jcli",
                 "http",

@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections import Counter
@@ -40,7 +39,7 @@ from typing import Any
 
 import httpx
 
-from bench.e2e import Child
+from bench.e2e import Child, free_port
 
 USERNAME = "bench"
 PASSWORD = "benchpw"
@@ -157,12 +156,6 @@ username = {USERNAME}
 password = {PASSWORD}
 max-messages = 1
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

@@ -37,6 +37,7 @@ from contextlib import contextmanager
 
 import uvloop
 
+from bench.e2e import free_port
 from bench.output import print_report
 from engine.config import GatewayLimits
 from engine.messages.ids import MessageIds
@@ -63,19 +64,12 @@ _ACK = LuaScript.from_files("ack_events", ledger_state=False)
 _TRIM = LuaScript.from_files("trim_events", ledger_state=False)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 @contextmanager
 def private_redis() -> Iterator[str]:
     """A throwaway redis-server on a free loopback port; yields its URL."""
     if shutil.which("redis-server") is None:
         raise SystemExit("redis-server is not installed (apt-get install redis-server)")
-    port = _free_port()
+    port = free_port()
     workdir = tempfile.mkdtemp(prefix="smsgw-memory-")
     server = subprocess.Popen(
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.e2e import free_port
 from engine.customers.api_keys import RedisApiKeyStore, new_api_key
 from engine.customers.passwords import hash_password, verify_password
 from smpp import pdu as p
@@ -45,12 +45,6 @@ system_id = "x"
 currency = "EUR"
 connectors = {{ nowhere = {{}} }}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_hash_password_reads_stdin_and_refuses_long_ones() -> None:

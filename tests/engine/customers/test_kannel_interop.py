@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
@@ -32,6 +31,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from bench.e2e import free_port
 from engine.customers.accounts import AccountConfig
 from engine.gateway import Gateway
 from tests.engine.gateway_harness import PASSWORD, PRICE, account
@@ -67,12 +67,6 @@ def decimal_ids() -> dict[str, str]:
     if "message_id_format" not in AccountConfig.__struct_fields__:
         pytest.skip("AccountConfig has no message_id_format yet (decimal ids)")
     return {"message_id_format": "decimal"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Kannel:
