@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import structlog
+from redis.asyncio import RedisCluster
 from redis.exceptions import AuthenticationError, RedisError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -31,6 +32,7 @@ BACKOFF = Backoff(base=0.25, cap=5.0)
 ATTEMPT_TIMEOUT = 5.0
 """Seconds one attempt may take: a host that drops packets answers nothing."""
 
+_LAZY_EXPIRE = "lazyfree-lazy-expire"
 REDIS_DOWN = (OSError, TimeoutError, RedisConnectionError, RedisTimeoutError)
 DATABASE_DOWN = (
     OSError,
@@ -75,27 +77,22 @@ async def wait_for_redis(url: str, wait: float) -> None:
 async def _warn_of_eager_expiry(client: RedisClient, what: str) -> None:
     """Says so when Redis frees expired keys on its main thread: a settled-hold
     slice (one hash of a bucket's settled marks) then stalls every call while
-    it is freed. A Redis that hides CONFIG (a managed one) is taken as it is."""
+    it is freed. Every node of a cluster is asked (a replica becomes a primary
+    on failover); a Redis that hides CONFIG (a managed one) is taken as it is."""
     try:
-        setting = await client.config_get("lazyfree-lazy-expire")
+        if isinstance(client, RedisCluster):
+            answers = await client.config_get(_LAZY_EXPIRE, target_nodes=RedisCluster.ALL_NODES)
+            settings = list(answers.values())
+        else:
+            settings = [await client.config_get(_LAZY_EXPIRE)]
     except RedisError:
         return
-    answers = setting.values() if _per_node(setting) else [setting]
-    if any(_text(a.get("lazyfree-lazy-expire", b"yes")) == "no" for a in answers):
+    if any(setting.get(_LAZY_EXPIRE) == "no" for setting in settings):
         log.warning(
             "redis frees expired keys on its main thread",
             redis=what,
             fix="set lazyfree-lazy-expire yes (redis.conf or CONFIG SET)",
         )
-
-
-def _per_node(answer: dict[object, object]) -> bool:
-    """A cluster answers CONFIG GET with one dict per node."""
-    return bool(answer) and all(isinstance(value, dict) for value in answer.values())
-
-
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 async def wait_for_database(url: str, wait: float) -> None:
