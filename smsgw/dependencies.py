@@ -77,11 +77,12 @@ async def wait_for_redis(url: str, wait: float) -> None:
 async def _warn_of_eager_expiry(client: RedisClient, what: str) -> None:
     """Says so when Redis frees expired keys on its main thread: a settled-hold
     slice (one hash of a bucket's settled marks) then stalls every call while
-    it is freed. Every node of a cluster is asked (a replica becomes a primary
-    on failover); a Redis that hides CONFIG (a managed one) is taken as it is."""
+    it is freed. Every primary of a cluster is asked (not only the one node
+    RedisCluster would pick); a Redis that hides CONFIG (a managed one) is
+    taken as it is."""
     try:
         if isinstance(client, RedisCluster):
-            answers = await client.config_get(_LAZY_EXPIRE, target_nodes=RedisCluster.ALL_NODES)
+            answers = await client.config_get(_LAZY_EXPIRE, target_nodes=RedisCluster.PRIMARIES)
             settings = list(answers.values())
         else:
             settings = [await client.config_get(_LAZY_EXPIRE)]

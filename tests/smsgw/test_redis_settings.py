@@ -47,10 +47,10 @@ async def test_eager_expiry_is_told_at_start_and_lazy_expiry_is_not(
     with capture_logs() as logs:
         await wait_for_redis(redis_url, wait=5)
     assert not _warned(logs)
-    last = Redis(host="127.0.0.1", port=cluster.ports[-1])  # one node of six, a replica
-    await last.config_set("lazyfree-lazy-expire", "no")
+    master = Redis(host="127.0.0.1", port=cluster.masters()[-1])  # one master of three
+    await master.config_set("lazyfree-lazy-expire", "no")
     with capture_logs() as logs:
         await wait_for_redis(redis_url, wait=5)
-    await last.config_set("lazyfree-lazy-expire", "yes")
-    await last.aclose()
+    await master.config_set("lazyfree-lazy-expire", "yes")
+    await master.aclose()
     assert _warned(logs)
