@@ -18,6 +18,7 @@ from typing import Protocol
 
 import msgspec
 
+from engine.loop.single_flight import SingleFlight
 from ledger.redis_client import RedisClient
 
 _PREFIX = "sgw_"
@@ -125,7 +126,7 @@ class TrustedKeys:
         self._ttl = ttl
         self._clock = clock
         self._trusted: dict[str, tuple[float, str]] = {}
-        self._checking: dict[str, asyncio.Future[str | None]] = {}
+        self._checking: SingleFlight[str, str | None] = SingleFlight()
 
     def trusted(self, key: str) -> str | None:
         """The account of a key checked lately; None: it must be checked."""
@@ -151,17 +152,9 @@ class TrustedKeys:
         self._trusted = {k: v for k, v in self._trusted.items() if v[1] != account}
 
     def _start(self, key: str) -> asyncio.Future[str | None]:
-        checking = self._checking.get(key)
-        if checking is None:
-            checking = asyncio.ensure_future(self._check(key))
-            self._checking[key] = checking
-            checking.add_done_callback(lambda done: self._checked(key, done))
-        return checking
-
-    def _checked(self, key: str, done: asyncio.Future[str | None]) -> None:
-        self._checking.pop(key, None)
-        if not done.cancelled():
-            done.exception()  # a background check's failure is the next caller's to see
+        """The check of ``key`` under way, or a new one (a background check's
+        failure is the next caller's to see)."""
+        return self._checking.start(key, lambda: self._check(key))
 
     async def _check(self, key: str) -> str | None:
         key_id = key_id_of(key)

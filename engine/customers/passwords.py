@@ -20,6 +20,8 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
+from engine.loop.single_flight import SingleFlight
+
 _LOG2_N, _R, _P = 14, 8, 1
 _NOBODY = "$".join(("scrypt", str(_LOG2_N), str(_R), str(_P), "A" * 24, "A" * 44))
 """Checked for an unknown account: it matches nothing and costs what a real
@@ -110,7 +112,7 @@ class TrustedPasswords:
         self._ttl = ttl
         self._clock = clock
         self._trusted: dict[bytes, float] = {}
-        self._checking: dict[bytes, asyncio.Future[bool]] = {}
+        self._checking: SingleFlight[bytes, bool] = SingleFlight()
 
     async def verify(self, name: str, password: str, stored: str) -> bool:
         proof = hashlib.sha256(f"{name}\0{stored}\0{password}".encode()).digest()
@@ -118,11 +120,7 @@ class TrustedPasswords:
         if self._trusted.get(proof, 0.0) > now:
             self._trusted[proof] = now + self._ttl
             return True
-        checking = self._checking.get(proof)
-        if checking is None:
-            checking = asyncio.ensure_future(self._checker.verify(name, password, stored))
-            self._checking[proof] = checking
-            checking.add_done_callback(lambda _: self._checking.pop(proof, None))
+        checking = self._checking.start(proof, lambda: self._checker.verify(name, password, stored))
         matched = await asyncio.shield(checking)
         if matched:
             if len(self._trusted) >= _REMEMBERED:
