@@ -53,18 +53,21 @@ def commands_per_message(
     }
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process so far (proc(5), fields 14 and 15); OSError
+    for one that is gone."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def postgres_cpu_seconds() -> float:
     """utime + stime of every PostgreSQL process of this machine (backends,
     WAL writer, checkpointer): what the database spent, whoever asked."""
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    total = 0.0
+    for comm in Path("/proc").glob("[0-9]*/comm"):
         try:
-            text = stat.read_text()
-        except OSError:
+            if comm.read_text().strip() in ("postgres", "postmaster"):
+                total += process_cpu_seconds(int(comm.parent.name))
+        except OSError:  # a process that ended since it was listed
             continue
-        name, _, rest = text.partition(") ")
-        if name.rsplit("(", 1)[-1] not in ("postgres", "postmaster"):
-            continue
-        fields = rest.split()
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+    return total

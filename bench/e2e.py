@@ -59,7 +59,12 @@ import uvloop
 from prometheus_client import start_http_server
 from redis.asyncio import Redis
 
-from bench.costs import commands_per_message, postgres_cpu_seconds, redis_command_counts
+from bench.costs import (
+    commands_per_message,
+    postgres_cpu_seconds,
+    process_cpu_seconds,
+    redis_command_counts,
+)
 from engine.config import load_config_file
 from engine.customers.passwords import hash_password
 from engine.gateway import Gateway
@@ -224,9 +229,7 @@ class Child:
 
     def cpu_seconds(self) -> float:
         """utime + stime of the running child (proc(5), fields 14 and 15)."""
-        stat = Path(f"/proc/{self.pid}/stat").read_text()
-        fields = stat.rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return process_cpu_seconds(self.pid)
 
     async def wait(self, timeout: float = STOP_TIMEOUT) -> int:
         """Exit status once the child ended by itself and its output is read."""

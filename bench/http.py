@@ -53,6 +53,7 @@ import msgspec
 import orjson
 import uvloop
 
+from bench.costs import process_cpu_seconds
 from bench.e2e import Child, json_report, parse_metrics, python_module
 from bench.http_load import CLIENTS, SCENARIOS
 
@@ -197,12 +198,6 @@ async def wait_ready(url: str) -> None:
             await asyncio.sleep(POLL_SECONDS)
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (proc(5), fields 14 and 15)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def run_scenario(target: Target, scenario: str, args: argparse.Namespace) -> dict[str, Any]:
     """One load generator run against ``target``: the servers' CPU during it; how
     long the gateway took afterwards to hand its backlog to the operator; and
@@ -210,7 +205,7 @@ async def run_scenario(target: Target, scenario: str, args: argparse.Namespace) 
     from the load's start until that backlog was gone, which counts the work a
     gateway defers as well as the work it does while answering."""
     pids = {name: child.pid for name, child in target.measured.items()} | target.extra_cpu
-    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    before = {name: process_cpu_seconds(pid) for name, pid in pids.items()}
     generator = Child("load generator")
     credentials = target.credentials
     await generator.start(
@@ -230,7 +225,7 @@ async def run_scenario(target: Target, scenario: str, args: argparse.Namespace) 
         )
     )  # fmt: skip
     code = await generator.wait(args.warmup + args.duration + START_TIMEOUT + 60)
-    cpu = {name: round(cpu_seconds(pid) - before[name], 2) for name, pid in pids.items()}
+    cpu = {name: round(process_cpu_seconds(pid) - before[name], 2) for name, pid in pids.items()}
     if code != 0:
         raise RuntimeError(f"the load generator exited {code}: {generator.diagnosis()}")
     result = json_report(generator, "scenario")
@@ -243,7 +238,8 @@ async def run_scenario(target: Target, scenario: str, args: argparse.Namespace) 
     await target.drained()
     result["backlog_drain_s"] = round(time.monotonic() - load_ended, 2)
     handled = result["messages_accepted"] + result["warmup_messages_accepted"]
-    spent = sum(cpu_seconds(pid) - before[name] for name, pid in pids.items() if name != "operator")
+    gateway = {name: pid for name, pid in pids.items() if name != "operator"}
+    spent = sum(process_cpu_seconds(pid) - before[name] for name, pid in gateway.items())
     result["gateway_cpu_ms_per_message"] = round(1000 * spent / handled, 3) if handled else None
     return result
 

@@ -27,6 +27,7 @@ import asyncpg
 import httpx
 from redis.asyncio import Redis
 
+from bench.costs import process_cpu_seconds
 from bench.e2e import (
     ACCOUNT,
     Child,
@@ -38,7 +39,6 @@ from bench.e2e import (
     redis_cpu_seconds,
     throwaway_database,
 )
-from bench.http import cpu_seconds
 from bench.kannel_peer import SETUP, free_port, kannel_peer, version
 from engine.customers.api_keys import RedisApiKeyStore, new_api_key
 from ledger.config import LedgerConfig
@@ -89,7 +89,7 @@ class CountGateway:
 
 def _cpu(pid: int) -> float:
     try:
-        return cpu_seconds(pid)
+        return process_cpu_seconds(pid)
     except OSError:  # a backend that ended since it was listed
         return 0.0
 

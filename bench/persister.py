@@ -29,6 +29,7 @@ import orjson
 import uvloop
 from redis.asyncio import Redis
 
+from bench.costs import process_cpu_seconds
 from bench.e2e import delete_namespace, throwaway_database
 from bench.output import print_report
 from ledger.config import LedgerConfig, PersisterConfig
@@ -94,13 +95,7 @@ async def _fill(ledger: RedisLedger, count: int) -> None:
 
 def _cpu_seconds(pids: list[int]) -> float:
     """User and system CPU of these local processes (PostgreSQL's backends)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rpartition(")")[2].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / ticks
+    return sum(process_cpu_seconds(pid) for pid in pids)
 
 
 async def _rows(database_url: str) -> dict[str, int]:
