@@ -101,8 +101,8 @@ class Admission:
         self._pending: dict[str, int] = {}
         self._latest: tuple[str, float] = ("", float("-inf"))
         self._other: float = float("-inf")
-        """When the latest account began submitting after another one: while it
-        is within ``contention_window`` of now, accounts share the commit point."""
+        """The last submit of an account other than the latest submitter: while
+        it is within ``contention_window`` of now, accounts share the commit point."""
         self._shed: dict[tuple[str, str], int] = {}
         """(account, reason) -> submits shed, for ``smsgw_admission_shed_total``."""
         self._warning = RepeatedWarning(log, "submits shed at saturation", by="accounts")
