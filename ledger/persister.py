@@ -124,9 +124,9 @@ class Persister:
         try:
             await asyncio.gather(*(self._run_lane(lane) for lane in range(len(self._lanes))))
         finally:
-            keeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeping
+            while not keeping.done():  # cancelled again: 3.11 may lose one (engine.loop.cancelling)
+                keeping.cancel()
+                await asyncio.wait({keeping}, timeout=1.0)
 
     async def _run_lane(self, lane: int) -> None:
         redis_failures = 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
 import getpass
 import os
@@ -19,6 +18,7 @@ from prometheus_client import start_http_server
 
 from engine.config import ConfigError, load_config_file
 from engine.customers.passwords import hash_password
+from engine.loop.cancelling import cancelled
 from smsgw.logs import configure_logging, set_levels
 from smsgw.preflight import Endpoint, StartupError, check_listeners, listen_error
 
@@ -154,10 +154,7 @@ async def _unless_stopped(starting: Awaitable[None], stopping: asyncio.Event) ->
         await asyncio.wait({start, signalled}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         signalled.cancel()
-        if not start.done():
-            start.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await start
+        await cancelled(start)
     if start.cancelled():
         return False
     start.result()
@@ -262,15 +259,17 @@ def run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> int
 
 
 async def _end_leftovers() -> None:
-    """Cancels what ``main`` left running; a task still there after
-    `LEFTOVER_WAIT` (one that swallowed its cancellation) ends the process."""
+    """Cancels what ``main`` left running (again while it runs: `cancelled`);
+    a task still there after `LEFTOVER_WAIT` (one that swallows every
+    cancellation) ends the process."""
     current = asyncio.current_task()
     leftovers = [task for task in asyncio.all_tasks() if task is not current]
-    for task in leftovers:
-        task.cancel()
     if not leftovers:
         return
-    _, stuck = await asyncio.wait(leftovers, timeout=LEFTOVER_WAIT)
+    await asyncio.wait(
+        [asyncio.ensure_future(cancelled(t)) for t in leftovers], timeout=LEFTOVER_WAIT
+    )
+    stuck = [task for task in leftovers if not task.done()]
     if stuck:
         names = ", ".join(sorted(getattr(t.get_coro(), "__qualname__", "?") for t in stuck))
         _exit_now(1, f"tasks ignored their cancellation: {names}")

@@ -10,7 +10,6 @@ and the schema be migrated, before anything starts (`smsgw.dependencies`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -23,6 +22,7 @@ from engine.customers.api_keys import RedisApiKeyStore
 from engine.customers.idempotency import RedisIdempotencyStore
 from engine.facade import Engine, ReadyCheck
 from engine.gateway import Gateway
+from engine.loop.cancelling import cancelled
 from engine.messages.receipt_map import RedisReceiptMap
 from engine.shard.parking import RedisParking
 from engine.shard.registry import RedisShardRegistry
@@ -117,7 +117,7 @@ async def start_production(
         redis,
     )
     watching = asyncio.get_running_loop().create_task(engine.admin.watch(redis))
-    stack.push_async_callback(_cancelled, watching)
+    stack.push_async_callback(cancelled, watching)
     return engine
 
 
@@ -149,12 +149,6 @@ def _logged(part: str, close: Callable[[], Awaitable[None]]) -> Callable[[], Awa
             log.exception("closing failed", part=part)
 
     return closing
-
-
-async def _cancelled(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
 
 
 class _InProcessPersister:

@@ -24,6 +24,7 @@ from typing import Protocol
 
 import structlog
 
+from engine.loop.cancelling import cancelled
 from engine.messages.message import MtMessage
 from engine.operators.connector_config import ConnectorConfig
 from engine.operators.health import ConnectorHealth
@@ -217,8 +218,7 @@ class OperatorBind:
         """What the sender held goes back to the scheduler (`Connector.end_dispatch`)."""
         sender, self._sender = self._sender, None
         if sender is not None and not sender.done():
-            sender.cancel()
-            await asyncio.wait((sender,))
+            await cancelled(sender)
 
     async def stop_sending(self) -> None:
         """Take no more messages; responses to those on the wire still count."""
@@ -230,8 +230,7 @@ class OperatorBind:
         connection = self.connection
         runner, self._runner = self._runner, None
         if runner is not None:
-            runner.cancel()
-            await asyncio.wait((runner,))
+            await cancelled(runner)
         if connection is not None:
             await connection.unbind()
             await connection.wait_closed()

@@ -20,6 +20,7 @@ from collections import deque
 
 import structlog
 
+from engine.loop.cancelling import cancelled
 from engine.webhooks.delivery_log import DeliveryAttempt, DeliveryLog
 
 log = structlog.get_logger("smsgw.webhooks")
@@ -63,9 +64,7 @@ class DeliveryLogWriter:
         self._wake.set()
         done, _ = await asyncio.wait((self._task,), timeout=timeout)
         if not done:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancelled(self._task)
             self.dropped += self._writing + len(self._pending)
             self._pending.clear()
         self._task = None

@@ -35,6 +35,7 @@ import msgspec
 import structlog
 from msgspec import Meta
 
+from engine.loop.cancelling import cancelled
 from engine.loop.repeated import RepeatedWarning
 from engine.webhooks.connections import (
     AnswerTimeout,
@@ -205,9 +206,7 @@ class WebhookDispatcher:
         if self._workers:
             _, unfinished = await asyncio.wait(self._workers, timeout=timeout)
             running = sum(len(job.deliveries) for job in self._sending)
-            for worker in unfinished:
-                worker.cancel()
-            await asyncio.gather(*unfinished, return_exceptions=True)
+            await asyncio.gather(*(cancelled(worker) for worker in unfinished))
         self._workers = []
         self._held = 0
         self.counters["dropped"] += given_up + running
