@@ -84,9 +84,16 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """MO: tried in this order."""
     destination: str | None = None
     network: str | None = None
+    country: str | None = None
+    """ISO 3166-1 alpha-2 of the destination."""
     sell_per_part: int | None = None
+    """The list price per part, in ``currency`` (the account's discount and
+    exchange rate apply at accept: docs/billing.md)."""
     cost_per_part: int | None = None
     currency: str | None = None
+    cost_currency: str | None = None
+    plan_id: str | None = None
+    """The tariff plan that priced it, when one did."""
     command_status: int | None = None
     reason: str | None = None
 
@@ -95,9 +102,12 @@ class ExplainAnswer(msgspec.Struct, frozen=True, kw_only=True):
     destination: str
     """In international form, as routed and priced."""
     network: str
+    country: str
     routes: list[RouteTrace]
     """Every route in table order: whether its filters matched, and why not."""
     decision: Decision
+    pricing: str
+    """Which tariff priced it, whose (plan, account, route) and in which currency."""
 
 
 @admin_endpoint
@@ -153,8 +163,10 @@ async def explain(request: Request, admin: Administration) -> Response:
     answer = ExplainAnswer(
         destination=found.destination,
         network=found.network,
+        country=found.country,
         routes=list(found.routes),
         decision=_decision(found.decision),
+        pricing=found.pricing,
     )
     return json(answer)
 
@@ -167,9 +179,12 @@ def _decision(decision: object) -> Decision:
             connectors=list(decision.connectors),
             destination=decision.destination,
             network=decision.network,
+            country=decision.country or None,
             sell_per_part=decision.sell_per_part,
             cost_per_part=decision.cost_per_part,
             currency=decision.currency,
+            cost_currency=decision.cost_currency,
+            plan_id=decision.plan_id or None,
         )
     if isinstance(decision, MoRouted):
         return Decision(kind="routed", route_id=decision.route_id, accounts=list(decision.accounts))

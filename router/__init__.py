@@ -1,4 +1,4 @@
-"""In-process MT and MO routing tables: filters, targets, prefix lookup, tariffs, LCR.
+"""In-process MT and MO routing tables: filters, targets, prefix lookup, tariffs, plans, LCR.
 
 Build a table from configuration, ask it for decisions, swap it whole to reload::
 
@@ -18,6 +18,7 @@ from router.decisions import (
 )
 from router.explain import Explanation, RouteTrace, explain_mo, explain_mt
 from router.facts import MessageFacts, PriorityClass
+from router.plans import PlanView, Tier
 from router.schema import RoutingConfig
 from router.table import RoutingTable
 from router.targets import Usable
@@ -35,12 +36,14 @@ __all__ = [
     "MtDecision",
     "MtRouted",
     "NoRoute",
+    "PlanView",
     "PriorityClass",
     "Rejected",
     "RouteTrace",
     "RoutingConfig",
     "RoutingConfigError",
     "RoutingTable",
+    "Tier",
     "Usable",
     "explain_mo",
     "explain_mt",

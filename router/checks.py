@@ -10,9 +10,10 @@ cascade into "unknown" errors elsewhere.
 import re
 import typing
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from router import plans
 from router.schema import (
     AccountConfig,
     CommonFilters,
@@ -40,13 +41,18 @@ E164_MAX_DIGITS = 15
 
 @dataclass(frozen=True, slots=True)
 class DeclaredNames:
-    """The names declared in each section, as the operator wrote them."""
+    """The names declared in each section, as the operator wrote them.
+
+    ``cost_currencies`` holds per connector with a cost tariff that tariff's currency.
+    """
 
     countries: frozenset[str]
     tariffs: frozenset[str]
+    plans: frozenset[str]
     connectors: frozenset[str]
     networks: frozenset[str]
     connectors_without_cost: frozenset[str]
+    cost_currencies: Mapping[str, str]
 
 
 def check_country(country: CountryConfig, place: str) -> list[ConfigIssue]:
@@ -69,6 +75,7 @@ def check_account(account: AccountConfig, place: str, names: DeclaredNames) -> l
         issues.append(_unknown(f"{place}.default_country", "country", account.default_country))
     if account.sell_tariff is not None and account.sell_tariff not in names.tariffs:
         issues.append(_unknown(f"{place}.sell_tariff", "tariff", account.sell_tariff))
+    issues.extend(plans.check_assignments(account.plans, f"{place}.plans", names.plans))
     return issues
 
 
@@ -86,8 +93,7 @@ def check_tariff(tariff: TariffConfig, place: str) -> list[ConfigIssue]:
     seen: dict[str, list[tuple[int, float, float]]] = {}
     for position, rate in enumerate(tariff.rates):
         rate_place = f"{place}.rates[{position}]"
-        start = rate.valid_from.timestamp() if rate.valid_from else float("-inf")
-        end = rate.valid_until.timestamp() if rate.valid_until else float("inf")
+        start, end = plans.window(rate.valid_from, rate.valid_until)
         if start >= end:
             issues.append(ConfigIssue(f"{rate_place}.valid_until", "must be after valid_from"))
             continue
@@ -134,9 +140,28 @@ def check_mt_target(target: MtTarget, place: str, names: DeclaredNames) -> list[
     for connector_place, connector in connectors.items():
         if connector not in names.connectors:
             issues.append(_unknown(connector_place, "connector", connector))
-        elif isinstance(target, LeastCostTarget) and connector in names.connectors_without_cost:
-            issues.append(ConfigIssue(connector_place, "least_cost needs a cost_tariff on it"))
+        elif isinstance(target, LeastCostTarget):
+            issues.extend(_check_least_cost(connector_place, connector, target, names))
     return issues
+
+
+def _check_least_cost(
+    place: str, connector: str, target: LeastCostTarget, names: DeclaredNames
+) -> list[ConfigIssue]:
+    """Least cost compares costs as numbers, so they must all be in one currency."""
+    if connector in names.connectors_without_cost:
+        return [ConfigIssue(place, "least_cost needs a cost_tariff on it")]
+    currency = names.cost_currencies.get(connector)
+    first = next((c for c in target.connectors if c in names.cost_currencies), connector)
+    if currency is not None and currency != names.cost_currencies[first]:
+        return [
+            ConfigIssue(
+                place,
+                f"least_cost compares costs in one currency: {connector!r} costs in "
+                f"{currency}, {first!r} in {names.cost_currencies[first]}",
+            )
+        ]
+    return []
 
 
 def check_mo_target(target: MoTarget, place: str, names: DeclaredNames) -> list[ConfigIssue]:

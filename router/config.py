@@ -17,8 +17,9 @@ a message saying how to nest them. The sections below are keys of ``[routing]``.
 Format
 ------
 ``currency``
-    ISO 4217 code of every price in the table. Prices are integers in
-    micro-units of it: 45_000 is 0.045 EUR.
+    ISO 4217 code of the table: the currency of every tariff that names none.
+    Prices are integers in micro-units of their tariff's currency: 45_000 is
+    0.045 EUR.
 ``[countries.<ISO 3166 code>]``
     How national numbers of a country are written: ``calling_code``,
     ``national_lengths`` (lengths of the national significant number),
@@ -26,7 +27,11 @@ Format
 ``[accounts.<id>]``
     Routing settings of an account: ``default_country`` turns its national
     numbers into international form; ``sell_tariff`` prices its messages ahead
-    of the route's tariff.
+    of the route's tariff, and ``plans`` ahead of both (see ``[plans]``).
+``[groups.<id>]``
+    ``plans`` of an account group (which accounts are in it is the engine's
+    setting): they price an account's messages when the account holds no plan
+    at the time, its first group first.
 ``[connectors.<id>]``
     Every connector a route names; ``cost_tariff`` is what it charges us, which
     ``least_cost`` needs.
@@ -34,7 +39,15 @@ Format
     ``rates``: ``prefix`` ("" for every destination), ``price`` per part,
     optional ``valid_from`` (inclusive) and ``valid_until`` (exclusive). The
     longest prefix with a rate valid now gives the price; one prefix's rates
-    must not overlap in time.
+    must not overlap in time. ``currency`` (default: the table's) is that of
+    its prices; the connectors of one ``least_cost`` target cost in one.
+``[plans.<id>]``
+    A tariff plan: ``tariff``, the sell tariff its holders pay, and ``tiers``
+    for the month's invoice (``after_parts`` ascending, ``discount`` in basis
+    points: parts beyond ``after_parts`` cost that much less). Accounts and
+    groups hold plans with dates: ``plans = [{ plan, valid_from, valid_until }]``
+    (aware datetimes, either end open, one plan at a time); a plan dated ahead
+    takes effect at its date by itself.
 ``[networks]``
     Numbering plan: destination prefix to MCC+MNC (ITU-T E.212), longest
     prefix wins; ``destination_network`` filters test it.
@@ -81,6 +94,9 @@ sell_tariff = "banks-eu"
 [routing.accounts.shop-london]
 default_country = "GB"
 
+[routing.groups.banks]
+plans = [{ plan = "banks-usd", valid_from = 2026-06-01T00:00:00Z }]
+
 [routing.connectors.orange-fr]
 cost_tariff = "orange-fr-cost"
 
@@ -102,6 +118,14 @@ rates = [
     { prefix = "33", price = 40_000, valid_until = 2026-01-01T00:00:00Z },
     { prefix = "33", price = 42_000, valid_from = 2026-01-01T00:00:00Z },
 ]
+
+[routing.tariffs.world-usd]
+currency = "USD"
+rates = [{ prefix = "", price = 52_000 }]
+
+[routing.plans.banks-usd]
+tariff = "world-usd"
+tiers = [{ after_parts = 100_000, discount = 500 }, { after_parts = 1_000_000, discount = 1_000 }]
 
 [routing.tariffs.orange-fr-cost]
 rates = [{ prefix = "336", price = 21_000 }, { prefix = "337", price = 21_000 }]
@@ -187,6 +211,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from router import checks
+from router.plans import check_group, check_plan
 from router.schema import (
     AccountConfig,
     ConnectorConfig,
@@ -194,10 +219,12 @@ from router.schema import (
     CountryConfig,
     Currency,
     Digits,
+    GroupConfig,
     Identifier,
     MccMnc,
     MoRouteConfig,
     MtRouteConfig,
+    PlanConfig,
     RoutingConfig,
     TariffConfig,
 )
@@ -281,6 +308,12 @@ def load_data(data: object) -> RoutingConfig:
         issues,
     )
     tariffs = _entries(data, "tariffs", Identifier, TariffConfig, checks.check_tariff, issues)
+    plans = _entries(
+        data, "plans", Identifier, PlanConfig, _with(check_plan, names.tariffs), issues
+    )
+    groups = _entries(
+        data, "groups", Identifier, GroupConfig, _with(check_group, names.plans), issues
+    )
     networks = convert_all(data.get("networks", {}), dict[Digits, MccMnc], "networks", issues)
     names = dataclasses.replace(
         names,
@@ -288,6 +321,11 @@ def load_data(data: object) -> RoutingConfig:
         connectors_without_cost=frozenset(
             name for name, connector in connectors.items() if connector.cost_tariff is None
         ),
+        cost_currencies={
+            name: tariffs[connector.cost_tariff].currency or currency
+            for name, connector in connectors.items()
+            if connector.cost_tariff in tariffs and isinstance(currency, str)
+        },
     )
     parts = checks.part_checks(names)
     mt_check = _with(checks.check_mt_route, names)
@@ -302,6 +340,8 @@ def load_data(data: object) -> RoutingConfig:
         accounts=accounts,
         connectors=connectors,
         tariffs=tariffs,
+        plans=plans,
+        groups=groups,
         networks=networks,
         mt_routes=mt_routes,
         mo_routes=mo_routes,
@@ -319,15 +359,18 @@ def _declared_names(data: dict[Any, Any]) -> checks.DeclaredNames:
     return checks.DeclaredNames(
         countries=keys("countries"),
         tariffs=keys("tariffs"),
+        plans=keys("plans"),
         connectors=keys("connectors"),
         networks=frozenset(str(v) for v in networks.values())
         if isinstance(networks, dict)
         else frozenset(),
         connectors_without_cost=frozenset(),
+        cost_currencies={},
     )
 
 
-def _with(check: Callable[..., list[ConfigIssue]], names: checks.DeclaredNames) -> ItemCheck[Any]:
+def _with(check: Callable[..., list[ConfigIssue]], names: object) -> ItemCheck[Any]:
+    """``check`` with the names it checks references against."""
     return lambda item, place: check(item, place, names)
 
 

@@ -1,8 +1,10 @@
 """What the router answers.
 
-Money is an integer number of micro-units of ``currency``: one millionth of the
+Money is an integer number of micro-units of its currency: one millionth of the
 major unit, whatever the currency's usual minor unit (1 EUR = 1_000_000), so a
-price like 0.0045 EUR per part is exact. Prices are per message part; the engine
+price like 0.0045 EUR per part is exact. Each amount comes with its currency,
+that of the tariff it was read from (ISO 4217); the router never converts, the
+engine does at the rate of the day. Prices are per message part; the engine
 multiplies by the number of parts it counted.
 """
 
@@ -13,10 +15,16 @@ class MtRouted(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """An MT message goes to ``connectors``, tried in this order.
 
     ``destination`` is the number in international form, as matched and priced;
-    ``network`` is the MCC+MNC of its longest numbering-plan prefix, or ``""``.
-    ``cost_per_part`` is what the first connector charges us, or None when its
-    cost tariff has no rate for the destination; the engine asks
-    ``RoutingTable.cost_per_part`` for the others when it fails over.
+    ``network`` is the MCC+MNC of its longest numbering-plan prefix, or ``""``;
+    ``country`` its ISO 3166-1 alpha-2 country (``router.calling_codes``), or ``""``.
+    ``sell_per_part`` is the list price, in ``currency``: that of the plan's
+    tariff when a plan priced it (``plan_id``, else ``""``), else of the
+    account's or the route's sell tariff; the account's discount and currency
+    are the engine's. ``cost_per_part`` is what the first connector charges us,
+    in ``cost_currency``, or None when its cost tariff has no rate for the
+    destination (``cost_currency`` is then the table's); the engine asks
+    ``RoutingTable.cost_per_part`` and ``cost_currency`` for the others when it
+    fails over.
     """
 
     route_id: str
@@ -26,6 +34,9 @@ class MtRouted(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     sell_per_part: int
     cost_per_part: int | None
     currency: str
+    plan_id: str
+    cost_currency: str
+    country: str
 
 
 class MoRouted(msgspec.Struct, frozen=True, kw_only=True, gc=False):

@@ -1,13 +1,13 @@
 """Everything the table derives from a destination's prefixes, in one lookup.
 
-A decision needs the destination's network (numbering plan), which route prefix
-filters its prefixes satisfy or exclude (MT and MO), what each connector
-charges for it and what each sell tariff asks for it. These are folded per
-prefix at build time, each prefix inheriting from its longest stored ancestor,
-so one longest-prefix lookup answers them all; a separate lookup per tariff
-would cost more than the rest of the decision (measured: the two tariff lookups
-of a decision took 2 of its 5.5 us; the sell tariff lookup alone took 0.4 us of
-a 4.9 us decision).
+A decision needs the destination's network (numbering plan) and country, which
+route prefix filters its prefixes satisfy or exclude (MT and MO), what each
+connector charges for it and what each sell tariff asks for it. These are
+folded per prefix at build time, each prefix inheriting from its longest
+stored ancestor, so one longest-prefix lookup answers them all; a separate
+lookup per tariff would cost more than the rest of the decision (measured: the
+two tariff lookups of a decision took 2 of its 5.5 us; the sell tariff lookup
+alone took 0.4 us of a 4.9 us decision).
 """
 
 import sys
@@ -57,7 +57,7 @@ class DestinationRoutes:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class DestinationInfo:
-    """What a destination's prefixes say: network (MCC+MNC or ``""``), routes, money.
+    """What a destination's prefixes say: network (MCC+MNC or ``""``), country, routes, money.
 
     ``mt_routes`` and ``mo_routes`` are the routes its prefixes and network
     allow, as bit masks of the route index. ``fixed_prices`` says no cost or
@@ -68,6 +68,7 @@ class DestinationInfo:
     """
 
     network: str
+    country: str
     mt_routes: int
     mo_routes: int
     costs: Costs
@@ -77,6 +78,7 @@ class DestinationInfo:
 
 def destination_map(
     networks: dict[str, str],
+    countries: dict[str, str],
     mt_routes: DestinationRoutes,
     mo_routes: DestinationRoutes,
     cost_schedules: Schedules,
@@ -85,10 +87,11 @@ def destination_map(
     """Fold networks, route masks, connector costs and prices down the prefix hierarchy.
 
     A destination starts with every stored prefix on its path, so masks are ORed
-    with those of the ancestor; the network is the nearest one defined; the
-    routes it allows are those its masks and its network allow; a
-    connector's cost schedule is that of its nearest priced prefix (its
-    tariff's schedules already fall back to the rates of shorter prefixes).
+    with those of the ancestor; the network and the country (``countries``:
+    ISO code by prefix) are the nearest ones defined; the routes it allows are
+    those its masks and its network allow; a connector's cost schedule is that
+    of its nearest priced prefix (its tariff's schedules already fall back to
+    the rates of shorter prefixes).
     Networks are interned: a few hundred names serve thousands of prefixes.
     ``cost_schedules`` maps each connector to its cost tariff's schedules, and
     ``price_schedules`` each sell tariff id to its schedules; prices fold like
@@ -100,7 +103,7 @@ def destination_map(
     shared: dict[Masks, Masks] = {}
     shared_routes: dict[int, int] = {}
     folded: dict[str, tuple[DestinationInfo, Masks, Masks]] = {}
-    prefixes = set(networks) | set(mt_routes.prefixes) | set(mo_routes.prefixes)
+    prefixes = set(networks) | set(countries) | set(mt_routes.prefixes) | set(mo_routes.prefixes)
     prefixes |= set(own_costs) | set(own_prices) | {""}
     for prefix in sorted(prefixes, key=len):
         above, above_mt, above_mo = ancestor(folded, prefix) or _NOTHING
@@ -111,6 +114,7 @@ def destination_map(
         network = sys.intern(networks[prefix]) if prefix in networks else above.network
         info = DestinationInfo(
             network=network,
+            country=countries.get(prefix, above.country),
             mt_routes=_shared(mt_routes.allowed(mt_masks, network), shared_routes),
             mo_routes=_shared(mo_routes.allowed(mo_masks, network), shared_routes),
             costs=above.costs | costs if costs else above.costs,
@@ -121,7 +125,7 @@ def destination_map(
     return PrefixMap((prefix, info) for prefix, (info, _, _) in folded.items())
 
 
-_NOTHING = (DestinationInfo("", 0, 0, {}, {}, True), (0, 0), (0, 0))
+_NOTHING = (DestinationInfo("", "", 0, 0, {}, {}, True), (0, 0), (0, 0))
 """What the ancestor of the empty prefix would say: nothing."""
 
 

@@ -8,18 +8,24 @@ filters match and whose target can deliver, exactly as in ``decide_mt`` and
 
 Explaining applies the deciding route for real: a round-robin counter advances
 and a weighted draw is taken, as for one more message.
+
+An MT explanation also says what priced the message (``pricing``): a plan of
+the account or of one of its groups, the account's own tariff or the route's,
+and in which currency; the plan that held but had no rate for the destination
+is named too, since that is what an operator asks about.
 """
 
 from collections.abc import Callable
 
 import msgspec
 
-from router.decisions import NO_ROUTE, MoDecision, MtDecision
+from router.decisions import NO_ROUTE, MoDecision, MtDecision, MtRouted
 from router.facts import MessageFacts
 from router.filters import PreparedMessage
 from router.routes import Route
 from router.table import RoutingTable
 from router.targets import Usable
+from router.tariffs import price_on
 
 NOT_TRIED = "filters match; not tried, an earlier route decided"
 
@@ -34,12 +40,19 @@ class RouteTrace(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Explanation(msgspec.Struct, frozen=True, kw_only=True):
-    """The destination as routed, one trace per route in table order, and the decision."""
+    """The destination as routed, one trace per route in table order, and the decision.
+
+    ``country`` is the destination's (ISO 3166-1, or ``""``); ``pricing`` says
+    which tariff gave an MT decision's price, whose it is and its currency
+    (``""`` when nothing was priced).
+    """
 
     destination: str
     network: str
+    country: str
     routes: tuple[RouteTrace, ...]
     decision: MtDecision | MoDecision
+    pricing: str
 
 
 def explain_mt(table: RoutingTable, facts: MessageFacts, usable: Usable = None) -> Explanation:
@@ -62,6 +75,7 @@ def _explain(
     message = table.prepare(facts)
     traces = []
     decision: MtDecision | MoDecision | None = None
+    pricing = ""
     for route in routes:
         mismatch = route.mismatch(message)
         if mismatch is not None:
@@ -81,12 +95,28 @@ def _explain(
             )
             continue
         decision = outcome
+        if isinstance(outcome, MtRouted):
+            pricing = _priced_by(message, route, outcome)
         traces.append(
             RouteTrace(route_id=route.route_id, matched=True, decided=True, reason="decides")
         )
     return Explanation(
         destination=message.destination,
         network=message.info.network,
+        country=message.info.country,
         routes=tuple(traces),
         decision=decision if decision is not None else NO_ROUTE,
+        pricing=pricing,
     )
+
+
+def _priced_by(message: PreparedMessage, route: Route, decision: MtRouted) -> str:
+    """Whose tariff gave ``decision`` its price: the account's pricing first, as in ``apply_mt``."""
+    pricing = message.pricing
+    schedule = message.info.prices.get(pricing.tariff) if pricing.tariff is not None else None
+    if schedule is not None and price_on(schedule, message.facts.now.timestamp()) is not None:
+        return f"{pricing.source}: tariff {pricing.tariff!r} in {decision.currency}"
+    by_route = f"route {route.route_id!r}: tariff {route.sell_tariff!r} in {decision.currency}"
+    if pricing.tariff is None:
+        return by_route
+    return f"{by_route} ({pricing.source}: tariff {pricing.tariff!r} has no rate for it)"

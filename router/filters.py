@@ -24,21 +24,23 @@ import msgspec
 
 from router.destinations import DestinationInfo
 from router.facts import MessageFacts
+from router.plans import Pricing
 
 
 class PreparedMessage(msgspec.Struct, frozen=True, gc=False):
     """The facts with what the table derives from them once per decision.
 
     ``destination`` is in international form; ``info`` is what its prefixes
-    say (network, route masks); ``account_tariff`` is the id of the account's
-    own sell tariff, if it has one. A decision builds one only for a route that
-    tests filters itself; a Struct because its constructor runs in C.
+    say (network, route masks); ``pricing`` is what prices the account's
+    messages at the message's time ahead of the route's tariff (a plan, its own
+    tariff). A decision builds one only for a route that tests filters itself;
+    a Struct because its constructor runs in C.
     """
 
     facts: MessageFacts
     destination: str
     info: DestinationInfo
-    account_tariff: str | None
+    pricing: Pricing
 
 
 VALUE_FIELDS: dict[str, tuple[str, str, bool]] = {

@@ -141,6 +141,16 @@ def compile_filters(config: CommonFilters) -> tuple[Filter, ...]:
     return tuple(compiled)
 
 
+def prefix_count(routes: tuple[Route, ...]) -> int:
+    """How many distinct destination prefixes the filters of ``routes`` name."""
+    prefixes: set[str] = set()
+    for route in routes:
+        for item in route.filters + route.unless:
+            if isinstance(item, PrefixFilter):
+                prefixes.update(item.prefixes)
+    return len(prefixes)
+
+
 def _route(
     route_id: str,
     filters: tuple[Filter, ...],

@@ -24,7 +24,9 @@ Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
 MccMnc = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{5,6}$")]
 """Mobile country code and mobile network code, concatenated (ITU-T E.212)."""
 Price = Annotated[int, msgspec.Meta(ge=0)]
-"""Micro-units of the table's currency per message part."""
+"""Micro-units of its tariff's currency per message part."""
+BasisPoints = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
+"""A discount in hundredths of a percent: 250 is 2.5% off."""
 Weight = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
 CommandStatus = Annotated[int, msgspec.Meta(ge=1, le=0xFFFFFFFF)]
 """A non-zero SMPP command_status (SMPP 3.4 §5.1.3)."""
@@ -57,11 +59,32 @@ class CountryConfig(_Section):
     international_prefix: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{0,4}$")] = "00"
 
 
+class PlanAssignment(_Section):
+    """A plan held from ``valid_from`` (inclusive) until ``valid_until`` (exclusive)."""
+
+    plan: Identifier
+    """Id of a ``[routing.plans]`` entry."""
+    valid_from: AwareDatetime | None = None
+    """Absent: held from the start."""
+    valid_until: AwareDatetime | None = None
+    """Absent: held with no end."""
+
+
 class AccountConfig(_Section):
     """Routing settings of one account; the account itself belongs to the engine."""
 
     default_country: CountryCode | None = None
     sell_tariff: Identifier | None = None
+    plans: list[PlanAssignment] = msgspec.field(default_factory=list)
+    """Plans it holds, one at a time: ahead of its groups' plans and of ``sell_tariff``."""
+
+
+class GroupConfig(_Section):
+    """Plans of an account group; which accounts are in it is the engine's setting."""
+
+    plans: list[PlanAssignment] = msgspec.field(default_factory=list)
+    """Plans for its accounts when they hold none, one at a time; an account's first group
+    first."""
 
 
 class ConnectorConfig(_Section):
@@ -80,9 +103,29 @@ class RateConfig(_Section):
 
 
 class TariffConfig(_Section):
-    """A named price list."""
+    """A named price list, in ``currency`` (default: the table's)."""
 
     rates: list[RateConfig]
+    currency: Currency | None = None
+    """ISO 4217 code of its prices; none is the table's ``currency``."""
+
+
+class TierConfig(_Section):
+    """Parts of a month beyond ``after_parts`` cost ``discount`` less."""
+
+    after_parts: Annotated[int, msgspec.Meta(ge=1)]
+    """Parts of the month before the tier applies."""
+    discount: BasisPoints
+    """Basis points off the list price of the parts beyond (500 = 5%)."""
+
+
+class PlanConfig(_Section):
+    """A named offer: the sell tariff its holders pay, and volume tiers for their invoice."""
+
+    tariff: Identifier
+    """The sell tariff its holders pay; list prices in that tariff's currency."""
+    tiers: list[TierConfig] = msgspec.field(default_factory=list)
+    """Ascending ``after_parts``; settled on the month's invoice, not at accept."""
 
 
 class DateWindowConfig(_Section):
@@ -212,6 +255,8 @@ class RoutingConfig(_Section):
     accounts: dict[Identifier, AccountConfig] = msgspec.field(default_factory=dict)
     connectors: dict[Identifier, ConnectorConfig] = msgspec.field(default_factory=dict)
     tariffs: dict[Identifier, TariffConfig] = msgspec.field(default_factory=dict)
+    plans: dict[Identifier, PlanConfig] = msgspec.field(default_factory=dict)
+    groups: dict[Identifier, GroupConfig] = msgspec.field(default_factory=dict)
     networks: dict[Digits, MccMnc] = msgspec.field(default_factory=dict)
     mt_routes: list[MtRouteConfig] = msgspec.field(default_factory=list)
     mo_routes: list[MoRouteConfig] = msgspec.field(default_factory=list)

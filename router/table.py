@@ -6,46 +6,33 @@ assigning it to the one reference it reads; a decision in flight keeps the table
 it started with, and no decision ever waits on a lock.
 """
 
-import math
 import random
-from collections.abc import Callable
-from dataclasses import dataclass
+from bisect import bisect_right
 from datetime import datetime
 
+from router.calling_codes import COUNTRY_PREFIXES
 from router.decisions import NO_ROUTE, MoDecision, MoRouted, MtDecision, MtRouted, Rejected
 from router.destinations import destination_map
 from router.facts import MessageFacts
-from router.filters import PrefixFilter, PreparedMessage
-from router.index import RouteIndex
+from router.filters import PreparedMessage
+from router.index import Memo, RouteIndex
 from router.numbers import CountryRule, without_plus
-from router.routes import Route, compile_mo_route, compile_mt_route
-from router.schema import RoutingConfig, TariffConfig
+from router.plans import NO_PRICING, AccountBook, AccountRouting, PlanView
+from router.routes import Route, compile_mo_route, compile_mt_route, prefix_count
+from router.schema import RoutingConfig
 from router.targets import LeastCostTarget, Target, Usable
-from router.tariffs import OPEN_START, Rate, Schedule, Tariff, price_on
+from router.tariffs import Schedule, compile_tariff, price_on
 
-
-@dataclass(frozen=True, slots=True)
-class AccountRouting:
-    """What the table knows of an account: how its numbers are written, its own tariff.
-
-    ``international`` is its country's ``to_international`` (or ``without_plus``),
-    bound once so a decision does not branch on the country. ``sell_tariff`` is
-    the id of its own tariff.
-    """
-
-    international: Callable[[str], str]
-    sell_tariff: str | None
-
-
-_NO_ACCOUNT = AccountRouting(without_plus, None)
-"""An account the table does not know: numbers are already international, no own tariff."""
+_NO_ACCOUNT = AccountRouting(without_plus, NO_PRICING, (), (NO_PRICING,))
+"""An account the table does not know: numbers are already international, nothing of its own
+prices it."""
 
 ANY_TIME = 0.0
 """The time a decision reads prices at when none of the destination's changes over time."""
 
 
 class RoutingTable:
-    """Ordered MT and MO routes with their tariffs, numbering plan and indexes.
+    """Ordered MT and MO routes with their tariffs, plans, numbering plan and indexes.
 
     ``sizes`` counts what the table holds, for logs and the benchmark.
     """
@@ -57,7 +44,10 @@ class RoutingTable:
         """
         source = source if source is not None else random.Random()
         self.currency = config.currency
-        tariffs = {name: _compile_tariff(name, tariff) for name, tariff in config.tariffs.items()}
+        tariffs = {name: compile_tariff(name, tariff) for name, tariff in config.tariffs.items()}
+        self._currencies = {
+            name: tariff.currency or config.currency for name, tariff in config.tariffs.items()
+        }
         countries = {
             code: CountryRule(
                 calling_code=country.calling_code,
@@ -67,41 +57,43 @@ class RoutingTable:
             )
             for code, country in config.countries.items()
         }
-        self._accounts = {
-            name: AccountRouting(
-                international=countries[account.default_country].to_international
-                if account.default_country
-                else without_plus,
-                sell_tariff=account.sell_tariff,
-            )
+        international = {
+            name: countries[account.default_country].to_international
             for name, account in config.accounts.items()
+            if account.default_country
         }
+        self._book = AccountBook(config, self._currencies, international)
+        self._accounts = {name: self._book.routing(name) for name in config.accounts}
+        self._grouped: Memo[tuple[str, tuple[str, ...]], AccountRouting] | None = None
+        if self._book.by_group:
+            self._grouped = Memo(lambda key: self._book.routing(*key))
         cost_tariffs = {
-            name: tariffs[connector.cost_tariff]
+            name: connector.cost_tariff
             for name, connector in config.connectors.items()
             if connector.cost_tariff
         }
+        self._cost_currencies = {name: self._currencies[t] for name, t in cost_tariffs.items()}
         self.mt_routes = tuple(compile_mt_route(route, source) for route in config.mt_routes)
         self.mo_routes = tuple(compile_mo_route(route, source) for route in config.mo_routes)
         sell_tariffs = {route.sell_tariff for route in self.mt_routes if route.sell_tariff}
-        sell_tariffs.update(
-            account.sell_tariff for account in self._accounts.values() if account.sell_tariff
-        )
+        sell_tariffs |= self._book.sell_tariffs
         self._mt_index = RouteIndex(self.mt_routes)
         self._mo_index = RouteIndex(self.mo_routes)
         self._destinations = destination_map(
             config.networks,
+            COUNTRY_PREFIXES,
             self._mt_index.destination_routes,
             self._mo_index.destination_routes,
-            {name: tariff.schedules() for name, tariff in cost_tariffs.items()},
+            {name: tariffs[tariff].schedules() for name, tariff in cost_tariffs.items()},
             {name: tariffs[name].schedules() for name in sell_tariffs},
         )
         self.sizes: dict[str, int] = {
             "mt_routes": len(self.mt_routes),
             "mo_routes": len(self.mo_routes),
-            "route_prefixes": _route_prefix_count(self.mt_routes + self.mo_routes),
+            "route_prefixes": prefix_count(self.mt_routes + self.mo_routes),
             "tariffs": len(tariffs),
             "tariff_prefixes": sum(len(tariff) for tariff in tariffs.values()),
+            "plans": len(config.plans),
             "networks": len(config.networks),
             "destination_prefixes": len(self._destinations),
         }
@@ -119,17 +111,27 @@ class RoutingTable:
         is kept in locals, and a ``PreparedMessage`` is built only for a route
         that tests filters itself (regular expressions, times); the account's
         price, the same for every route, is read once. A price that never
-        changes is read without a call. The property tests hold ``decide_mt``
-        and ``apply_mt`` to one answer.
+        changes is read without a call, and so is an account's pricing (plans)
+        that never changes. The property tests hold ``decide_mt`` and
+        ``apply_mt`` to one answer.
         """
-        account = self._accounts.get(facts.account, _NO_ACCOUNT)
+        if self._grouped is None:
+            account = self._accounts.get(facts.account, _NO_ACCOUNT)
+        else:
+            account = self._grouped[facts.account, facts.groups]
         destination = account.international(facts.destination)
         info = self._destinations.longest(destination) or self._no_prefix
-        now = ANY_TIME if info.fixed_prices else facts.now.timestamp()
+        pricing = account.pricing
+        if pricing is None:
+            now = facts.now.timestamp()
+            pricing = account.pricings[bisect_right(account.changes, now)]
+        else:
+            now = ANY_TIME if info.fixed_prices else facts.now.timestamp()
         prices = info.prices
+        currency, plan_id = pricing.currency, pricing.plan_id
         account_price = None
-        if account.sell_tariff is not None:
-            schedule = prices.get(account.sell_tariff)
+        if pricing.tariff is not None:
+            schedule = prices.get(pricing.tariff)
             if schedule is not None:
                 account_price = schedule if isinstance(schedule, int) else price_on(schedule, now)
         index = self._mt_index
@@ -145,7 +147,7 @@ class RoutingTable:
         for route in index.ordered[index.by_facts[key] & info.mt_routes]:
             if route.tests_itself:
                 if message is None:
-                    message = PreparedMessage(facts, destination, info, account.sell_tariff)
+                    message = PreparedMessage(facts, destination, info, pricing)
                 if not route.passes_unindexed(message):
                     continue
             if route.rejection is not None:
@@ -155,6 +157,7 @@ class RoutingTable:
                 schedule = prices.get(route.sell_tariff)
                 if schedule is not None:
                     price = schedule if isinstance(schedule, int) else price_on(schedule, now)
+                    currency, plan_id = self._currencies[route.sell_tariff], ""
             if price is None:
                 continue
             if route.by_cost:
@@ -174,7 +177,12 @@ class RoutingTable:
                 network=info.network,
                 sell_per_part=price,
                 cost_per_part=cost,
-                currency=self.currency,
+                currency=currency,
+                plan_id=plan_id,
+                country=info.country,
+                cost_currency=self._cost_currencies[connectors[0]]
+                if cost is not None
+                else self.currency,
             )
         return NO_ROUTE
 
@@ -193,31 +201,49 @@ class RoutingTable:
     def cost_per_part(self, connector: str, destination: str, now: datetime) -> int | None:
         """What ``connector`` charges for international ``destination`` at ``now``, if known.
 
-        The engine asks this when it fails over to a connector other than the first.
+        The engine asks this when it fails over to a connector other than the
+        first; the amount is in ``cost_currency(connector)``.
         """
         info = self._destinations.longest(destination) or self._no_prefix
         return _price_of(info.costs, connector, now.timestamp())
 
+    def cost_currency(self, connector: str) -> str:
+        """The currency of what ``connector`` charges: its cost tariff's, else the table's."""
+        return self._cost_currencies.get(connector, self.currency)
+
+    def plan_of(self, account: str, at: float, groups: tuple[str, ...] = ()) -> PlanView | None:
+        """The plan pricing ``account`` (in ``groups``, as the engine lists them) at POSIX ``at``.
+
+        The invoice reads its tiers; None when neither the account nor its groups hold one.
+        """
+        return self._routing_of(account, groups).pricing_at(at).plan
+
     def prepare(self, facts: MessageFacts) -> PreparedMessage:
-        """The facts with the destination in international form and its network."""
-        account = self._accounts.get(facts.account, _NO_ACCOUNT)
+        """The facts with the destination in international form, its network and the pricing."""
+        account = self._routing_of(facts.account, facts.groups)
         destination = account.international(facts.destination)
         info = self._destinations.longest(destination) or self._no_prefix
-        return PreparedMessage(facts, destination, info, account.sell_tariff)
+        pricing = account.pricing
+        if pricing is None:
+            pricing = account.pricing_at(facts.now.timestamp())
+        return PreparedMessage(facts, destination, info, pricing)
 
     def apply_mt(self, route: Route, message: PreparedMessage, usable: Usable) -> MtDecision | str:
         """The decision of a route whose filters matched, or why it cannot deliver.
 
-        The account's tariff prices first, then the route's; prices and costs
-        are read at the message's time.
+        The account's pricing (a plan, its own tariff) prices first, then the
+        route's tariff; prices and costs are read at the message's time.
         """
         if route.rejection is not None:
             return route.rejection
         info = message.info
-        now = ANY_TIME if info.fixed_prices else message.facts.now.timestamp()
-        price = _price_of(info.prices, message.account_tariff, now)
-        if price is None:
+        pricing = message.pricing
+        now = message.facts.now.timestamp()
+        price = _price_of(info.prices, pricing.tariff, now)
+        currency, plan_id = pricing.currency, pricing.plan_id
+        if price is None and route.sell_tariff is not None:
             price = _price_of(info.prices, route.sell_tariff, now)
+            currency, plan_id = self._currencies[route.sell_tariff], ""
         if price is None:
             return f"no sell price for {message.destination!r}"
         target = route.target
@@ -235,7 +261,10 @@ class RoutingTable:
             network=info.network,
             sell_per_part=price,
             cost_per_part=cost,
-            currency=self.currency,
+            currency=currency,
+            plan_id=plan_id,
+            cost_currency=self.currency if cost is None else self._cost_currencies[connectors[0]],
+            country=info.country,
         )
 
     def apply_mo(self, route: Route, message: PreparedMessage, usable: Usable) -> MoDecision | str:
@@ -249,6 +278,11 @@ class RoutingTable:
             return f"none of its accounts is usable: {', '.join(target.endpoints)}"
         return MoRouted(route_id=route.route_id, accounts=accounts)
 
+    def _routing_of(self, account: str, groups: tuple[str, ...]) -> AccountRouting:
+        if self._grouped is None:
+            return self._accounts.get(account, _NO_ACCOUNT)
+        return self._grouped[account, groups]
+
 
 def _price_of(schedules: dict[str, Schedule], name: str | None, now: float) -> int | None:
     """What the schedule of ``name`` (a tariff or a connector) gives at ``now``, if it has one."""
@@ -261,25 +295,3 @@ def _unusable(target: Target, destination: str) -> str:
     if isinstance(target, LeastCostTarget):
         return f"no usable connector among {', '.join(target.endpoints)} carries {destination!r}"
     return f"none of its connectors is usable: {', '.join(target.endpoints)}"
-
-
-def _compile_tariff(name: str, config: TariffConfig) -> Tariff:
-    rates = [
-        Rate(
-            prefix=rate.prefix,
-            price=rate.price,
-            valid_from=rate.valid_from.timestamp() if rate.valid_from else OPEN_START,
-            valid_until=rate.valid_until.timestamp() if rate.valid_until else math.inf,
-        )
-        for rate in config.rates
-    ]
-    return Tariff(name, rates)
-
-
-def _route_prefix_count(routes: tuple[Route, ...]) -> int:
-    prefixes: set[str] = set()
-    for route in routes:
-        for item in route.filters + route.unless:
-            if isinstance(item, PrefixFilter):
-                prefixes.update(item.prefixes)
-    return len(prefixes)

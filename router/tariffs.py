@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from router.prefixes import PrefixMap, ancestor
+from router.schema import TariffConfig
 
 MICRO_UNITS = 1_000_000
 """Micro-units in one major unit of a currency: prices are integers in these."""
@@ -83,6 +84,20 @@ class Tariff:
         """Price per part for ``destination`` at POSIX time ``now``, or None if unpriced."""
         schedule = self._schedules.longest(destination)
         return price_on(schedule, now) if schedule is not None else None
+
+
+def compile_tariff(name: str, config: TariffConfig) -> Tariff:
+    """The tariff ``config`` describes, with its windows as timestamps."""
+    rates = [
+        Rate(
+            prefix=rate.prefix,
+            price=rate.price,
+            valid_from=rate.valid_from.timestamp() if rate.valid_from else OPEN_START,
+            valid_until=rate.valid_until.timestamp() if rate.valid_until else math.inf,
+        )
+        for rate in config.rates
+    ]
+    return Tariff(name, rates)
 
 
 def price_on(schedule: Schedule, now: float) -> int | None:

@@ -109,9 +109,12 @@ async def test_explain_an_mt_message(api: Api) -> None:
         "connectors": ["op-0"],
         "destination": FR,
         "network": "",
+        "country": "FR",
         "sell_per_part": PRICE,
         "currency": "EUR",
+        "cost_currency": "EUR",
     }
+    assert body["country"] == "FR" and body["pricing"] == "route 'fr': tariff 'retail' in EUR"
     elsewhere = {**sample, "to": "4912345678"}
     body = (await api.client.post("/admin/routing/explain", json=elsewhere, headers=ADMIN)).json()
     assert body["decision"] == {"kind": "no_route"}

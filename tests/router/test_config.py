@@ -316,6 +316,6 @@ def test_error_message_lists_every_issue() -> None:
     assert str(caught.value) == (
         "2 error(s) in routing configuration:\n"
         "  extra: unknown section; known: accounts, connectors, countries, currency, "
-        "mo_routes, mt_routes, networks, tariffs\n"
+        "groups, mo_routes, mt_routes, networks, plans, tariffs\n"
         "  currency: expected `str` matching regex '^[A-Z]{3}$'"
     )

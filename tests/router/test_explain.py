@@ -73,7 +73,12 @@ def test_each_route_says_why_it_did_or_did_not_apply() -> None:
         sell_per_part=45_000,
         cost_per_part=26_000,
         currency="EUR",
+        plan_id="",
+        cost_currency="EUR",
+        country="FR",
     )
+    assert explanation.country == "FR"
+    assert explanation.pricing == "route 'everything-else': tariff 'retail' in EUR"
 
 
 def test_exclusions_dates_and_later_matches_are_explained() -> None:

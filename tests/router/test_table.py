@@ -43,6 +43,9 @@ def test_example_otp_goes_by_failover_at_the_account_price(example: RoutingTable
         sell_per_part=40_000,
         cost_per_part=21_000,
         currency="EUR",
+        plan_id="",
+        cost_currency="EUR",
+        country="FR",
     )
 
 

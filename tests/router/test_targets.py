@@ -90,7 +90,7 @@ def info_for(destination: str) -> DestinationInfo:
         if matching:
             found[connector] = schedules[max(matching, key=len)]
     fixed = all(isinstance(schedule, int) for schedule in found.values())
-    return DestinationInfo("", 0, 0, found, {}, fixed)
+    return DestinationInfo("", "", 0, 0, found, {}, fixed)
 
 
 @pytest.mark.parametrize(
