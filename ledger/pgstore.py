@@ -31,7 +31,7 @@ from functools import lru_cache
 import asyncpg
 
 from ledger.events import AccountEvent, Event, LedgerEvent, MessageEvent, Position
-from ledger.postgres.message_rows import MESSAGE_STAGE_COLUMNS, MessageRows
+from ledger.postgres.message_rows import MESSAGE_STAGE_COLUMNS, PRICING_COLUMNS, MessageRows
 from ledger.postgres.partitions import DAY_MS, ensure_days, ensure_months, maintain
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -62,6 +62,10 @@ def _time(column: str) -> str:
     )
 
 
+_PRICING = ", ".join(PRICING_COLUMNS)
+_KEEP_PRICING = ", ".join(f"{c} = COALESCE(m.{c}, s.{c})" for c in PRICING_COLUMNS)
+"""The accept's pricing, like what else describes a message, is kept once set."""
+
 _CREATE_STAGING = f"""
 CREATE TEMP TABLE IF NOT EXISTS stage_ledger_rows (LIKE ledger_entries) ON COMMIT DELETE ROWS;
 ALTER TABLE stage_ledger_rows ALTER COLUMN at TYPE bigint USING 0;
@@ -73,14 +77,16 @@ CREATE TEMP TABLE IF NOT EXISTS stage_messages_rows (
     connector text, operator_message_id text, error_code integer, destination text,
     source text, reference text, price_per_part bigint, accepted_at bigint, by_hold boolean,
     accepted_here boolean, updated_at bigint, first_at bigint, history jsonb,
-    history_ms bigint, history_seq bigint, bucket smallint, stream_ms bigint, stream_seq bigint
+    history_ms bigint, history_seq bigint, bucket smallint, stream_ms bigint, stream_seq bigint,
+    currency text, list_price bigint, list_currency text, exchange_rate text,
+    cost_per_part bigint, cost_currency text, route_id text, network text, country text
 ) ON COMMIT DELETE ROWS;
 CREATE OR REPLACE TEMP VIEW stage_messages AS
 SELECT message_id, account, state, parts, held, charged, connector, operator_message_id,
        error_code, destination, source, reference, price_per_part,
        {_time("accepted_at")} AS accepted_at, by_hold, accepted_here,
        {_time("updated_at")} AS updated_at, {_time("first_at")} AS first_at,
-       history, history_ms, history_seq, bucket, stream_ms, stream_seq
+       history, history_ms, history_seq, bucket, stream_ms, stream_seq, {_PRICING}
   FROM stage_messages_rows;
 """
 
@@ -132,19 +138,21 @@ _SET_MESSAGE = f"""
        source = COALESCE(m.source, s.source),
        reference = COALESCE(m.reference, s.reference),
        price_per_part = COALESCE(m.price_per_part, s.price_per_part),
+       {_KEEP_PRICING},
        accepted_at = {_ACCEPTED_AT},
        created_at = COALESCE({_ACCEPTED_AT}, m.created_at)
   FROM stage_messages s
 """
 
-_INSERT_MESSAGES = """
+_INSERT_MESSAGES = f"""
 INSERT INTO messages (message_id, account, state, parts, held, charged, connector,
                       operator_message_id, error_code, destination, source, reference,
                       price_per_part, accepted_at, updated_at, created_at, history,
-                      bucket, stream_ms, stream_seq)
+                      bucket, stream_ms, stream_seq, {_PRICING})
 SELECT message_id, account, state, parts, held, charged, connector, operator_message_id,
        error_code, destination, source, reference, price_per_part, accepted_at, updated_at,
-       COALESCE(accepted_at, first_at), COALESCE(history, '[]'), bucket, stream_ms, stream_seq
+       COALESCE(accepted_at, first_at), COALESCE(history, '[]'), bucket, stream_ms, stream_seq,
+       {_PRICING}
   FROM stage_messages s
 """
 

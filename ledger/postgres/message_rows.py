@@ -14,13 +14,20 @@ from collections.abc import Iterable
 
 import msgspec
 
-from ledger.events import EventKind, LedgerEvent, MessageEvent, MessageState, Position
+from ledger.events import EventKind, LedgerEvent, MessageEvent, MessageState, Position, Pricing
+
+PRICING_COLUMNS = (
+    "currency", "list_price", "list_currency", "exchange_rate", "cost_per_part",
+    "cost_currency", "route_id", "network", "country",
+)  # fmt: skip
+"""`messages` columns of the message's `Pricing` (sql/0005), in its field order."""
 
 MESSAGE_STAGE_COLUMNS = (
     "message_id", "account", "state", "parts", "held", "charged", "connector",
     "operator_message_id", "error_code", "destination", "source", "reference",
     "price_per_part", "accepted_at", "by_hold", "accepted_here", "updated_at", "first_at",
     "history", "history_ms", "history_seq", "bucket", "stream_ms", "stream_seq",
+    *PRICING_COLUMNS,
 )  # fmt: skip
 """Columns of `stage_messages_rows`: times in unix ms; `state` and the position
 are those of the newest state change (None when the batch has none for the
@@ -49,6 +56,7 @@ class _Message:
         "parts",
         "position",
         "price_per_part",
+        "pricing",
         "reference",
         "source",
         "state",
@@ -69,6 +77,7 @@ class _Message:
         self.source: str | None = None
         self.reference: str | None = None
         self.price_per_part: int | None = None
+        self.pricing: Pricing | None = None
         self.accepted_at: int | None = None
         self.by_hold = False
         self.updated_at: int | None = None
@@ -125,6 +134,8 @@ class MessageRows:
             message.reference = event.reference
         if message.price_per_part is None and event.price_per_part:
             message.price_per_part = event.price_per_part
+        if message.pricing is None and event.pricing is not None:
+            message.pricing = event.pricing
         if message.accepted_at is None and event.state is MessageState.ACCEPTED:
             message.accepted_at = event.ts_ms
         if not message.history:
@@ -161,4 +172,12 @@ class MessageRows:
                 None if h is None else h.ms, None if h is None else h.seq,
                 None if p is None else p.bucket, None if p is None else p.ms,
                 None if p is None else p.seq,
+                *(_NO_PRICING if m.pricing is None else _pricing_row(m.pricing)),
             )  # fmt: skip
+
+
+_NO_PRICING = (None,) * len(PRICING_COLUMNS)
+
+
+def _pricing_row(pricing: Pricing) -> tuple[object, ...]:
+    return tuple(getattr(pricing, column) or None for column in PRICING_COLUMNS)
