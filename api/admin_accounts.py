@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 
 from api.admin_edge import (
     AUTH_PROBLEMS,
+    Reason,
     admin_endpoint,
     admin_operation,
     decode,
@@ -94,15 +95,7 @@ class Adjustment(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
             description="Micro-units; positive tops up, negative debits; never 0.",
         ),
     ]
-    reason: Annotated[
-        str,
-        Meta(
-            min_length=1,
-            max_length=200,
-            pattern=r"^[^\x00-\x1f\x7f]+$(?!\n)",
-            description="1 to 200 characters, no control characters.",
-        ),
-    ]
+    reason: Reason
     reference: Annotated[
         str,
         Meta(
@@ -111,6 +104,8 @@ class Adjustment(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
             " reference again changes nothing.",
         ),
     ]
+    method: Literal["bank_transfer", "card", "cash", "credit_note", "other"] = "other"
+    """How a top-up was paid, kept with its payment record (docs/billing.md)."""
 
 
 class AdjustmentAnswer(msgspec.Struct, frozen=True, kw_only=True):
@@ -236,7 +231,11 @@ async def adjust_balance(request: Request, admin: Administration) -> Response:
         raise Problem(400, "invalid_request", "Invalid request", "amount must not be 0 ($.amount)")
     try:
         result = await admin.adjust(
-            account_id, body.amount, reason=body.reason, reference=body.reference
+            account_id,
+            body.amount,
+            reason=body.reason,
+            reference=body.reference,
+            method=body.method,
         )
     except ValueError as exc:  # the ledger's own checks (e.g. an unprintable reason)
         raise Problem(400, "invalid_request", "Invalid request", str(exc)) from exc
@@ -249,7 +248,7 @@ async def adjust_balance(request: Request, admin: Administration) -> Response:
         outcome=str(result.outcome),
         balance=result.balance,
         held=result.held,
-        currency=engine_of(request).currency,
+        currency=engine_of(request).billing.currency_of(account_id),
     )
     return json(answer, 201 if result.outcome is AdjustOutcome.OK else 200)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from redis.exceptions import RedisError
@@ -18,6 +18,17 @@ from api.problems import Problem, pattern_words, readable
 from engine import ACTOR_HEADER, Administration, AdminRefused, Engine, acting_as, requested_actor
 
 T = TypeVar("T")
+
+Reason = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\x00-\x1f\x7f]+$(?!\n)",
+        description="1 to 200 characters, no control characters.",
+    ),
+]
+"""Why an admin moved money (an adjustment, a credit note): kept with it."""
 
 _STATUS_OF_REFUSAL = {
     "unknown_account": (404, "No such account"),

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from api import admin, docs, jasmin, ops
+from api import admin, billing, docs, jasmin, ops
 from api.limits import BodyLimit
 from api.openapi import Operation
 from api.problems import HANDLERS
@@ -25,6 +25,7 @@ OPERATIONS: list[Operation] = [
     *v1_messages.OPERATIONS,
     *jasmin.OPERATIONS,
     *admin.OPERATIONS,
+    *billing.OPERATIONS,
     *ops.OPERATIONS,
 ]
 
@@ -67,6 +68,7 @@ def create_app(engine: Engine) -> Starlette:
                 *ops.routes,
                 *docs.routes(),
                 *admin.routes,
+                *billing.routes,
             ]
         ),
         middleware=[Middleware(BodyLimit, max_body_bytes=limits.max_body_bytes)],

@@ -38,6 +38,18 @@ from engine.admin.administration import (
     SmppPassword,
 )
 from engine.admin.audit import ACTOR_HEADER, acting_as, requested_actor
+from engine.billing.cdrs import FORMATS as CDR_FORMATS
+from engine.billing.cdrs import Cdrs
+from engine.billing.cdrs import Format as CdrFormat
+from engine.billing.currencies import check_currency
+from engine.billing.invoice_model import Invoice
+from engine.billing.invoice_refusals import AlreadyIssued, InvoiceRefused, NotFinal
+from engine.billing.invoice_render import invoice_csv, invoice_pdf
+from engine.billing.invoices import MAX_PAGE as MAX_INVOICE_PAGE
+from engine.billing.invoices import Invoices
+from engine.billing.periods import Period, month
+from engine.billing.rate_store import ExchangeRates, RateConflict
+from engine.billing.rates import MAX_CSV_ROWS, ExchangeRate, RateIssues, parse_rates_csv
 from engine.config import ApiConfig
 from engine.customers.accounts import AccountConfig
 from engine.customers.idempotency import Clash, IdempotencyStore, StoredAnswer, fingerprint
@@ -57,8 +69,11 @@ from smpp.smpptime import SmppTimeError, resolve_smpp_time
 
 __all__ = [
     "ACTOR_HEADER",
+    "CDR_FORMATS",
     "GSM_CHARACTERS",
     "MAX_AMOUNT",
+    "MAX_CSV_ROWS",
+    "MAX_INVOICE_PAGE",
     "MAX_PAGE",
     "AccountChanges",
     "AccountConfig",
@@ -66,15 +81,23 @@ __all__ = [
     "AdjustOutcome",
     "AdminRefused",
     "Administration",
+    "AlreadyIssued",
     "ApiConfig",
     "Balance",
     "Callback",
+    "CdrFormat",
+    "Cdrs",
     "Clash",
     "ConnectorConfig",
     "ConnectorView",
     "DeliveryAttempt",
     "Engine",
+    "ExchangeRate",
+    "ExchangeRates",
     "IdempotencyStore",
+    "Invoice",
+    "InvoiceRefused",
+    "Invoices",
     "LoginAttempt",
     "LoginVerdict",
     "MessageFilter",
@@ -83,8 +106,12 @@ __all__ = [
     "MoRouted",
     "MtRouted",
     "NewAccount",
+    "NotFinal",
+    "Period",
     "Priority",
     "PriorityName",
+    "RateConflict",
+    "RateIssues",
     "Reached",
     "Rejected",
     "RouteTrace",
@@ -98,8 +125,13 @@ __all__ = [
     "StoredAnswer",
     "ValidityLimits",
     "acting_as",
+    "check_currency",
     "check_webhook_url",
     "fingerprint",
+    "invoice_csv",
+    "invoice_pdf",
+    "month",
+    "parse_rates_csv",
     "requested_actor",
     "resolve_smpp_time",
 ]

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 import msgspec
 
 from engine.admin.administration import Administration
+from engine.billing.facade import Billing
 from engine.customers.accounts import AccountConfig
 from engine.customers.api_keys import (
     ApiKey,
@@ -148,8 +149,11 @@ class Engine:
         idempotency: IdempotencyStore | None = None,
         ready_checks: Sequence[ReadyCheck] = (),
         redis: RedisClient | None = None,
+        billing: Billing | None = None,
     ) -> None:
-        """``redis``: where admin changes are published to the other shards."""
+        """``redis``: where admin changes are published to the other shards;
+        ``billing``: rates, payments, invoices and CDRs (none of the last three
+        without a database)."""
         self.gateway = gateway
         self.api_keys = api_keys
         self.history = messages if messages is not None else gateway.history
@@ -158,16 +162,14 @@ class Engine:
         """Idempotency-Key answers; shared by every shard in production (Redis)."""
         self.ready_checks = tuple(ready_checks)
         self.admin = Administration(gateway, api_keys, redis)
+        self.billing = billing or Billing(gateway, gateway.rates, None)
+        self.admin.record_payment = self.billing.record_top_up
         self._trusted_keys = TrustedKeys(api_keys, _AUTH_CACHE_SECONDS)
         self._trusted_passwords = TrustedPasswords(self.logins.passwords, _AUTH_CACHE_SECONDS)
 
     @property
     def pipeline(self) -> Pipeline:
         return self.gateway.pipeline
-
-    @property
-    def currency(self) -> str:
-        return str(self.gateway.pipeline.table.currency)
 
     def is_admin_key(self, key: str) -> bool:
         """The admin key's SHA-256 is in the config ([api] admin_key_hash) or
@@ -330,6 +332,7 @@ class Engine:
             request,
             account,
             self.pipeline.table,
+            self.pipeline.pricer,
             "quote",
             now,
             self.gateway.config.limits.validity,
@@ -339,7 +342,9 @@ class Engine:
             code = _REFUSED_CODES.get(prepared.status, "rejected")
             return Quote(refusal=code, detail=prepared.reason)
         return Quote(
-            parts=prepared.parts, price_per_part=prepared.price_per_part, currency=self.currency
+            parts=prepared.parts,
+            price_per_part=prepared.price_per_part,
+            currency=self.billing.currency_of(account.id),
         )
 
     # -- reading -------------------------------------------------------------
@@ -353,7 +358,7 @@ class Engine:
             held=state.held,
             available=state.available,
             credit_limit=state.limits.credit_limit,
-            currency=self.currency,
+            currency=self.billing.currency_of(account),
         )
 
     async def message(self, account: str, message_id: str) -> MessageRecord | None:

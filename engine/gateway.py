@@ -16,6 +16,9 @@ import msgspec
 import structlog
 from prometheus_client import CollectorRegistry
 
+from engine.billing.alerts import Claim, LowBalanceAlerts, claim_here
+from engine.billing.pricing import Pricer
+from engine.billing.rate_store import ExchangeRates, MemoryRateStore
 from engine.config import GatewayConfig, ListenerConfig
 from engine.customers.accounts import AccountConfig, BindRegistry
 from engine.customers.admission import Admission
@@ -61,13 +64,20 @@ class Gateway:
         delivery_log: DeliveryLog | None = None,
         history: MessageQuery | None = None,
         shards: RedisShardRegistry | None = None,
+        *,
+        rates: ExchangeRates | None = None,
+        low_balance_claim: Claim = claim_here,
     ) -> None:
         """``history``: the message history (PostgreSQL, or embedded mode's
         store), for query_sm and the HTTP API; None keeps none. ``shards``:
         the registry through which shards adopt a dead peer's outbox; None
-        (embedded mode, one shard) recovers only this shard's outbox."""
+        (embedded mode, one shard) recovers only this shard's outbox.
+        ``rates``: the exchange rates that price messages in their accounts'
+        currencies; ``low_balance_claim``: which shard tells of a low balance."""
         self.config = config
         self.ledger = ledger
+        self.rates = rates or ExchangeRates(MemoryRateStore())
+        """Exchange rates, loaded (`ExchangeRates.load`) before the shard starts."""
         self.accounts = {account.id: account for account in config.accounts}
         self.binds = BindRegistry(config.shard_number)
         self.schedulers = {c.id: Scheduler(c.queue_depth) for c in config.connectors}
@@ -87,6 +97,7 @@ class Gateway:
             validity=config.limits.validity,
             new_id=new_id,
             metrics=PipelineMetrics(self.registry),
+            pricer=Pricer(self.rates),
             receipt_rules={
                 c.id: ReceiptIdRules(c.receipt_id, c.receipt_id_source) for c in config.connectors
             },
@@ -116,7 +127,9 @@ class Gateway:
         )
         self.registry.register(GatewayCollector(self))
         register_runtime(self.registry)
-        self.credit = CreditGauge(ledger, self.accounts)
+        self.low_balance = LowBalanceAlerts(self.accounts, self.webhooks, low_balance_claim)
+        self.registry.register(self.low_balance)
+        self.credit = CreditGauge(ledger, self.accounts, self.low_balance.observe)
         self.registry.register(self.credit)
         self.servers: list[asyncio.Server] = []
         self._background: set[asyncio.Task[None]] = set()

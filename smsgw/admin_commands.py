@@ -149,6 +149,7 @@ def _adjust(negative: bool) -> Action:
             "amount": amount(args.amount, negative=negative),
             "reason": args.reason,
             "reference": args.reference,
+            "method": args.method,
         }
         answer = await api.call("POST", f"/admin/accounts/{args.account}/balance/adjustments", body)
         if args.json:
@@ -302,6 +303,12 @@ def register_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
             "--reference",
             required=True,
             help="makes it idempotent: the same reference again changes nothing",
+        )
+        parser.add_argument(
+            "--method",
+            choices=("bank_transfer", "card", "cash", "credit_note", "other"),
+            default="other",
+            help="how a top-up was paid, kept with its payment record (docs/billing.md)",
         )
 
     keys = group("keys", "HTTP API keys of an account")

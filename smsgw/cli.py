@@ -7,6 +7,7 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 
 from smsgw.admin_commands import register_commands as register_admin_commands
+from smsgw.billing_commands import register_commands as register_billing_commands
 from smsgw.commands import register_commands as register_engine_commands
 from smsgw.config_commands import register_commands as register_config_commands
 from smsgw.ledger_commands import register_commands as register_ledger_commands
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_admin_commands(subparsers)
     register_record_commands(subparsers)
     register_config_commands(subparsers)
+    register_billing_commands(subparsers)
     return parser
 
 

@@ -34,8 +34,8 @@ every error of a file with its place (`connectors[2].throughput: ...`).
 The narrative references explain the options in context:
 [operators.md](operators.md) (connectors: receipts, errors, throttling,
 health) and [customers.md](customers.md) (message ids, receipts and MO to
-customers). Money is integers in micro-units of the routing currency
-(45_000 is 0.045 EUR); durations are seconds.
+customers). Money is integers in micro-units of its tariff's or account's
+currency (45_000 is 0.045 EUR; [billing.md](billing.md)); durations are seconds.
 
 A header `[name]` is a table; `[[name]]` is an array of tables, written once
 per item; `<id>` stands for a name you choose. The routing table always nests

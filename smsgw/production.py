@@ -17,6 +17,9 @@ from contextlib import AsyncExitStack
 import structlog
 from redis.exceptions import RedisError
 
+from engine.billing.alerts import redis_claim
+from engine.billing.facade import Billing
+from engine.billing.rate_store import ExchangeRates, RedisRateStore
 from engine.config import GatewayConfig
 from engine.customers.api_keys import RedisApiKeyStore
 from engine.customers.idempotency import RedisIdempotencyStore
@@ -36,7 +39,7 @@ from ledger.redis_ledger import BucketCountMismatch, RedisLedger
 from smsgw.command_settings import DEFAULT_REDIS_URL
 from smsgw.dependencies import redacted, wait_for_database, wait_for_redis
 from smsgw.preflight import StartupError, listen_error
-from smsgw.readiness import database_check, persister_check, redis_check
+from smsgw.readiness import database_check, persisted_through, persister_check, redis_check
 
 log = structlog.get_logger("smsgw")
 
@@ -83,6 +86,8 @@ async def start_production(
             stack.push_async_callback(_logged("persister", persisting.close))
         task = persisting.task if persisting is not None else None
         checks.append(persister_check(redis, config.ledger, task))
+    rates = ExchangeRates(RedisRateStore(redis, namespace))
+    await rates.load()
     gateway = Gateway(
         config,
         RedisLedger(redis, config.ledger, shard=config.shard),
@@ -103,11 +108,15 @@ async def start_production(
             heartbeat_ttl=config.limits.shard_heartbeat_ttl,
             claim_ttl=config.limits.shard_claim_ttl,
         ),
+        rates=rates,
+        low_balance_claim=redis_claim(redis, namespace),
     )
     if persisting is not None:
         gateway.registry.register(persisting.metrics)
     stack.push_async_callback(_logged("gateway", gateway.stop))
     await _start_gateway(gateway, redis_url)
+    billing = Billing(gateway, rates, database_url, persisted_through(redis, config.ledger))
+    stack.push_async_callback(_logged("billing", billing.close))
     engine = Engine(
         gateway,
         RedisApiKeyStore(redis, namespace),
@@ -115,6 +124,7 @@ async def start_production(
         RedisIdempotencyStore(redis, namespace),
         checks,
         redis,
+        billing,
     )
     watching = asyncio.get_running_loop().create_task(engine.admin.watch(redis))
     stack.push_async_callback(cancelled, watching)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 from ledger.config import LedgerConfig, PersisterConfig
 from ledger.layout import LedgerKeys
@@ -51,3 +52,20 @@ def persister_check(
         return {"lag": lag.events, "lag_seconds": lag.seconds}
 
     return persister
+
+
+def persisted_through(
+    redis: RedisClient, ledger: LedgerConfig
+) -> Callable[[], Awaitable[datetime]]:
+    """The instant before which every event of the bucket streams is in
+    PostgreSQL: an invoice waits for it to pass the period's end."""
+    keys = LedgerKeys(ledger.namespace, ledger.buckets)
+    streams = [keys.events(bucket) for bucket in range(ledger.buckets)]
+    group = PersisterConfig().group
+
+    async def through() -> datetime:
+        now = datetime.now(UTC)
+        lag = await measure_lag(redis, streams, group)
+        return now - timedelta(seconds=lag.seconds) if lag.events else now
+
+    return through

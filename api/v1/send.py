@@ -337,7 +337,7 @@ async def _sent(engine: Engine, account: AccountConfig, results: list[SendResult
         _accepted(r) if r.accepted else RefusedMessage(r.to, r.refusal, r.detail) for r in results
     ]
     total = sum(r.parts * r.price_per_part for r in results if r.accepted)
-    return _json(SendAnswer(messages, engine.currency, total), 202)
+    return _json(SendAnswer(messages, engine.billing.currency_of(account.id), total), 202)
 
 
 async def _waited(
@@ -353,7 +353,7 @@ async def _waited(
     outcome = await engine.wait(account.id, result.message_id, waiter, deadline)
     state = outcome.state.lower()  # the facade names SMPP states (ENROUTE...)
     if outcome.reached:
-        return _json(WaitAnswer(_accepted(result), state, engine.currency))
+        return _json(WaitAnswer(_accepted(result), state, engine.billing.currency_of(account.id)))
     if not outcome.timed_out:
         raise Problem(
             422,

@@ -10,19 +10,26 @@ from __future__ import annotations
 import asyncio
 import secrets
 import string
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
 
+from engine.admin.audit import current_actor
 from engine.admin.publishing import ShardChannels
 from engine.admin.views import AccountChanges, AccountView, AdminRefused, NewAccount
+from engine.billing.currencies import check_currency
 from engine.customers.accounts import AccountConfig
 from engine.customers.api_keys import ApiKey, ApiKeyStore
 from engine.customers.passwords import hash_password
 from engine.gateway import Gateway
 from engine.messages.message import Priority
-from ledger.model import AccountLimits, AdjustResult
+from ledger.model import AccountLimits, AdjustOutcome, AdjustResult
 
+RecordPayment = Callable[[str, int, str, str, str], Awaitable[None]]
+"""(account, amount, reference, method, actor): `Billing.record_top_up`."""
+_TAKEN = (AdjustOutcome.OK, AdjustOutcome.DUPLICATE)
+"""A duplicate records its payment too: a retry after a lost answer finds it missing."""
 _PRIORITIES = {name.lower(): priority for name, priority in Priority.__members__.items()}
 _PASSWORD_ALPHABET = string.ascii_letters + string.digits
 _GENERATED_PASSWORD_LENGTH = 8
@@ -67,6 +74,11 @@ class AccountAdministration:
             webhook_url=new.webhook_url,
             webhook_secret=new.webhook_secret,
             message_id_format=new.message_id_format,
+            currency=self._currency(new.currency),
+            discount=new.discount,
+            tax_name=new.tax_name,
+            tax_rate=new.tax_rate,
+            low_balance=new.low_balance,
         )
         limits = AccountLimits(credit_limit=new.credit_limit, throughput=new.throughput)
         await self.gateway.ledger.set_account(new.id, limits)
@@ -80,6 +92,13 @@ class AccountAdministration:
             for name in changes.__struct_fields__
             if (value := getattr(changes, name)) is not None and name != "enabled"
         }
+        if fields.get("currency", self.currency_of(config)) != self.currency_of(config):
+            raise AdminRefused(
+                "currency_fixed",
+                f"account {account_id!r} is in {self.currency_of(config)}: its ledger entries "
+                "are in it; open another account for another currency",
+            )
+        fields.pop("currency", None)
         if "webhook_url" in fields:
             await self._check_webhook(fields["webhook_url"])
         if "groups" in fields:
@@ -123,14 +142,37 @@ class AccountAdministration:
         return sorted(await self.api_keys.of_account(account_id), key=lambda k: k.created_at)
 
     async def adjust(
-        self, account_id: str, amount: int, *, reason: str, reference: str
+        self,
+        account_id: str,
+        amount: int,
+        *,
+        reason: str,
+        reference: str,
+        method: str = "other",
+        record_payment: RecordPayment | None = None,
     ) -> AdjustResult:
         """A top-up (positive) or debit (negative) recorded in the ledger with
-        its reason; the same reference again changes nothing (``duplicate``)."""
+        its reason; the same reference again changes nothing (``duplicate``).
+        A top-up's payment (``method``, who) is recorded by ``record_payment``."""
         self.known(account_id)
-        return await self.gateway.ledger.adjust(
+        result = await self.gateway.ledger.adjust(
             account_id, amount, reason=reason, reference=reference
         )
+        if record_payment is not None and result.outcome in _TAKEN:
+            await record_payment(account_id, amount, reference, method, current_actor())
+        return result
+
+    def currency_of(self, config: AccountConfig) -> str:
+        return config.currency or str(self.gateway.pipeline.table.currency)
+
+    def _currency(self, code: str | None) -> str:
+        """A new account's currency, fixed now: the routing's when none is given."""
+        if code is None:
+            return str(self.gateway.pipeline.table.currency)
+        try:
+            return check_currency(code)
+        except ValueError as exc:
+            raise AdminRefused("unknown_currency", str(exc)) from None
 
     def known(self, account_id: str) -> AccountConfig:
         config = self.gateway.accounts.get(account_id)
@@ -153,6 +195,11 @@ class AccountAdministration:
             window=config.window,
             webhook_url=config.webhook_url,
             message_id_format=config.message_id_format,
+            currency=self.currency_of(config),
+            discount=config.discount,
+            tax_name=config.tax_name,
+            tax_rate=config.tax_rate,
+            low_balance=config.low_balance,
             has_password=bool(config.password_hash),
             has_webhook_secret=bool(config.webhook_secret),
             binds=self.gateway.binds.count(config.id),

@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from engine.admin.accounts import AccountAdministration
+from engine.admin.accounts import AccountAdministration, RecordPayment
 from engine.admin.audit import AuditLog
 from engine.admin.connectors import ConnectorAdministration
 from engine.admin.publishing import ShardChannels
@@ -52,9 +52,11 @@ from engine.admin.views import (
     ShardStats,
     SmppPassword,
 )
+from engine.billing.rates import ExchangeRate
 from engine.customers.accounts import AccountConfig
 from engine.customers.api_keys import ApiKey, ApiKeyStore
 from engine.gateway import Gateway
+from engine.loop.batching import BackgroundTasks
 from engine.operators.connector_config import ConnectorConfig
 from ledger.model import AdjustResult
 from ledger.redis_client import RedisClient
@@ -88,6 +90,9 @@ class Administration:
         self._accounts = AccountAdministration(gateway, api_keys, self.channels)
         self._connectors = ConnectorAdministration(gateway)
         self._routing = RoutingAdministration(gateway, self.channels)
+        self._reloads = BackgroundTasks()
+        self.record_payment: RecordPayment | None = None
+        """Records a top-up's payment (`Billing.record_top_up`); None: the ledger entry only."""
         namespace = gateway.config.ledger.namespace
         self.audit = AuditLog(namespace, redis, gateway.config.limits.audit_length)
         """Every change below is recorded here once it succeeded (`engine.admin.audit`)."""
@@ -122,9 +127,16 @@ class Administration:
         return await self._accounts.api_keys_of(account_id)
 
     async def adjust(
-        self, account_id: str, amount: int, *, reason: str, reference: str
+        self, account_id: str, amount: int, *, reason: str, reference: str, method: str = "other"
     ) -> AdjustResult:
-        result = await self._accounts.adjust(account_id, amount, reason=reason, reference=reference)
+        result = await self._accounts.adjust(
+            account_id,
+            amount,
+            reason=reason,
+            reference=reference,
+            method=method,
+            record_payment=self.record_payment,
+        )
         await self.audit.record(
             "credit.adjust",
             account_id,
@@ -220,11 +232,25 @@ class Administration:
         apply = {
             self.routing_channel: self._routing.apply_published,
             self.accounts_channel: self._accounts.apply_published,
+            self.channels.rates: self._rates_published,
         }
         await self.channels.watch(redis, apply)
 
     def stats(self) -> ShardStats:
         return shard_stats(self.gateway)
+
+    # -- exchange rates ----------------------------------------------------------------
+
+    async def add_rates(self, records: Iterable[ExchangeRate]) -> int:
+        """Stores new exchange-rate records (docs/billing.md); every shard reloads them."""
+        added = await self.gateway.rates.add(records)
+        if added:
+            await self.channels.publish(self.channels.rates, {"added": added})
+        return added
+
+    def _rates_published(self, _data: Any) -> None:
+        """Another shard added rates: read them all again (a reload loses none)."""
+        self._reloads.spawn(self.gateway.rates.load())
 
 
 def _without_secrets(request: NewAccount | AccountChanges) -> dict[str, Any]:

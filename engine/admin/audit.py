@@ -38,6 +38,11 @@ _actor: ContextVar[str] = ContextVar("smsgw_admin_actor", default="system")
 """``system``: a change the process makes itself (``smsgw dev``'s demo key)."""
 
 
+def current_actor() -> str:
+    """Who makes the change under way (`acting_as`)."""
+    return _actor.get()
+
+
 def requested_actor(claimed: str | None) -> str:
     """The actor of an admin API request: ``cli:<user>`` when the `smsgw`
     command line says so (its ``X-Smsgw-Actor`` header), else ``admin-api``.

@@ -46,6 +46,7 @@ class ShardChannels:
         """None: changes stay on this shard."""
         self.routing = f"{namespace}:routing"
         self.accounts = f"{namespace}:accounts"
+        self.rates = f"{namespace}:rates"
 
     async def publish(self, channel: str, data: Any) -> None:
         if self.redis is not None:

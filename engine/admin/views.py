@@ -32,6 +32,11 @@ MaxBinds = Annotated[int, Meta(ge=0, le=1_000)]
 BindThroughput = Annotated[int, Meta(ge=0, le=100_000)]
 Window = Annotated[int, Meta(ge=1, le=1_000)]
 WebhookSecret = Annotated[str, Meta(max_length=256, pattern=r"^[\x20-\x7e]*$(?!\n)")]
+Currency = Annotated[
+    str, Meta(pattern=r"^[A-Z]{3}$(?!\n)", description="ISO 4217 code, e.g. EUR, UZS")
+]
+BasisPoints = Annotated[int, Meta(ge=0, le=10_000, description="1/100 of a percent: 1000 = 10%")]
+TaxName = Annotated[str, Meta(max_length=32, pattern=r"^[^\x00-\x1f\x7f]*$(?!\n)")]
 
 
 class AdminRefused(Exception):
@@ -60,6 +65,13 @@ class NewAccount(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     webhook_url: Annotated[str, Meta(max_length=2048)] = ""
     webhook_secret: WebhookSecret = ""
     message_id_format: IdFormat = "hex"
+    currency: Currency | None = None
+    """The account's currency, fixed once created; none: the routing's."""
+    discount: BasisPoints = 0
+    tax_name: TaxName = ""
+    tax_rate: BasisPoints = 0
+    low_balance: Amount = 0
+    """Micro-units: a balance below it raises an alert; 0 raises none."""
 
 
 class AccountChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -79,6 +91,12 @@ class AccountChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     webhook_secret: WebhookSecret | None = None
     message_id_format: IdFormat | None = None
     """Ids of messages accepted from now on; ids already given keep their form."""
+    currency: Currency | None = None
+    """Refused unless it is the account's own: its ledger entries are in it."""
+    discount: BasisPoints | None = None
+    tax_name: TaxName | None = None
+    tax_rate: BasisPoints | None = None
+    low_balance: Amount | None = None
 
 
 class AccountView(msgspec.Struct, frozen=True, kw_only=True):
@@ -96,6 +114,11 @@ class AccountView(msgspec.Struct, frozen=True, kw_only=True):
     window: int
     webhook_url: str
     message_id_format: IdFormat
+    currency: str
+    discount: int
+    tax_name: str
+    tax_rate: int
+    low_balance: int
     has_password: bool
     has_webhook_secret: bool
     binds: int

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import msgspec
 
+from engine.billing.currencies import check_currency
 from engine.messages.ids import IdFormat
 from engine.messages.message import Priority
 from smpp.aio import SmppConnection
@@ -45,10 +46,26 @@ class AccountConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     webhook_batch: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 1
     """Receipts to one URL that may share one POST, as a JSON array
     (docs/customers.md); 1 sends each in its own POST."""
+    currency: Annotated[str, msgspec.Meta(pattern="^([A-Z]{3})?$")] = ""
+    """ISO 4217 code of the account's balance and prices; "" is the routing's
+    ``currency``. Its ledger entries are in it: it is set once, at creation."""
+    discount: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 0
+    """Basis points off every sell price (docs/billing.md)."""
+    tax_name: Annotated[str, msgspec.Meta(max_length=32)] = ""
+    """The tax its invoices add, e.g. "VAT"; "" with ``tax_rate`` 0 adds none."""
+    tax_rate: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 0
+    """Basis points of the invoice subtotal (1000 = 10%)."""
+    low_balance: Annotated[int, msgspec.Meta(ge=0)] = 0
+    """Micro-units: a balance falling below raises an alert (webhook, log,
+    metric); 0 raises none."""
     message_id_format: IdFormat = "hex"
     """Our message ids for this account: "hex" (20 characters) or "decimal"
     (an integer below 2^63, for clients that keep ids as signed 64-bit
     integers); `engine.messages.ids` gives the layout."""
+
+    def __post_init__(self) -> None:
+        if self.currency:
+            check_currency(self.currency)
 
 
 class BindRegistry:

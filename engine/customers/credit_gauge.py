@@ -9,7 +9,7 @@ shows the same figures: dashboards take ``max by (account)``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 import structlog
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -28,9 +28,16 @@ CONCURRENCY = 50
 class CreditGauge:
     """The last reading of each configured account's balance, holds and headroom."""
 
-    def __init__(self, ledger: Ledger, accounts: Mapping[str, object]) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        accounts: Mapping[str, object],
+        on_reading: Callable[[Mapping[str, AccountState]], None] | None = None,
+    ) -> None:
         self._ledger = ledger
         self._accounts = accounts
+        self._on_reading = on_reading
+        """Told every reading (the low-balance alerts)."""
         self.states: dict[str, AccountState] = {}
 
     async def refresh(self) -> None:
@@ -43,6 +50,8 @@ class CreditGauge:
                 if state is not None:
                     states[state.account] = state
         self.states = states
+        if self._on_reading is not None:
+            self._on_reading(states)
 
     async def run(self, interval: float = REFRESH) -> None:
         """Refreshes until cancelled; a ledger outage keeps the last reading."""

@@ -19,7 +19,7 @@ import contextlib
 import time
 from typing import Protocol
 
-from ledger.events import MessageEvent, MessageState
+from ledger.events import MessageEvent, MessageState, Pricing
 
 
 class EventRounds(Protocol):
@@ -52,6 +52,7 @@ class MessageHistory:
         source: str = "",
         reference: str = "",
         price_per_part: int = 0,
+        pricing: Pricing | None = None,
     ) -> None:
         """Queues one state change; what describes the message (addresses, the
         client's reference, the price per part) goes with its ACCEPTED state only."""
@@ -69,6 +70,7 @@ class MessageHistory:
                 source=source,
                 reference=reference,
                 price_per_part=price_per_part,
+                pricing=pricing,
             )
         )
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 
+from engine.billing.pricing import Pricer
 from engine.customers.accounts import AccountConfig
 from engine.messages.message import Callback, MtMessage, Priority
 from router import MessageFacts, MtRouted, NoRoute, Rejected, RoutingTable
@@ -75,6 +76,7 @@ def prepare_mt(
     request: p.SubmitSm,
     account: AccountConfig,
     table: RoutingTable,
+    pricer: Pricer,
     message_id: str,
     now: float,
     validity: ValidityLimits,
@@ -145,6 +147,10 @@ def prepare_mt(
     if isinstance(decision, Rejected):
         return Refused(decision.command_status, decision.reason)
     assert isinstance(decision, MtRouted)
+    priced = pricer.price(decision, account.currency or table.currency, account.discount, now)
+    if isinstance(priced, str):  # the operator's rates miss a pair: nothing held
+        return Refused(S.ESME_RSYSERR, priced)
+    price_per_part, pricing = priced
     return MtMessage(
         id=message_id,
         account=account.id,
@@ -161,8 +167,9 @@ def prepare_mt(
         parts=parts,
         registered_delivery=request.registered_delivery,
         connectors=decision.connectors,
-        price_per_part=decision.sell_per_part,
+        price_per_part=price_per_part,
         cost_per_part=decision.cost_per_part or 0,
+        pricing=pricing,
         accepted_at=now,
         expires_at=expires_at,
         reference=options.reference,
@@ -197,6 +204,7 @@ def routed_again(
     message: MtMessage,
     account: AccountConfig,
     table: RoutingTable,
+    pricer: Pricer,
     usable: frozenset[str] | None,
     now: float,
 ) -> MtMessage | None:
@@ -216,7 +224,10 @@ def routed_again(
     decision = table.decide_mt(facts, usable)
     if isinstance(decision, NoRoute) and usable is not None:
         decision = table.decide_mt(facts)  # queued until a connector binds, as on accept
-    if not isinstance(decision, MtRouted) or decision.sell_per_part != message.price_per_part:
+    if not isinstance(decision, MtRouted):
+        return None
+    priced = pricer.price(decision, account.currency or table.currency, account.discount, now)
+    if isinstance(priced, str) or priced[0] != message.price_per_part:
         return None
     return msgspec.structs.replace(
         message, connectors=decision.connectors, cost_per_part=decision.cost_per_part or 0

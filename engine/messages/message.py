@@ -12,6 +12,8 @@ from enum import IntEnum
 
 import msgspec
 
+from ledger.events import Pricing
+
 
 class Priority(IntEnum):
     """Strict priority classes of the schedulers, most urgent first."""
@@ -59,7 +61,10 @@ class MtMessage(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     connectors: tuple[str, ...] = ()
     """Ordered connector ids from the router: the first, then failover."""
     price_per_part: int = 0
+    """Micro-units of the account's currency (``pricing.currency``)."""
     cost_per_part: int = 0
+    pricing: Pricing | None = None
+    """How ``price_per_part`` was reached (docs/billing.md), for the CDR."""
     accepted_at: float = 0.0
     """Unix time of acceptance (the commit point)."""
     expires_at: float = 0.0

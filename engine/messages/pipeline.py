@@ -16,6 +16,7 @@ from collections.abc import Callable
 import msgspec
 import structlog
 
+from engine.billing.pricing import NO_RATES, Pricer
 from engine.customers.accounts import AccountConfig
 from engine.customers.admission import Admission
 from engine.customers.delivery import CustomerDelivery
@@ -93,8 +94,11 @@ class Pipeline:
         receipt_rules: dict[str, ReceiptIdRules] | None = None,
         receipt_limits: ReceiptLimits | None = None,
         admission: Admission | None = None,
+        pricer: Pricer | None = None,
     ) -> None:
         self.ledger = ledger
+        self.pricer = pricer or Pricer(NO_RATES)
+        """Converts the router's prices to the account's currency (docs/billing.md)."""
         self.admission = admission or Admission()
         """Sheds an account's submits while it has its limit at the commit point."""
         self.table = table
@@ -169,6 +173,7 @@ class Pipeline:
             request,
             account,
             self.table,
+            self.pricer,
             self._new_id(account.message_id_format),
             time.time(),
             self.validity,
@@ -205,6 +210,7 @@ class Pipeline:
             source=message.source_addr,
             reference=message.reference,
             price_per_part=message.price_per_part,
+            pricing=message.pricing,
         )
 
     def enqueue(self, message: MtMessage) -> None:
@@ -238,7 +244,7 @@ class Pipeline:
         account = self.accounts.get(message.account)
         if account is None:
             return None
-        rerouted = routed_again(message, account, self.table, self.usable, time.time())
+        rerouted = routed_again(message, account, self.table, self.pricer, self.usable, time.time())
         if rerouted is None or not any(c in self.schedulers for c in rerouted.connectors):
             return None
         return rerouted

@@ -35,6 +35,7 @@ from contextlib import aclosing
 import msgspec
 import structlog
 
+from engine.billing.pricing import Pricer
 from engine.customers.accounts import AccountConfig
 from engine.messages.intake import Refused, SubmitOptions, ValidityLimits, prepare_mt
 from engine.messages.lifecycle import RECORDED, Event
@@ -62,6 +63,7 @@ def replacement_of(
     request: p.ReplaceSm,
     account: AccountConfig,
     table: RoutingTable,
+    pricer: Pricer,
     validity: ValidityLimits,
     usable: frozenset[str] | None,
     now: float,
@@ -100,7 +102,9 @@ def replacement_of(
         not_before=original.not_before,
         expires_at=None if request.validity_period else original.expires_at,
     )
-    prepared = prepare_mt(resubmitted, account, table, original.id, now, validity, usable, options)
+    prepared = prepare_mt(
+        resubmitted, account, table, pricer, original.id, now, validity, usable, options
+    )
     if isinstance(prepared, Refused):
         return prepared
     if prepared.price_per_part != original.price_per_part:
@@ -138,6 +142,7 @@ def replace_waiting(
         request,
         account,
         pipeline.table,
+        pipeline.pricer,
         pipeline.validity,
         pipeline.usable,
         time.time(),

@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 
 from api.app import create_app
 from bench.smsc_sim import SimulatedSmsc
+from engine.billing.facade import Billing
 from engine.customers.api_keys import MemoryApiKeyStore, RedisApiKeyStore
 from engine.customers.idempotency import MemoryIdempotencyStore, RedisIdempotencyStore
 from engine.facade import Engine
@@ -44,10 +45,12 @@ async def running_api(
     redis: Redis | None = None,
     namespace: str = "smsgw",
     operators: list[SimulatedSmsc] | None = None,
+    database_url: str | None = None,
     **gateway_options: Any,
 ) -> AsyncIterator[Api]:
     """``running_gateway`` plus the app on an in-process ASGI transport (real
-    app, real pipeline, real backends; only the HTTP socket is skipped)."""
+    app, real pipeline, real backends; only the HTTP socket is skipped).
+    ``database_url``: billing's PostgreSQL (payments, invoices, CDRs)."""
     operators = operators if operators is not None else [simulator()]
     history = MemoryMessageStore() if backend == "memory" else None
     async with running_gateway(
@@ -59,14 +62,20 @@ async def running_api(
             if redis is not None
             else MemoryIdempotencyStore()
         )
-        engine = Engine(gateway, store, history, idempotency, redis=redis)
+        billing = Billing(gateway, gateway.rates, database_url)
+        engine = Engine(gateway, store, history, idempotency, redis=redis, billing=billing)
         keys = {}
         for account in gateway.accounts:
             _, keys[account] = await engine.issue_api_key(account, "test")
         app = create_app(engine)
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://smsgw.test") as client:
-            yield Api(engine, client, keys, app)
+        try:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://smsgw.test"
+            ) as client:
+                yield Api(engine, client, keys, app)
+        finally:
+            await billing.close()
 
 
 Starter = Callable[..., AbstractAsyncContextManager[Api]]

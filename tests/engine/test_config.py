@@ -86,3 +86,11 @@ def test_a_default_host_applies_where_the_file_names_none() -> None:
     assert [listener.host for listener in config.listeners] == ["0.0.0.0", "10.1.1.1"]
     assert config.api.host == config.metrics_host == "0.0.0.0"
     assert load_config(GOOD).listeners[0].host == "127.0.0.1"
+
+
+def test_an_account_in_an_unknown_currency_is_refused_by_name() -> None:
+    text = '[[accounts]]\nid = "bank"\npassword_hash = "x"\ncurrency = "XYZ"\n'
+    with pytest.raises(ConfigError, match=r"accounts\[0\]: currency: unknown currency 'XYZ'"):
+        load_config(text)
+    billed = load_config(text.replace("XYZ", "UZS") + "discount = 500\ntax_rate = 1200\n")
+    assert (billed.accounts[0].currency, billed.accounts[0].discount) == ("UZS", 500)

@@ -323,3 +323,22 @@ def test_hash_admin_key_gives_the_configs_hash() -> None:
     key_line, hash_line = generated.stdout.splitlines()
     key = key_line.rsplit(" ", 1)[1]
     assert hash_line == f'admin_key_hash = "{key_digest(key)}"  # in [api]'
+
+
+async def test_rates_are_imported_from_csv_and_a_bad_row_sends_nothing(
+    api: Api, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    good = tmp_path / "rates.csv"
+    good.write_text("base,quote,rate,valid_from\nEUR,UZS,12850.5,2026-12-01\n")
+    assert await smsgw(api, "billing", "rates", "import", str(good)) == 0
+    assert "1 added, 0 already there" in capsys.readouterr().out
+    listed = await run_json(api, capsys, "billing", "rates", "list")
+    assert [(r["base"], r["quote"], r["rate"]) for r in listed["rates"]] == [  # type: ignore[index]
+        ("EUR", "UZS", "12850.5")
+    ]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("base,quote,rate,valid_from\nEUR,XXX,-1,2026-12-02\n")
+    assert await smsgw(api, "billing", "rates", "import", str(bad)) == 2
+    error = capsys.readouterr().err
+    assert "line 2: quote: unknown currency 'XXX'" in error and "line 2: rate:" in error
+    assert len(api.engine.billing.rates.records()) == 1

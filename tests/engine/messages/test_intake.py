@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 import msgspec
 import pytest
 
+from engine.billing.pricing import NO_RATES, Pricer
 from engine.customers.accounts import AccountConfig
 from engine.messages.intake import (
     Refused,
@@ -17,6 +18,8 @@ from smpp import pdu as p
 from smpp.constants import CommandStatus as S
 from smpp.smpptime import format_absolute
 from smpp.tlv import Tag
+
+PRICER = Pricer(NO_RATES)
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC).timestamp()
 ACCOUNT = AccountConfig(id="bank", password_hash="x", groups=("banks",))
@@ -45,7 +48,7 @@ TABLE = RoutingTable(
 
 
 def prepare(request: p.SubmitSm) -> MtMessage | Refused:
-    return prepare_mt(request, ACCOUNT, TABLE, "m1", NOW, ValidityLimits(3600, 7200))
+    return prepare_mt(request, ACCOUNT, TABLE, PRICER, "m1", NOW, ValidityLimits(3600, 7200))
 
 
 def test_a_routed_message_is_priced_and_counted() -> None:
@@ -122,9 +125,9 @@ def test_an_adopted_message_is_routed_again_only_at_the_price_it_holds() -> None
     message = prepare(p.SubmitSm(source_addr="BANK", destination_addr="33612345678"))
     assert isinstance(message, MtMessage)
     elsewhere = msgspec.structs.replace(message, connectors=("op-z",), cost_per_part=1)
-    again = routed_again(elsewhere, ACCOUNT, TABLE, frozenset({"op-b"}), NOW)
+    again = routed_again(elsewhere, ACCOUNT, TABLE, PRICER, frozenset({"op-b"}), NOW)
     assert again == msgspec.structs.replace(message, connectors=("op-b",))
     dearer = msgspec.structs.replace(elsewhere, price_per_part=message.price_per_part + 1)
-    assert routed_again(dearer, ACCOUNT, TABLE, None, NOW) is None
+    assert routed_again(dearer, ACCOUNT, TABLE, PRICER, None, NOW) is None
     premium = msgspec.structs.replace(elsewhere, destination_addr="33899000000")
-    assert routed_again(premium, ACCOUNT, TABLE, None, NOW) is None
+    assert routed_again(premium, ACCOUNT, TABLE, PRICER, None, NOW) is None

@@ -16,6 +16,7 @@ import pytest
 from redis.asyncio import Redis
 
 from bench.smsc_sim_config import Delay
+from engine.billing.pricing import NO_RATES, Pricer
 from engine.gateway import Gateway
 from engine.messages.intake import Refused, ValidityLimits, prepare_mt
 from engine.messages.message import MtMessage, unpack_message
@@ -40,6 +41,7 @@ from tests.engine.peers import (
     until,
 )
 
+PRICER = Pricer(NO_RATES)
 CREDIT = 100 * PRICE
 LATER = "000000010000000R"
 """schedule_delivery_time one hour from now (a relative time)."""
@@ -60,7 +62,7 @@ def table(*routes: dict[str, object]) -> RoutingTable:
 
 
 def accepted(request: p.SubmitSm, routes: RoutingTable, now: float) -> MtMessage:
-    message = prepare_mt(request, account("bank"), routes, "m1", now, ValidityLimits())
+    message = prepare_mt(request, account("bank"), routes, PRICER, "m1", now, ValidityLimits())
     assert isinstance(message, MtMessage)
     return message
 
@@ -81,6 +83,7 @@ def test_empty_times_keep_the_originals_and_the_rest_is_replaced() -> None:
         replace(short_message=b"New text", registered_delivery=1),
         account("bank"),
         routes,
+        PRICER,
         ValidityLimits(),
         None,
         now + 5,
@@ -110,6 +113,7 @@ def test_new_times_count_from_the_replacement() -> None:
         ),
         account("bank"),
         routes,
+        PRICER,
         ValidityLimits(),
         None,
         now + 5,
@@ -141,7 +145,14 @@ def test_what_is_refused(request_fields: dict[str, object], status: int) -> None
     routes = table(no_casino)
     original = accepted(submit(schedule_delivery_time=LATER), routes, now)
     refused = replacement_of(
-        original, replace(**request_fields), account("bank"), routes, ValidityLimits(), None, now
+        original,
+        replace(**request_fields),
+        account("bank"),
+        routes,
+        PRICER,
+        ValidityLimits(),
+        None,
+        now,
     )
     assert isinstance(refused, Refused) and refused.status == status
 
@@ -156,6 +167,7 @@ def test_a_price_that_changed_since_acceptance_is_refused() -> None:
         replace(short_message=b"x"),
         account("bank"),
         routes,
+        PRICER,
         ValidityLimits(),
         None,
         now,
