@@ -284,7 +284,7 @@ class Engine:
             return request
         prepared = self.pipeline.prepare(account, request, self._options(item))
         if isinstance(prepared, Refused):
-            code = _REFUSED_CODES.get(prepared.status, "rejected")
+            code = prepared.code or _REFUSED_CODES.get(prepared.status, "rejected")
             return SendResult(to=item.to, refusal=code, detail=prepared.reason)
         return prepared
 
@@ -339,7 +339,7 @@ class Engine:
             self.pipeline.usable,
         )
         if isinstance(prepared, Refused):
-            code = _REFUSED_CODES.get(prepared.status, "rejected")
+            code = prepared.code or _REFUSED_CODES.get(prepared.status, "rejected")
             return Quote(refusal=code, detail=prepared.reason)
         return Quote(
             parts=prepared.parts,

@@ -7,7 +7,9 @@ the routing table. The ledger call (the commit point) happens after, batched.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 import msgspec
 
@@ -44,6 +46,9 @@ class ValidityLimits(msgspec.Struct, frozen=True):
 class Refused(msgspec.Struct, frozen=True):
     status: int
     reason: str
+    code: str = ""
+    """The HTTP API's refusal code when the status alone does not say it
+    (a screen's: ``opted_out``...); "" maps the status."""
 
 
 class SubmitOptions(msgspec.Struct, frozen=True, kw_only=True):
@@ -61,6 +66,18 @@ class SubmitOptions(msgspec.Struct, frozen=True, kw_only=True):
 
 
 NO_OPTIONS = SubmitOptions()
+
+
+class Screen(Protocol):
+    """A check every routed message passes before anything is held (opt-out
+    lists, fraud guard: docs/billing.md's neighbours). Synchronous and in
+    memory: it runs per message on the accept path."""
+
+    def screen(
+        self, account: AccountConfig, decision: MtRouted, priority: Priority, now: float
+    ) -> Refused | None:
+        """Why the message is refused (nothing held, nothing charged), or None."""
+        ...
 
 
 def message_priority(account: AccountConfig, priority_flag: int) -> Priority:
@@ -82,6 +99,7 @@ def prepare_mt(
     validity: ValidityLimits,
     usable: frozenset[str] | None = None,
     options: SubmitOptions = NO_OPTIONS,
+    screens: Sequence[Screen] = (),
 ) -> MtMessage | Refused:
     """The routed message ready for the ledger, or why it is refused (nothing held).
 
@@ -147,6 +165,10 @@ def prepare_mt(
     if isinstance(decision, Rejected):
         return Refused(decision.command_status, decision.reason)
     assert isinstance(decision, MtRouted)
+    for screen in screens:
+        refused = screen.screen(account, decision, priority, now)
+        if refused is not None:
+            return refused
     priced = pricer.price(decision, account.currency or table.currency, account.discount, now)
     if isinstance(priced, str):  # the operator's rates miss a pair: nothing held
         return Refused(S.ESME_RSYSERR, priced)

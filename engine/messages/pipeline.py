@@ -29,6 +29,7 @@ from engine.messages.ids import IdFormat
 from engine.messages.intake import (
     NO_OPTIONS,
     Refused,
+    Screen,
     SubmitOptions,
     ValidityLimits,
     prepare_mt,
@@ -99,6 +100,8 @@ class Pipeline:
         self.ledger = ledger
         self.pricer = pricer or Pricer(NO_RATES)
         """Converts the router's prices to the account's currency (docs/billing.md)."""
+        self.screens: list[Screen] = []
+        """Checks every routed message passes before it is held, in order."""
         self.admission = admission or Admission()
         """Sheds an account's submits while it has its limit at the commit point."""
         self.table = table
@@ -179,6 +182,7 @@ class Pipeline:
             self.validity,
             self.usable,
             options,
+            self.screens,
         )
         if isinstance(prepared, Refused):
             self.counters["refused"] += 1
