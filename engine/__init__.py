@@ -39,7 +39,7 @@ from engine.admin.administration import (
 )
 from engine.admin.audit import ACTOR_HEADER, acting_as, requested_actor
 from engine.billing.cdrs import FORMATS as CDR_FORMATS
-from engine.billing.cdrs import Cdrs
+from engine.billing.cdrs import Cdrs, Reporting
 from engine.billing.cdrs import Format as CdrFormat
 from engine.billing.currencies import check_currency
 from engine.billing.invoice_model import Invoice
@@ -114,6 +114,7 @@ __all__ = [
     "RateIssues",
     "Reached",
     "Rejected",
+    "Reporting",
     "RouteTrace",
     "RoutingConfig",
     "RoutingConfigError",

@@ -7,19 +7,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from typing import BinaryIO
 
 import msgspec
 
-from engine.billing.cdrs import export_cdrs
+from engine.billing.cdrs import Reporting, export_cdrs
+from engine.billing.currencies import check_currency
 from engine.billing.periods import Period, month
+from engine.billing.rate_store import ExchangeRates, RedisRateStore
 from engine.billing.rates import parse_rates_csv
 from engine.billing.reconcile import reconcile
+from ledger.redis_client import open_redis
 from smsgw.admin_client import AdminApi
 from smsgw.admin_commands import Action, run_admin
 from smsgw.command_settings import (
     CommandError,
     add_config_option,
+    command_config,
     database_url,
+    redis_url,
     reported,
 )
 from smsgw.tables import print_json, table
@@ -36,20 +42,41 @@ def _period(text: str) -> Period:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+async def _export(args: argparse.Namespace, out: BinaryIO) -> int:
+    """The CDRs, with margins in ``--reporting-currency`` at the rates Redis holds."""
+    if args.reporting_currency is None:
+        return await export_cdrs(database_url(args), args.month, args.format, out, args.account)
+    namespace = command_config(args).ledger.namespace
+    redis = await open_redis(redis_url(args), timeout=10.0, connections=2)
+    try:
+        rates = ExchangeRates(RedisRateStore(redis, namespace))
+        await rates.load()
+        reporting = Reporting(args.reporting_currency, rates)
+        return await export_cdrs(
+            database_url(args), args.month, args.format, out, args.account, reporting
+        )
+    finally:
+        await redis.aclose()
+
+
 def cdrs_command(args: argparse.Namespace) -> int:
     def run() -> int:
-        url = database_url(args)
         if args.output:
             with open(args.output, "wb") as out:
-                written = asyncio.run(export_cdrs(url, args.month, args.format, out, args.account))
+                written = asyncio.run(_export(args, out))
         else:
-            written = asyncio.run(
-                export_cdrs(url, args.month, args.format, sys.stdout.buffer, args.account)
-            )
+            written = asyncio.run(_export(args, sys.stdout.buffer))
         print(f"{written} CDR(s) of {args.month.label}", file=sys.stderr)
         return 0
 
     return reported("billing cdrs", run)
+
+
+def _currency(text: str) -> str:
+    try:
+        return check_currency(text, "--reporting-currency")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def reconcile_command(args: argparse.Namespace) -> int:
@@ -116,6 +143,12 @@ def register_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     cdrs.add_argument("--account", help="one account's (default: every account's)")
     cdrs.add_argument("--format", choices=("csv", "jsonl"), default="csv")
     cdrs.add_argument("--output", help="a file (default: standard output)")
+    cdrs.add_argument(
+        "--reporting-currency",
+        type=_currency,
+        help="add each part's sale, cost and margin in this currency (rates from Redis)",
+    )
+    cdrs.add_argument("--redis-url", help="default: $SMSGW_REDIS_URL")
     cdrs.set_defaults(handler=cdrs_command)
 
     check = actions.add_parser(

@@ -23,12 +23,12 @@ from api.openapi import Operation, Parameter
 from api.problems import Problem
 from engine import CDR_FORMATS as FORMATS
 from engine import CdrFormat as Format
-from engine import Cdrs, Period, month
+from engine import Cdrs, Period, Reporting, check_currency, month
 
 MEDIA_TYPES: dict[str, str] = {"csv": "text/csv; charset=utf-8", "jsonl": "application/jsonl"}
 _ACCOUNT = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 _CUSTOMER_PARAMETERS = frozenset({"month", "from", "to", "format"})
-_ADMIN_PARAMETERS = _CUSTOMER_PARAMETERS | {"account"}
+_ADMIN_PARAMETERS = _CUSTOMER_PARAMETERS | {"account", "reporting"}
 
 
 def _invalid(field: str, detail: str) -> Problem:
@@ -101,8 +101,26 @@ def _filename(who: str, period: Period, fmt: Format) -> str:
     return f"cdrs-{who}-{label}.{fmt}"
 
 
-async def _response(request: Request, period: Period, fmt: Format, account: str | None) -> Response:
-    chunks = _cdrs(request).stream(period, fmt, account)
+def _reporting(request: Request) -> Reporting | None:
+    """``reporting=EUR``: each part's sale, cost and margin in EUR too."""
+    code = request.query_params.get("reporting")
+    if code is None:
+        return None
+    try:
+        check_currency(code, "reporting")
+    except ValueError as exc:
+        raise _invalid("reporting", str(exc)) from None
+    return Reporting(code, request.app.state.engine.billing.rates)
+
+
+async def _response(
+    request: Request,
+    period: Period,
+    fmt: Format,
+    account: str | None,
+    reporting: Reporting | None = None,
+) -> Response:
+    chunks = _cdrs(request).stream(period, fmt, account, reporting)
     try:
         first = await anext(chunks, b"")
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
@@ -138,7 +156,8 @@ async def admin_cdrs(request: Request) -> Response:
     account = request.query_params.get("account")
     if account is not None and not _ACCOUNT.fullmatch(account):
         raise _invalid("account", "account must be 1-64 of [A-Za-z0-9_.-]")
-    return await _response(request, _period(request), _format(request), account)
+    period, fmt = _period(request), _format(request)
+    return await _response(request, period, fmt, account, _reporting(request))
 
 
 routes: list[BaseRoute] = [
@@ -194,6 +213,11 @@ OPERATIONS: list[Operation] = [
         parameters=(
             *_PERIOD_PARAMETERS,
             Parameter(name="account", description="One account's only; all when left out."),
+            Parameter(
+                name="reporting",
+                description="An ISO 4217 code: each part's sale, cost and margin in it too,"
+                " at the rates valid at the accept.",
+            ),
         ),
         responses={**_RESPONSES, **AUTH_PROBLEMS},
     ),

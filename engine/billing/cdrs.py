@@ -18,6 +18,7 @@ import asyncpg
 import msgspec
 
 from engine.billing.periods import Period
+from engine.billing.pricing import RateSource
 
 Format = Literal["csv", "jsonl"]
 FORMATS: tuple[Format, ...] = ("csv", "jsonl")
@@ -58,6 +59,21 @@ class Cdr(msgspec.Struct, frozen=True, kw_only=True):
     cost_currency: str | None
     charged: int | None
     error_code: int | None
+    reporting_currency: str | None = None
+    """Asked for (`Reporting`): the part's sale (its charge), its cost and the
+    margin between them in this currency, each converted at the rates valid
+    at the accept (rate records are never edited, so the figures never
+    change) and rounded half to even once; None where no rate was valid."""
+    sell_reporting: int | None = None
+    cost_reporting: int | None = None
+    margin_reporting: int | None = None
+
+
+class Reporting(msgspec.Struct, frozen=True):
+    """The currency margins are reported in, and where the rates come from."""
+
+    currency: str
+    rates: RateSource
 
 
 FIELDS: tuple[str, ...] = Cdr.__struct_fields__
@@ -74,7 +90,8 @@ SELECT m.message_id, GREATEST(m.parts, 1) AS parts, m.account,
        to_char(m.accepted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS accepted_at,
        m.state, m.destination, m.country, m.network, m.connector, m.route_id, m.currency,
        m.price_per_part, m.list_price, m.list_currency, m.exchange_rate, m.cost_per_part,
-       m.cost_currency, m.charged, m.error_code
+       m.cost_currency, m.charged, m.error_code,
+       (extract(epoch FROM m.accepted_at) * 1000)::bigint AS accepted_ms
   FROM messages m
  WHERE m.accepted_at >= $1 AND m.accepted_at < $2
    AND m.created_at >= $1 AND m.created_at < $2{account}
@@ -84,12 +101,13 @@ _ALL_ACCOUNTS = _SELECT.format(account="")
 _ONE_ACCOUNT = _SELECT.format(account=" AND m.account = $3")
 
 
-def _parts(row: asyncpg.Record) -> Iterator[Cdr]:
+def _parts(row: asyncpg.Record, reporting: Reporting | None) -> Iterator[Cdr]:
     """The records of a message's parts, its charge split so the parts sum to it."""
     parts, charged = row["parts"], row["charged"]
     share, rest = divmod(charged, parts) if charged is not None else (None, 0)
     for part in range(1, parts + 1):
-        yield Cdr(
+        sold = None if share is None else share + (rest if part == parts else 0)
+        cdr = Cdr(
             message_id=row["message_id"],
             part=part,
             parts=parts,
@@ -108,9 +126,33 @@ def _parts(row: asyncpg.Record) -> Iterator[Cdr]:
             exchange_rate=row["exchange_rate"],
             cost_per_part=row["cost_per_part"],
             cost_currency=row["cost_currency"],
-            charged=None if share is None else share + (rest if part == parts else 0),
+            charged=sold,
             error_code=row["error_code"],
         )
+        yield cdr if reporting is None else _reported(cdr, row["accepted_ms"], reporting)
+
+
+def _reported(cdr: Cdr, accepted_ms: int, reporting: Reporting) -> Cdr:
+    at = accepted_ms / 1000
+    sell = _converted(cdr.charged or 0, cdr.currency, reporting, at)
+    cost = _converted(cdr.cost_per_part or 0, cdr.cost_currency, reporting, at)
+    margin = None if sell is None or cost is None else sell - cost
+    return msgspec.structs.replace(
+        cdr,
+        reporting_currency=reporting.currency,
+        sell_reporting=sell,
+        cost_reporting=cost,
+        margin_reporting=margin,
+    )
+
+
+def _converted(amount: int, currency: str | None, reporting: Reporting, at: float) -> int | None:
+    if currency is None:
+        return None
+    if currency == reporting.currency or amount == 0:
+        return amount
+    found = reporting.rates.rate_at(currency, reporting.currency, at)
+    return None if found is None else round(amount * found[0])
 
 
 def _csv_encoder() -> Callable[[Iterable[tuple[object, ...]]], bytes]:
@@ -165,7 +207,7 @@ class Cdrs:
             await pool.close()
 
     async def _encoded(
-        self, period: Period, fmt: Format, account: str | None
+        self, period: Period, fmt: Format, account: str | None, reporting: Reporting | None
     ) -> AsyncIterator[tuple[bytes, int]]:
         """Chunks of bytes in order (accepted_at, message_id, part), with the
         number of records each holds; the first comes once the snapshot is
@@ -182,7 +224,7 @@ class Cdrs:
             batch: list[Cdr] = []
             rows = connection.cursor(sql, period.start, period.end, *args, prefetch=CHUNK_RECORDS)
             async for row in rows:
-                batch.extend(_parts(row))
+                batch.extend(_parts(row, reporting))
                 if len(batch) >= CHUNK_RECORDS:
                     yield encode(batch), len(batch)
                     batch = []
@@ -190,22 +232,31 @@ class Cdrs:
                 yield encode(batch), len(batch)
 
     async def stream(
-        self, period: Period, fmt: Format, account: str | None = None
+        self,
+        period: Period,
+        fmt: Format,
+        account: str | None = None,
+        reporting: Reporting | None = None,
     ) -> AsyncGenerator[bytes, None]:
         """The CDRs of messages accepted in `period` (of one account, or all),
         as CSV with a header row or as JSON lines; ValueError for another format."""
-        async for chunk, _ in self._encoded(period, fmt, account):
+        async for chunk, _ in self._encoded(period, fmt, account, reporting):
             yield chunk
 
 
 async def export_cdrs(
-    database_url: str, period: Period, fmt: Format, out: BinaryIO, account: str | None = None
+    database_url: str,
+    period: Period,
+    fmt: Format,
+    out: BinaryIO,
+    account: str | None = None,
+    reporting: Reporting | None = None,
 ) -> int:
     """Writes the period's CDRs to `out` (`smsgw billing cdrs`); returns how many records."""
     cdrs = Cdrs(database_url, max_connections=1)
     written = 0
     try:
-        async for chunk, records in cdrs._encoded(period, fmt, account):
+        async for chunk, records in cdrs._encoded(period, fmt, account, reporting):
             out.write(chunk)
             written += records
     finally:

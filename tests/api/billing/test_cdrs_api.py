@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 
 from engine.billing.cdrs import FIELDS
+from engine.billing.rates import ExchangeRate
 from engine.config import ApiConfig
 from engine.customers.api_keys import key_digest
 from tests.api.harness import Api, running_api
@@ -150,6 +151,22 @@ async def test_the_admin_downloads_every_account_or_one(api: Api, rows: BillingR
     ]
     assert shop.headers["content-disposition"] == 'attachment; filename="cdrs-shop-2026-12.csv"'
     assert [r["account"] for r in parse_csv(shop.content)] == ["shop"]
+
+
+async def test_the_admin_asks_for_margins_in_a_reporting_currency(
+    api: Api, rows: BillingRows
+) -> None:
+    rate = ExchangeRate(
+        base="EUR", quote="USD", rate="1.25", valid_from=DECEMBER_3 - timedelta(days=30)
+    )
+    await api.engine.admin.add_rates([rate])
+    url = "/admin/cdrs?month=2026-12&account=shop&format=jsonl&reporting=USD"
+    [record] = [
+        json.loads(line) for line in (await api.client.get(url, headers=ADMIN)).content.splitlines()
+    ]
+    assert (record["reporting_currency"], record["sell_reporting"]) == ("USD", 12)  # 12.5: even
+    bad = await api.client.get("/admin/cdrs?month=2026-12&reporting=eur", headers=ADMIN)
+    assert (bad.status_code, bad.json()["field"]) == (422, "reporting")
 
 
 async def test_the_admin_endpoint_wants_the_admin_key(api: Api) -> None:

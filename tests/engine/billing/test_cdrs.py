@@ -10,13 +10,16 @@ import secrets
 import tracemalloc
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from typing import Any
 
 import asyncpg
 import pytest
 
-from engine.billing.cdrs import FIELDS, Cdrs, export_cdrs
+from engine.billing.cdrs import FIELDS, Cdrs, Reporting, export_cdrs
 from engine.billing.periods import month
+from engine.billing.rate_store import ExchangeRates, MemoryRateStore
+from engine.billing.rates import ExchangeRate
 from tests.services import (  # noqa: F401  (fixtures used by this module)
     database_url_fixture,
     postgres_database_fixture,
@@ -146,7 +149,45 @@ async def test_a_record_per_part_with_what_the_accept_priced(
         "cost_currency": "USD",
         "charged": 50_000,
         "error_code": None,
+        "reporting_currency": None,
+        "sell_reporting": None,
+        "cost_reporting": None,
+        "margin_reporting": None,
     }
+
+
+async def test_margins_in_a_reporting_currency_at_the_rates_of_the_accept(
+    connection: asyncpg.Connection, cdrs: Cdrs
+) -> None:
+    """Sale in EUR, cost in USD, reported in UZS at the rates valid when each
+    message was accepted; a message accepted before any rate has none."""
+    account = unique_account()
+    await insert_messages(
+        connection,
+        [
+            message("r-1", account, at(1), parts=1),  # before the December rate
+            message("r-2", account, at(3), parts=2),
+        ],
+    )
+    rates = ExchangeRates(MemoryRateStore())
+    since = at(2)
+    await rates.add(
+        [
+            ExchangeRate(base="EUR", quote="UZS", rate="12850.5", valid_from=since),
+            ExchangeRate(base="USD", quote="UZS", rate="12000", valid_from=since),
+        ]
+    )
+    reporting = Reporting("UZS", rates)
+    body = b"".join([c async for c in cdrs.stream(DECEMBER, "jsonl", account, reporting)])
+    records = parse_jsonl(body)
+    early, *later = records
+    assert (early["sell_reporting"], early["margin_reporting"]) == (None, None)
+    for record in later:
+        sell = round(Fraction(50_000) * Fraction("12850.5"))  # a part's charge, EUR -> UZS
+        cost = 3 * 12_000  # its cost, USD -> UZS
+        assert record["reporting_currency"] == "UZS"
+        assert (record["sell_reporting"], record["cost_reporting"]) == (sell, cost)
+        assert record["margin_reporting"] == sell - cost
 
 
 @pytest.mark.parametrize(
