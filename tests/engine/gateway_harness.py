@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -155,8 +156,26 @@ async def running_gateway(
         yield gateway
     finally:
         await gateway.stop()
+        await close_customers()
         for operator in operators:
             await operator.stop()
+
+
+CUSTOMER_CONNECTIONS: weakref.WeakSet[SmppConnection] = weakref.WeakSet()
+"""The customers' ends of their binds. The gateway's stop closes its own;
+one left for the peer's EOF to close may still be open when pytest closes
+the loop, and its transport then warns when collected, in whichever later
+test the collector happens to run."""
+
+
+async def close_customers() -> None:
+    """Closes every customer's end and waits until each is closed."""
+    for connection in list(CUSTOMER_CONNECTIONS):
+        connection.close()
+    async with asyncio.timeout(10):
+        for connection in list(CUSTOMER_CONNECTIONS):
+            await connection.wait_closed()
+    CUSTOMER_CONNECTIONS.clear()
 
 
 class Customer:
@@ -174,4 +193,6 @@ class Customer:
 
     async def bind(self, gateway: Gateway, account: str = "bank") -> SmppConnection:
         bind = p.BindTransceiver(system_id=account, password=PASSWORD)
-        return await open_session("127.0.0.1", gateway.ports[0], bind, self)
+        connection = await open_session("127.0.0.1", gateway.ports[0], bind, self)
+        CUSTOMER_CONNECTIONS.add(connection)
+        return connection

@@ -16,6 +16,7 @@ from engine.customers.pending import Batch, Outcome, PendingStore
 from smpp import pdu as p
 from smpp.aio import SmppConnection, open_session, start_server
 from smpp.constants import CommandStatus as S
+from tests.engine.gateway_harness import CUSTOMER_CONNECTIONS, close_customers
 
 WAIT = 5.0
 """Seconds before any wait gives up: a hang guard, never a timing assert."""
@@ -76,6 +77,7 @@ async def serving(delivery: CustomerDelivery) -> AsyncIterator[int]:
         for connection in list(delivery.binds.all()):
             connection.close()
         await server.wait_closed()
+        await close_customers()  # both ends closed before the test's loop is
 
 
 class Customer:
@@ -92,6 +94,7 @@ class Customer:
     async def bind(self, port: int, kind: type[p.Pdu] = p.BindTransceiver) -> SmppConnection:
         bind = kind(system_id="bank", password="-")  # type: ignore[call-arg]
         self.connection = await open_session("127.0.0.1", port, bind, self)
+        CUSTOMER_CONNECTIONS.add(self.connection)
         return self.connection
 
     def request_received(self, connection: SmppConnection, request: p.Pdu) -> None:
