@@ -61,9 +61,10 @@ class Pricer:
             price = listed
         else:
             price = round(Fraction(listed * (BASIS_POINTS - discount), BASIS_POINTS) * rate)
-        d = decision
-        key = (currency, listed, list_currency, rate_text, d.cost_per_part or 0,
-               d.cost_currency, d.route_id, d.network, d.country)  # fmt: skip
+        key = (
+            currency, listed, list_currency, rate_text, decision.cost_per_part or 0,
+            decision.cost_currency, decision.route_id, decision.network, decision.country,
+        )  # fmt: skip
         pricing = self._known.get(key)
         if pricing is None:
             if len(self._known) >= KNOWN_PRICINGS:

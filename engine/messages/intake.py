@@ -70,8 +70,8 @@ NO_OPTIONS = SubmitOptions()
 
 class Screen(Protocol):
     """A check every routed message passes before anything is held (opt-out
-    lists, fraud guard: docs/billing.md's neighbours). Synchronous and in
-    memory: it runs per message on the accept path."""
+    lists, the fraud guard). Synchronous and in memory: it runs per message
+    on the accept path."""
 
     def screen(
         self, account: AccountConfig, decision: MtRouted, priority: Priority, now: float
