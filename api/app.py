@@ -12,20 +12,23 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from api import admin, billing, docs, jasmin, ops
+from api import admin, billing, docs, jasmin, ops, protection
 from api.limits import BodyLimit
 from api.openapi import Operation
 from api.problems import HANDLERS
 from api.v1 import messages as v1_messages
 from api.v1 import send as v1_send
+from api.v1 import verify as v1_verify
 from engine import Engine
 
 OPERATIONS: list[Operation] = [
     *v1_send.OPERATIONS,
     *v1_messages.OPERATIONS,
+    *v1_verify.OPERATIONS,
     *jasmin.OPERATIONS,
     *admin.OPERATIONS,
     *billing.OPERATIONS,
+    *protection.OPERATIONS,
     *ops.OPERATIONS,
 ]
 
@@ -65,10 +68,12 @@ def create_app(engine: Engine) -> Starlette:
                 *v1_send.routes,
                 *jasmin.routes,
                 *v1_messages.routes,
+                *v1_verify.routes,
                 *ops.routes,
                 *docs.routes(),
                 *admin.routes,
                 *billing.routes,
+                *protection.routes,
             ]
         ),
         middleware=[Middleware(BodyLimit, max_body_bytes=limits.max_body_bytes)],

@@ -59,6 +59,22 @@ from engine.messages.intake import ValidityLimits
 from engine.messages.message import Callback, Priority
 from engine.messages.waiters import Reached
 from engine.operators.connector_config import ConnectorConfig
+from engine.optout.csvfile import OptOutIssues
+from engine.optout.numbers import BadNumber, check_number
+from engine.optout.service import OptOut
+from engine.verify.model import (
+    Checked,
+    InvalidVerification,
+    Limited,
+    NewVerification,
+    Snapshot,
+    Verdict,
+    Verifier,
+)
+from engine.verify.model import Refused as VerifyRefused
+from engine.verify.model import Status as VerificationStatus
+from engine.verify.settings import CODE_LENGTH as VERIFY_CODE_LENGTH
+from engine.verify.settings import EXPIRY as VERIFY_EXPIRY
 from engine.webhooks import DeliveryAttempt, check_webhook_url
 from ledger.events import MessageState
 from ledger.message_query import MAX_PAGE, MessageFilter, MessageRecord
@@ -75,6 +91,8 @@ __all__ = [
     "MAX_CSV_ROWS",
     "MAX_INVOICE_PAGE",
     "MAX_PAGE",
+    "VERIFY_CODE_LENGTH",
+    "VERIFY_EXPIRY",
     "AccountChanges",
     "AccountConfig",
     "AccountView",
@@ -83,10 +101,12 @@ __all__ = [
     "Administration",
     "AlreadyIssued",
     "ApiConfig",
+    "BadNumber",
     "Balance",
     "Callback",
     "CdrFormat",
     "Cdrs",
+    "Checked",
     "Clash",
     "ConnectorConfig",
     "ConnectorView",
@@ -95,9 +115,11 @@ __all__ = [
     "ExchangeRate",
     "ExchangeRates",
     "IdempotencyStore",
+    "InvalidVerification",
     "Invoice",
     "InvoiceRefused",
     "Invoices",
+    "Limited",
     "LoginAttempt",
     "LoginVerdict",
     "MessageFilter",
@@ -106,7 +128,10 @@ __all__ = [
     "MoRouted",
     "MtRouted",
     "NewAccount",
+    "NewVerification",
     "NotFinal",
+    "OptOut",
+    "OptOutIssues",
     "Period",
     "Priority",
     "PriorityName",
@@ -123,10 +148,16 @@ __all__ = [
     "ShardStats",
     "SmppPassword",
     "SmppTimeError",
+    "Snapshot",
     "StoredAnswer",
     "ValidityLimits",
+    "Verdict",
+    "VerificationStatus",
+    "Verifier",
+    "VerifyRefused",
     "acting_as",
     "check_currency",
+    "check_number",
     "check_webhook_url",
     "fingerprint",
     "invoice_csv",

@@ -55,6 +55,8 @@ from engine.customers.admission import AdmissionLimits
 from engine.customers.login_guard import SecurityConfig
 from engine.messages.intake import ValidityLimits
 from engine.operators.connector_config import ConnectorConfig
+from engine.optout.config import OptOutConfig
+from engine.verify.settings import VerifySettings
 from engine.webhooks import WebhookLimits, check_webhook_url
 from ledger.config import LedgerConfig, PersisterConfig
 from router import RoutingConfig, RoutingConfigError, load_data
@@ -216,6 +218,10 @@ class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True):
     startup: StartupConfig = StartupConfig()
     security: SecurityConfig = SecurityConfig()
     """Login throttling and lockout, bind failure codes (docs/security.md)."""
+    verify: VerifySettings = VerifySettings()
+    """The Verify API's one-time codes (docs/verify.md)."""
+    optout: OptOutConfig = OptOutConfig()
+    """Opt-out lists and STOP keywords (docs/optout.md)."""
 
 
 class ConfigError(ValueError):
@@ -241,6 +247,8 @@ _SECTIONS: dict[str, Any] = {
     "logging": LoggingConfig,
     "startup": StartupConfig,
     "security": SecurityConfig,
+    "verify": VerifySettings,
+    "optout": OptOutConfig,
 }
 _LISTS: dict[str, Any] = {
     "listeners": ListenerConfig,

@@ -36,6 +36,8 @@ from engine.messages.message import Callback, MtMessage, Priority
 from engine.messages.pipeline import Pipeline
 from engine.messages.waiters import Reached
 from engine.operators.bind import BindState
+from engine.optout.service import OptOut
+from engine.verify.model import Verifier
 from engine.webhooks import DeliveryAttempt
 from ledger.message_query import MessageFilter, MessagePage, MessageQuery, MessageRecord
 from ledger.model import AccountState
@@ -138,6 +140,14 @@ class Balance(msgspec.Struct, frozen=True, kw_only=True):
     currency: str
 
 
+class Protection:
+    """What guards the accept path and the admin and customer APIs manage;
+    None where the composition root did not install it."""
+
+    def __init__(self) -> None:
+        self.optout: OptOut | None = None
+
+
 class Engine:
     """What the HTTP front may ask of one shard."""
 
@@ -164,6 +174,9 @@ class Engine:
         self.admin = Administration(gateway, api_keys, redis)
         self.billing = billing or Billing(gateway, gateway.rates, None)
         self.admin.record_payment = self.billing.record_top_up
+        self.verify: Verifier | None = None
+        """One-time codes (docs/verify.md); None: not set up on this shard."""
+        self.protection = Protection()
         self._trusted_keys = TrustedKeys(api_keys, _AUTH_CACHE_SECONDS)
         self._trusted_passwords = TrustedPasswords(self.logins.passwords, _AUTH_CACHE_SECONDS)
 

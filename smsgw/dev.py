@@ -22,6 +22,12 @@ from engine.facade import Engine
 from engine.gateway import Gateway
 from engine.messages.receipt_map import MemoryReceiptMap
 from engine.operators.connector_config import ConnectorConfig
+from engine.optout.install import install_optout
+from engine.optout.store import MemoryOptOutStore
+from engine.verify.codes import CodeHasher
+from engine.verify.send_limits import MemorySendLimiter, SendLimits
+from engine.verify.service import VerifyService
+from engine.verify.store import MemoryVerificationStore
 from engine.webhooks import WebhookLimits
 from ledger.memory import MemoryLedger
 from ledger.memory_messages import MemoryMessageStore
@@ -137,8 +143,20 @@ async def start_dev(
 
 
 async def dev_engine(gateway: Gateway, history: MemoryMessageStore) -> tuple[Engine, str]:
-    """The facade the HTTP front serves, and the demo account's API key."""
+    """The facade the HTTP front serves, and the demo account's API key. Its
+    opt-out lists start empty, so they go on now, with the gateway running."""
     engine = Engine(gateway, MemoryApiKeyStore(), history)
+    settings = gateway.config.verify
+    engine.protection.optout = await install_optout(
+        gateway, MemoryOptOutStore(), gateway.config.optout
+    )
+    engine.verify = VerifyService(
+        engine,
+        MemoryVerificationStore(),
+        MemorySendLimiter(SendLimits.of(settings)),
+        settings,
+        CodeHasher(),
+    )
     _, key = await engine.issue_api_key(DEMO_ACCOUNT, "smsgw dev")
     return engine, key
 

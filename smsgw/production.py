@@ -27,8 +27,14 @@ from engine.facade import Engine, ReadyCheck
 from engine.gateway import Gateway
 from engine.loop.cancelling import cancelled
 from engine.messages.receipt_map import RedisReceiptMap
+from engine.optout.install import install_optout
+from engine.optout.store import RedisOptOutStore
 from engine.shard.parking import RedisParking
 from engine.shard.registry import RedisShardRegistry
+from engine.verify.codes import CodeHasher
+from engine.verify.send_limits import RedisSendLimiter, SendLimits
+from engine.verify.service import VerifyService
+from engine.verify.store import RedisVerificationStore
 from engine.webhooks import RedisDeliveryLog
 from ledger.message_query import PgMessageQuery
 from ledger.persister import Persister
@@ -113,6 +119,7 @@ async def start_production(
     )
     if persisting is not None:
         gateway.registry.register(persisting.metrics)
+    optout = await install_optout(gateway, RedisOptOutStore(redis, namespace), config.optout, redis)
     stack.push_async_callback(_logged("gateway", gateway.stop))
     await _start_gateway(gateway, redis_url)
     billing = Billing(gateway, rates, database_url, persisted_through(redis, config.ledger))
@@ -126,9 +133,28 @@ async def start_production(
         redis,
         billing,
     )
-    watching = asyncio.get_running_loop().create_task(engine.admin.watch(redis))
-    stack.push_async_callback(cancelled, watching)
+    engine.protection.optout = optout
+    engine.verify = VerifyService(
+        engine,
+        RedisVerificationStore(redis, namespace),
+        RedisSendLimiter(redis, namespace, SendLimits.of(config.verify)),
+        config.verify,
+        _verify_hasher(),
+    )
+    stack.push_async_callback(optout.drain)
+    loop = asyncio.get_running_loop()
+    for watch in (engine.admin.watch(redis), optout.watch(redis)):
+        stack.push_async_callback(cancelled, loop.create_task(watch))
     return engine
+
+
+def _verify_hasher() -> CodeHasher:
+    """Verify codes are kept as an HMAC keyed by ``SMSGW_VERIFY_SECRET``, the
+    same on every shard and never in Redis; without it, salted hashes only."""
+    secret = os.environ.get("SMSGW_VERIFY_SECRET", "")
+    if not secret:
+        log.warning("SMSGW_VERIFY_SECRET is not set: Verify codes are kept as salted hashes only")
+    return CodeHasher(secret.encode())
 
 
 async def _start_gateway(gateway: Gateway, redis_url: str) -> None:

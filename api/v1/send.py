@@ -152,6 +152,7 @@ _REFUSALS: dict[str, tuple[int, str]] = {
     "invalid_validity": (422, "Invalid validity"),
     "invalid_message": (422, "Invalid message"),
     "invalid_number": (422, "Not a valid number"),
+    "opted_out": (422, "The recipient opted out"),
     "account_disabled": (403, "Account disabled"),
     "unknown_account": (403, "Account unknown to the ledger"),
     "ledger_unavailable": (503, "The ledger does not answer; nothing was sent"),
@@ -170,7 +171,7 @@ def _invalid(detail: str) -> Problem:
     return Problem(400, "invalid_request", "Invalid request", detail)
 
 
-async def _refusal(engine: Engine, account: AccountConfig, result: SendResult) -> Problem:
+async def refusal_problem(engine: Engine, account: AccountConfig, result: SendResult) -> Problem:
     status, title = _REFUSALS.get(result.refusal, (422, "Refused"))
     headers = await limit_headers(engine, account, result.refusal)
     return Problem(status, result.refusal, title, result.detail, headers=headers, to=result.to)
@@ -204,11 +205,11 @@ async def _send(request: Request, account: AccountConfig, body: bytes) -> Respon
     assert deadline is not None
     [recipient] = recipients
     if not isinstance(recipient, str):
-        raise await _refusal(engine, account, recipient)
+        raise await refusal_problem(engine, account, recipient)
     results, waiters = await engine.send(account, items, wait_final=send.wait == "delivered")
     [result], [waiter] = results, waiters
     if not result.accepted:
-        raise await _refusal(engine, account, result)
+        raise await refusal_problem(engine, account, result)
     assert waiter is not None
     return await _waited(engine, account, result, waiter, deadline)
 
@@ -332,7 +333,7 @@ def _accepted(result: SendResult) -> AcceptedMessage:
 
 async def _sent(engine: Engine, account: AccountConfig, results: list[SendResult]) -> Response:
     if not any(result.accepted for result in results):
-        raise await _refusal(engine, account, results[0])
+        raise await refusal_problem(engine, account, results[0])
     messages: list[AcceptedMessage | RefusedMessage] = [
         _accepted(r) if r.accepted else RefusedMessage(r.to, r.refusal, r.detail) for r in results
     ]

@@ -5,7 +5,7 @@ held until it binds a receiver, within the default validity."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 
 import msgspec
@@ -25,6 +25,10 @@ log = structlog.get_logger("smsgw.mo")
 
 Answer = Callable[[int], None]
 """Answers the operator's deliver_sm or data_sm with a command_status."""
+
+MoHook = Callable[[list[Delivery]], Awaitable[None]]
+"""Sees each batch of routed MO before it is stored (opt-out keywords,
+`engine.optout`); raising makes the operator send the batch again."""
 
 MAX_SHORT_MESSAGE = 254
 """Octets short_message may hold; longer user data stays in message_payload (§5.2.21)."""
@@ -50,6 +54,7 @@ class MoIntake:
         self._counters = counters
         """The pipeline's: MO taken count under "mo"."""
         self._routed: TickBatcher[tuple[Delivery, Answer]] = TickBatcher(self._commit, tasks)
+        self.on_mo: MoHook | None = None
 
     def receive(self, connector: str, request: p.DeliverSm | p.DataSm, answer: Answer) -> None:
         routed = route_mo(self.table, self.accounts, self.validity, connector, request)
@@ -59,8 +64,11 @@ class MoIntake:
             self._routed.add((routed, answer))
 
     async def _commit(self, batch: list[tuple[Delivery, Answer]]) -> None:
+        routed = [mo for mo, _ in batch]
         try:
-            await self.delivery.commit([mo for mo, _ in batch])
+            if self.on_mo is not None:
+                await self.on_mo(routed)
+            await self.delivery.commit(routed)
         except Exception:
             log.exception("MO not stored, operator asked to resend", count=len(batch))
             for _, answer in batch:
@@ -80,17 +88,12 @@ def route_mo(
 ) -> Delivery | int:
     """Where an MO goes, or the command_status that refuses it."""
     deliver = as_deliver_sm(request)
-    user_data = deliver.short_message or deliver.tlvs.get(Tag.MESSAGE_PAYLOAD) or b""
-    try:
-        content = decode_text(user_data, request.data_coding)  # type: ignore[arg-type]
-    except (NotTextError, TypeError):
-        content = ""
     facts = MessageFacts(
         source=request.source_addr,
         destination=request.destination_addr,
         now=datetime.now(UTC),
         connector=connector,
-        content=content,
+        content=mo_text(deliver),
         data_coding=request.data_coding,
     )
     decision = table.decide_mo(facts)
@@ -102,6 +105,15 @@ def route_mo(
     if account is None:
         return S.ESME_RINVDSTADR
     return Delivery(account, deliver, time.time() + validity)
+
+
+def mo_text(deliver: p.DeliverSm) -> str:
+    """The MO's text, or "" for binary user data."""
+    user_data = deliver.short_message or deliver.tlvs.get(Tag.MESSAGE_PAYLOAD) or b""
+    try:
+        return decode_text(user_data, deliver.data_coding)  # type: ignore[arg-type]
+    except (NotTextError, TypeError):
+        return ""
 
 
 def as_deliver_sm(request: p.DeliverSm | p.DataSm) -> p.DeliverSm:
