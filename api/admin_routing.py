@@ -108,6 +108,8 @@ class ExplainAnswer(msgspec.Struct, frozen=True, kw_only=True):
     decision: Decision
     pricing: str
     """Which tariff priced it, whose (plan, account, route) and in which currency."""
+    ported: str = ""
+    """For a ported number: the network it is on now and the one its prefix says."""
 
 
 @admin_endpoint
@@ -167,6 +169,7 @@ async def explain(request: Request, admin: Administration) -> Response:
         routes=list(found.routes),
         decision=_decision(found.decision),
         pricing=found.pricing,
+        ported=found.ported,
     )
     return json(answer)
 

@@ -15,19 +15,38 @@ and with ``usable`` a frozenset of live connectors, as the engine passes it
 SHA-256 of ``--decisions`` decisions over as many messages of the same mix on
 a fresh table, per variant: a change meant to make decisions faster must leave
 it unchanged.
+
+``portability`` measures number portability (``router.portability``): a table
+of ``--ported`` numbers (by default ``PORTED_PER_PREFIX`` per destination
+prefix: two million), among them the destinations of ``PORTED_SHARE`` of the
+messages; the bytes it holds per entry, the time to build it from the arrays a
+file reader collects, the time of one lookup over the message mix (hits and
+misses), and the decision figures again with it in the table.
 """
+
+from __future__ import annotations
 
 import argparse
 import hashlib
 import random
 import time
+from array import array
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
 
 from bench.output import print_report
-from router import MessageFacts, MtDecision, MtRouted, Rejected, RoutingTable, Usable, load_data
+from router import (
+    MessageFacts,
+    MtDecision,
+    MtRouted,
+    Rejected,
+    RoutingTable,
+    Usable,
+    from_arrays,
+    load_data,
+)
 
 COUNTRY_CODES = ["33", "34", "39", "44", "49", "1", "7", "31", "32", "41", "351", "353", "48"]
 CONNECTORS = [f"operator-{n}" for n in range(8)]
@@ -37,6 +56,9 @@ OTHER_ROUTES = 3
 LIVE_CONNECTORS = frozenset(CONNECTORS[1:])
 """What the engine passes as ``usable`` in the live-set variant: operator-0 has no bind."""
 MESSAGE_MIX = 10_000
+PORTED_PER_PREFIX = 100
+PORTED_SHARE = 0.2
+"""Messages whose destination is a ported number."""
 
 
 def build_config(seed: int, prefix_count: int) -> dict[str, Any]:
@@ -166,7 +188,32 @@ def build_messages(seed: int, config: dict[str, Any], count: int) -> list[Messag
     return messages
 
 
-def run(seed: int, prefix_count: int, decisions: int) -> dict[str, Any]:
+def ported_rows(
+    seed: int, config: dict[str, Any], messages: list[MessageFacts], count: int
+) -> tuple[array[int], array[int], tuple[str, ...]]:
+    """``count`` ported numbers under the table's prefixes, on its networks, with the
+    destinations of ``PORTED_SHARE`` of ``messages`` among them: the arrays a file
+    reader collects (``router.from_arrays``)."""
+    rng = random.Random(seed + 2)
+    networks = sorted(set(config["networks"].values()))
+    prefixes = [int(prefix) for prefix in config["networks"]]
+    found = {
+        int(facts.destination.removeprefix("+"))
+        for facts in messages
+        if rng.random() < PORTED_SHARE
+    }
+    while len(found) < count:
+        prefix = rng.choice(prefixes)
+        digits = max(0, 11 - len(str(prefix)))
+        found.add(prefix * 10**digits + rng.randrange(10**digits))
+    numbers = array("q", found)
+    codes = array("H", (rng.randrange(len(networks)) for _ in range(len(numbers))))
+    return numbers, codes, tuple(networks)
+
+
+def run(
+    seed: int, prefix_count: int, decisions: int, ported_count: int | None = None
+) -> dict[str, Any]:
     config_data = build_config(seed, prefix_count)
     started = time.perf_counter_ns()
     config = load_data(config_data)
@@ -190,7 +237,40 @@ def run(seed: int, prefix_count: int, decisions: int) -> dict[str, Any]:
             "route_mix": outcomes,
         }
     )
+    count = PORTED_PER_PREFIX * prefix_count if ported_count is None else ported_count
+    result["portability"] = _portability(seed, table, config_data, messages, rounds, count)
     return result
+
+
+def _portability(
+    seed: int,
+    table: RoutingTable,
+    config: dict[str, Any],
+    messages: list[MessageFacts],
+    rounds: int,
+    count: int,
+) -> dict[str, Any]:
+    """The ported table's size and lookup time, and the decision figures with it."""
+    rows = ported_rows(seed, config, messages, count)
+    started = time.perf_counter_ns()
+    ported = from_arrays(*rows)
+    built = time.perf_counter_ns()
+    destinations = [facts.destination.removeprefix("+") for facts in messages]
+    lookup = ported.network_of
+    hits = sum(lookup(number) is not None for number in destinations)  # and warms up
+    begin = time.perf_counter_ns()
+    for _ in range(rounds):
+        for number in destinations:
+            lookup(number)
+    elapsed = time.perf_counter_ns() - begin
+    return {
+        "ported_numbers": len(ported),
+        "bytes_per_entry": round(ported.nbytes / max(1, len(ported)), 2),
+        "build_ms": round((built - started) / 1e6, 1),
+        "lookup_us": round(elapsed / (rounds * len(destinations)) / 1000, 3),
+        "ported_share": round(hits / len(destinations), 3),
+        **_timed(table.with_ported(ported), messages, rounds, None),
+    }
 
 
 def digests(seed: int, prefix_count: int, count: int) -> dict[str, str]:
@@ -291,13 +371,16 @@ def main() -> None:
     parser.add_argument("--prefixes", type=int, default=20_000)
     parser.add_argument("--decisions", type=int, default=300_000)
     parser.add_argument(
+        "--ported", type=int, help=f"ported numbers (default: {PORTED_PER_PREFIX} per prefix)"
+    )
+    parser.add_argument(
         "--digest", action="store_true", help="print the decision digests instead of timing"
     )
     arguments = parser.parse_args()
     if arguments.digest:
         result: dict[str, Any] = digests(arguments.seed, arguments.prefixes, arguments.decisions)
     else:
-        result = run(arguments.seed, arguments.prefixes, arguments.decisions)
+        result = run(arguments.seed, arguments.prefixes, arguments.decisions, arguments.ported)
     print_report(result, arguments.json)
 
 

@@ -55,6 +55,10 @@ from engine.customers.accounts import AccountConfig
 from engine.customers.idempotency import Clash, IdempotencyStore, StoredAnswer, fingerprint
 from engine.customers.logins import LoginAttempt, LoginVerdict
 from engine.facade import Balance, Engine, SendItem, SendResult
+from engine.fraud.guard import LIFT_ALLOWANCE, FraudGuard
+from engine.fraud.rules import Source as FraudSource
+from engine.fraud.settings import FraudConfig, FraudLimits, FraudSettings, Rule
+from engine.fraud.store import Allowance, Block
 from engine.messages.intake import ValidityLimits
 from engine.messages.message import Callback, Priority
 from engine.messages.waiters import Reached
@@ -87,6 +91,7 @@ __all__ = [
     "ACTOR_HEADER",
     "CDR_FORMATS",
     "GSM_CHARACTERS",
+    "LIFT_ALLOWANCE",
     "MAX_AMOUNT",
     "MAX_CSV_ROWS",
     "MAX_INVOICE_PAGE",
@@ -99,10 +104,12 @@ __all__ = [
     "AdjustOutcome",
     "AdminRefused",
     "Administration",
+    "Allowance",
     "AlreadyIssued",
     "ApiConfig",
     "BadNumber",
     "Balance",
+    "Block",
     "Callback",
     "CdrFormat",
     "Cdrs",
@@ -114,6 +121,11 @@ __all__ = [
     "Engine",
     "ExchangeRate",
     "ExchangeRates",
+    "FraudConfig",
+    "FraudGuard",
+    "FraudLimits",
+    "FraudSettings",
+    "FraudSource",
     "IdempotencyStore",
     "InvalidVerification",
     "Invoice",
@@ -143,6 +155,7 @@ __all__ = [
     "RouteTrace",
     "RoutingConfig",
     "RoutingConfigError",
+    "Rule",
     "SendItem",
     "SendResult",
     "ShardStats",

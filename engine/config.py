@@ -53,7 +53,9 @@ import msgspec
 from engine.customers.accounts import AccountConfig
 from engine.customers.admission import AdmissionLimits
 from engine.customers.login_guard import SecurityConfig
+from engine.fraud.settings import FraudConfig
 from engine.messages.intake import ValidityLimits
+from engine.numbers import PortabilityConfig
 from engine.operators.connector_config import ConnectorConfig
 from engine.optout.config import OptOutConfig
 from engine.verify.settings import VerifySettings
@@ -222,6 +224,10 @@ class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True):
     """The Verify API's one-time codes (docs/verify.md)."""
     optout: OptOutConfig = OptOutConfig()
     """Opt-out lists and STOP keywords (docs/optout.md)."""
+    fraud: FraudConfig = FraudConfig()
+    """The fraud guard (docs/fraud.md)."""
+    portability: PortabilityConfig = PortabilityConfig()
+    """Ported numbers, routed by the network they are on now (docs/portability.md)."""
 
 
 class ConfigError(ValueError):
@@ -249,6 +255,8 @@ _SECTIONS: dict[str, Any] = {
     "security": SecurityConfig,
     "verify": VerifySettings,
     "optout": OptOutConfig,
+    "fraud": FraudConfig,
+    "portability": PortabilityConfig,
 }
 _LISTS: dict[str, Any] = {
     "listeners": ListenerConfig,

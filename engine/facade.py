@@ -29,6 +29,7 @@ from engine.customers.api_keys import (
 from engine.customers.idempotency import IdempotencyStore, MemoryIdempotencyStore
 from engine.customers.logins import Logins
 from engine.customers.passwords import TrustedPasswords
+from engine.fraud.guard import FraudGuard
 from engine.gateway import Gateway
 from engine.messages.intake import Refused, SubmitOptions, prepare_mt
 from engine.messages.lifecycle import STATE_OF_SMPP
@@ -146,6 +147,7 @@ class Protection:
 
     def __init__(self) -> None:
         self.optout: OptOut | None = None
+        self.fraud: FraudGuard | None = None
 
 
 class Engine:

@@ -177,7 +177,7 @@ class Gateway:
         """SIGHUP: swap the routing table whole and update accounts in place;
         binds stay up. Connector and listener changes need a restart."""
         if config.routing is not None:
-            self.pipeline.table = RoutingTable(config.routing)
+            self.pipeline.table = RoutingTable(config.routing, ported=self.pipeline.table.ported)
         self.accounts.clear()
         self.accounts.update({account.id: account for account in config.accounts})
         for account in config.accounts:

@@ -4,6 +4,7 @@ Build a table from configuration, ask it for decisions, swap it whole to reload:
 
     table = RoutingTable(load_toml_file("routing.toml"))
     decision = table.decide_mt(MessageFacts(...), usable=bound_connectors)
+    table = table.with_ported(ported_numbers([("33612345678", "20810")]))
 """
 
 from router.config import load_data, load_toml, load_toml_file
@@ -19,6 +20,13 @@ from router.decisions import (
 from router.explain import Explanation, RouteTrace, explain_mo, explain_mt
 from router.facts import MessageFacts, PriorityClass
 from router.plans import PlanView, Tier
+from router.portability import (
+    NO_PORTED,
+    PortedNumbers,
+    RepeatedNumbers,
+    from_arrays,
+    ported_numbers,
+)
 from router.schema import RoutingConfig
 from router.table import RoutingTable
 from router.targets import Usable
@@ -27,6 +35,7 @@ from router.validation import ConfigIssue, RoutingConfigError
 
 __all__ = [
     "MICRO_UNITS",
+    "NO_PORTED",
     "NO_ROUTE",
     "ConfigIssue",
     "Explanation",
@@ -37,8 +46,10 @@ __all__ = [
     "MtRouted",
     "NoRoute",
     "PlanView",
+    "PortedNumbers",
     "PriorityClass",
     "Rejected",
+    "RepeatedNumbers",
     "RouteTrace",
     "RoutingConfig",
     "RoutingConfigError",
@@ -47,7 +58,9 @@ __all__ = [
     "Usable",
     "explain_mo",
     "explain_mt",
+    "from_arrays",
     "load_data",
     "load_toml",
     "load_toml_file",
+    "ported_numbers",
 ]

@@ -50,7 +50,8 @@ Format
     takes effect at its date by itself.
 ``[networks]``
     Numbering plan: destination prefix to MCC+MNC (ITU-T E.212), longest
-    prefix wins; ``destination_network`` filters test it.
+    prefix wins; ``destination_network`` filters test it, or for a ported
+    number (``router.portability``) the network it is on now.
 ``[[mt_routes]]``, ``[[mo_routes]]``
     Ordered routes: ``id``, ``filters``, ``unless``, ``target`` and, for MT,
     ``sell_tariff``. The first route whose filters all match, none of whose

@@ -15,7 +15,8 @@ class MtRouted(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """An MT message goes to ``connectors``, tried in this order.
 
     ``destination`` is the number in international form, as matched and priced;
-    ``network`` is the MCC+MNC of its longest numbering-plan prefix, or ``""``;
+    ``network`` is the MCC+MNC of the network a ported number is on now
+    (``router.portability``), else of its longest numbering-plan prefix, or ``""``;
     ``country`` its ISO 3166-1 alpha-2 country (``router.calling_codes``), or ``""``.
     ``sell_per_part`` is the list price, in ``currency``: that of the plan's
     tariff when a plan priced it (``plan_id``, else ``""``), else of the

@@ -12,7 +12,9 @@ and a weighted draw is taken, as for one more message.
 An MT explanation also says what priced the message (``pricing``): a plan of
 the account or of one of its groups, the account's own tariff or the route's,
 and in which currency; the plan that held but had no rate for the destination
-is named too, since that is what an operator asks about.
+is named too, since that is what an operator asks about. It says too whether
+the destination is ported (``ported``): its ``network`` is then the one it is on
+now, which ``destination_network`` filters test, not its prefix's.
 """
 
 from collections.abc import Callable
@@ -44,7 +46,8 @@ class Explanation(msgspec.Struct, frozen=True, kw_only=True):
 
     ``country`` is the destination's (ISO 3166-1, or ``""``); ``pricing`` says
     which tariff gave an MT decision's price, whose it is and its currency
-    (``""`` when nothing was priced).
+    (``""`` when nothing was priced); ``ported`` the network a ported MT
+    destination is on now and the one its prefix names (``""`` when not ported).
     """
 
     destination: str
@@ -53,26 +56,32 @@ class Explanation(msgspec.Struct, frozen=True, kw_only=True):
     routes: tuple[RouteTrace, ...]
     decision: MtDecision | MoDecision
     pricing: str
+    ported: str = ""
 
 
 def explain_mt(table: RoutingTable, facts: MessageFacts, usable: Usable = None) -> Explanation:
     """Why ``table.decide_mt`` decides what it does for ``facts``."""
-    return _explain(table, facts, table.mt_routes, table.apply_mt, usable)
+    message = table.prepare(facts, mt=True)
+    explanation = _explain(message, table.mt_routes, table.apply_mt, usable)
+    network = table.ported.network_of(message.destination) if table.ported else None
+    if network is None:
+        return explanation
+    range_network = table.prepare(facts).info.network
+    said = f"its prefix says {range_network!r}" if range_network else "its prefix names none"
+    return msgspec.structs.replace(explanation, ported=f"ported to {network!r}; {said}")
 
 
 def explain_mo(table: RoutingTable, facts: MessageFacts, usable: Usable = None) -> Explanation:
     """Why ``table.decide_mo`` decides what it does for ``facts``."""
-    return _explain(table, facts, table.mo_routes, table.apply_mo, usable)
+    return _explain(table.prepare(facts), table.mo_routes, table.apply_mo, usable)
 
 
 def _explain(
-    table: RoutingTable,
-    facts: MessageFacts,
+    message: PreparedMessage,
     routes: tuple[Route, ...],
     apply: Callable[[Route, PreparedMessage, Usable], MtDecision | MoDecision | str],
     usable: Usable,
 ) -> Explanation:
-    message = table.prepare(facts)
     traces = []
     decision: MtDecision | MoDecision | None = None
     pricing = ""

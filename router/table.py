@@ -3,21 +3,25 @@
 A table is built once from a checked ``RoutingConfig`` and never changes after
 (round-robin counters aside). Hot reload is the engine building a new table and
 assigning it to the one reference it reads; a decision in flight keeps the table
-it started with, and no decision ever waits on a lock.
+it started with, and no decision ever waits on a lock. Ported numbers
+(``router.portability``) are swapped in the same way (``with_ported``).
 """
 
+import copy
 import random
 from bisect import bisect_right
 from datetime import datetime
+from typing import Self
 
 from router.calling_codes import COUNTRY_PREFIXES
 from router.decisions import NO_ROUTE, MoDecision, MoRouted, MtDecision, MtRouted, Rejected
-from router.destinations import destination_map
+from router.destinations import DestinationInfo, destination_map, on_network
 from router.facts import MessageFacts
 from router.filters import PreparedMessage
 from router.index import Memo, RouteIndex
 from router.numbers import CountryRule, without_plus
 from router.plans import NO_PRICING, AccountBook, AccountRouting, PlanView
+from router.portability import PortedNumbers
 from router.routes import Route, compile_mo_route, compile_mt_route, prefix_count
 from router.schema import RoutingConfig
 from router.targets import LeastCostTarget, Target, Usable
@@ -37,10 +41,16 @@ class RoutingTable:
     ``sizes`` counts what the table holds, for logs and the benchmark.
     """
 
-    def __init__(self, config: RoutingConfig, source: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        config: RoutingConfig,
+        source: random.Random | None = None,
+        ported: PortedNumbers | None = None,
+    ) -> None:
         """Compile ``config`` as returned by the ``router.config`` loaders, which checked it.
 
         ``source`` drives weighted targets; pass a seeded one in tests.
+        ``ported`` lists the numbers on another network than their prefix's.
         """
         source = source if source is not None else random.Random()
         self.currency = config.currency
@@ -100,6 +110,12 @@ class RoutingTable:
         no_prefix = self._destinations.longest("")
         assert no_prefix is not None, "destination_map always holds the empty prefix"
         self._no_prefix = no_prefix
+        self.ported = ported
+        """The numbers MT decisions route by the network they are on now, or None."""
+        mt_destinations = self._mt_index.destination_routes
+        self._ported_infos: Memo[tuple[DestinationInfo, str], DestinationInfo] = Memo(
+            lambda key: on_network(*key, mt_destinations)
+        )
 
     def decide_mt(self, facts: MessageFacts, usable: Usable = None) -> MtDecision:
         """Where an MT message goes and at what price, or why it does not go.
@@ -121,6 +137,11 @@ class RoutingTable:
             account = self._grouped[facts.account, facts.groups]
         destination = account.international(facts.destination)
         info = self._destinations.longest(destination) or self._no_prefix
+        ported = self.ported
+        if ported is not None:
+            network = ported.network_of(destination)
+            if network is not None:
+                info = self._ported_infos[info, network]
         pricing = account.pricing
         if pricing is None:
             now = facts.now.timestamp()
@@ -186,6 +207,12 @@ class RoutingTable:
             )
         return NO_ROUTE
 
+    def with_ported(self, ported: PortedNumbers | None) -> Self:
+        """This table routing by ``ported``, sharing all else (round-robin turns too) with it."""
+        table = copy.copy(self)
+        table.ported = ported
+        return table
+
     def decide_mo(self, facts: MessageFacts, usable: Usable = None) -> MoDecision:
         """Which account an MO message goes to, or why it does not go."""
         message = self.prepare(facts)
@@ -218,11 +245,17 @@ class RoutingTable:
         """
         return self._routing_of(account, groups).pricing_at(at).plan
 
-    def prepare(self, facts: MessageFacts) -> PreparedMessage:
-        """The facts with the destination in international form, its network and the pricing."""
+    def prepare(self, facts: MessageFacts, mt: bool = False) -> PreparedMessage:
+        """The facts with the destination in international form, its network and the pricing.
+
+        ``mt``: a ported destination's network is the one it is on now, as in ``decide_mt``.
+        """
         account = self._routing_of(facts.account, facts.groups)
         destination = account.international(facts.destination)
         info = self._destinations.longest(destination) or self._no_prefix
+        network = self.ported.network_of(destination) if mt and self.ported else None
+        if network is not None:
+            info = self._ported_infos[info, network]
         pricing = account.pricing
         if pricing is None:
             pricing = account.pricing_at(facts.now.timestamp())

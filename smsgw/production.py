@@ -10,6 +10,7 @@ and the schema be migrated, before anything starts (`smsgw.dependencies`).
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -24,9 +25,14 @@ from engine.config import GatewayConfig
 from engine.customers.api_keys import RedisApiKeyStore
 from engine.customers.idempotency import RedisIdempotencyStore
 from engine.facade import Engine, ReadyCheck
+from engine.fraud.guard import FraudGuard
+from engine.fraud.install import install_fraud_guard
+from engine.fraud.redis_store import RedisFraudStore
+from engine.fraud.store import FraudStore
 from engine.gateway import Gateway
 from engine.loop.cancelling import cancelled
 from engine.messages.receipt_map import RedisReceiptMap
+from engine.numbers import PortabilityFileError, PortabilityFiles, install_portability
 from engine.optout.install import install_optout
 from engine.optout.store import RedisOptOutStore
 from engine.shard.parking import RedisParking
@@ -120,7 +126,9 @@ async def start_production(
     if persisting is not None:
         gateway.registry.register(persisting.metrics)
     optout = await install_optout(gateway, RedisOptOutStore(redis, namespace), config.optout, redis)
+    guard = await _fraud_guard(gateway, RedisFraudStore(redis, namespace, config.shard), stack)
     stack.push_async_callback(_logged("gateway", gateway.stop))
+    await _portability(gateway, stack)
     await _start_gateway(gateway, redis_url)
     billing = Billing(gateway, rates, database_url, persisted_through(redis, config.ledger))
     stack.push_async_callback(_logged("billing", billing.close))
@@ -134,18 +142,49 @@ async def start_production(
         billing,
     )
     engine.protection.optout = optout
+    engine.protection.fraud = guard
     engine.verify = VerifyService(
         engine,
         RedisVerificationStore(redis, namespace),
         RedisSendLimiter(redis, namespace, SendLimits.of(config.verify)),
         config.verify,
         _verify_hasher(),
+        observer=guard.conversion if guard is not None else None,
     )
     stack.push_async_callback(optout.drain)
     loop = asyncio.get_running_loop()
     for watch in (engine.admin.watch(redis), optout.watch(redis)):
         stack.push_async_callback(cancelled, loop.create_task(watch))
     return engine
+
+
+async def _fraud_guard(
+    gateway: Gateway, store: FraudStore, stack: AsyncExitStack
+) -> FraudGuard | None:
+    """The fraud guard when ``[fraud] enabled``, on the accept path after the
+    opt-out lists (an opted-out number is not counted)."""
+    config = gateway.config
+    if not config.fraud.enabled:
+        return None
+    settings = {a.id: a.fraud for a in config.accounts if a.fraud is not None}
+    guard = install_fraud_guard(gateway, store, config.fraud, settings)
+    await guard.start()
+    stack.push_async_callback(_logged("fraud guard", guard.stop))
+    return guard
+
+
+async def _portability(gateway: Gateway, stack: AsyncExitStack) -> None:
+    """The ported numbers of ``[portability] file``, read before the shard
+    takes traffic and swapped in again whenever the file or its deltas change."""
+    settings = gateway.config.portability
+    if not settings.file:
+        return
+    files = PortabilityFiles(settings, functools.partial(install_portability, gateway))
+    try:
+        await files.start()
+    except (OSError, PortabilityFileError) as exc:
+        raise StartupError(f"[portability] {exc}") from None
+    stack.push_async_callback(_logged("portability", files.stop))
 
 
 def _verify_hasher() -> CodeHasher:

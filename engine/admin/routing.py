@@ -74,7 +74,9 @@ class RoutingAdministration:
         return explain_mt(table, facts, self.gateway.pipeline.usable)
 
     def install(self, config: RoutingConfig) -> None:
-        self.gateway.pipeline.table = RoutingTable(config)
+        self.gateway.pipeline.table = RoutingTable(
+            config, ported=self.gateway.pipeline.table.ported
+        )
         self.routing = config
 
     def apply_published(self, data: Any) -> None:

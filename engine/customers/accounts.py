@@ -14,6 +14,7 @@ from typing import Annotated
 import msgspec
 
 from engine.billing.currencies import check_currency
+from engine.fraud.settings import FraudSettings
 from engine.messages.ids import IdFormat
 from engine.messages.message import Priority
 from smpp.aio import SmppConnection
@@ -58,6 +59,9 @@ class AccountConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     low_balance: Annotated[int, msgspec.Meta(ge=0)] = 0
     """Micro-units: a balance falling below raises an alert (webhook, log,
     metric); 0 raises none."""
+    fraud: FraudSettings | None = None
+    """Geo-permissions and fraud limits (docs/fraud.md); None: the shard's
+    ``[fraud]`` defaults."""
     message_id_format: IdFormat = "hex"
     """Our message ids for this account: "hex" (20 characters) or "decimal"
     (an integer below 2^63, for clients that keep ids as signed 64-bit
