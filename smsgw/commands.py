@@ -67,7 +67,7 @@ def _dev(args: argparse.Namespace) -> int:
 
     async def run(stopping: asyncio.Event) -> None:
         gateway, simulator, password, history = await start_dev(args.host, args.port)
-        front = engine = None
+        front = None
         try:
             api_port, api_key = 0, ""
             if args.api_port >= 0:
@@ -79,8 +79,6 @@ def _dev(args: argparse.Namespace) -> int:
         finally:
             if front is not None:
                 await front.stop()
-            if engine is not None and engine.protection.fraud is not None:
-                await engine.protection.fraud.stop()
             await gateway.stop()
             await simulator.stop()
 

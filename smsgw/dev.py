@@ -19,9 +19,6 @@ from engine.customers.api_keys import MemoryApiKeyStore
 from engine.customers.login_guard import SecurityConfig
 from engine.customers.passwords import hash_password
 from engine.facade import Engine
-from engine.fraud.install import install_fraud_guard
-from engine.fraud.memory_store import MemoryFraudStore
-from engine.fraud.settings import FraudConfig
 from engine.gateway import Gateway
 from engine.messages.receipt_map import MemoryReceiptMap
 from engine.operators.connector_config import ConnectorConfig
@@ -110,7 +107,6 @@ def dev_config(host: str, port: int, operator_port: int, password: str) -> Gatew
             ),
         ),
         routing=load_data(DEMO_ROUTING),
-        fraud=FraudConfig(enabled=True),  # to try it: its admin API answers
         # Webhook receivers of a developer's machine are local.
         webhooks=WebhookLimits(private_networks=True),
         # One developer on loopback, trying keys and passwords: no login
@@ -154,16 +150,12 @@ async def dev_engine(gateway: Gateway, history: MemoryMessageStore) -> tuple[Eng
     engine.protection.optout = await install_optout(
         gateway, MemoryOptOutStore(), gateway.config.optout
     )
-    guard = install_fraud_guard(gateway, MemoryFraudStore(), gateway.config.fraud)
-    await guard.start()
-    engine.protection.fraud = guard
     engine.verify = VerifyService(
         engine,
         MemoryVerificationStore(),
         MemorySendLimiter(SendLimits.of(settings)),
         settings,
         CodeHasher(),
-        observer=guard.conversion,
     )
     _, key = await engine.issue_api_key(DEMO_ACCOUNT, "smsgw dev")
     return engine, key
