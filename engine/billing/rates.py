@@ -28,6 +28,7 @@ from msgspec import Meta
 from msgspec.structs import force_setattr
 
 from engine.billing.currencies import check_currency, round_half_even, shown
+from engine.input_issues import InputIssues
 
 MAX_SIGNIFICANT_DIGITS = 18
 """Of a rate: as many as a bank quotes and more, and within what int64 and
@@ -35,8 +36,6 @@ NUMERIC columns downstream hold exactly."""
 MAX_RATE_LENGTH = 40
 """Characters of a rate as written, leading and trailing zeros included."""
 MAX_CSV_ROWS = 100_000
-MAX_ISSUES = 1_000
-"""Issues a refusal lists, one per line; the rest are counted."""
 CSV_HEADER = ("base", "quote", "rate", "valid_from")
 
 _DECIMAL = re.compile(r"([0-9]+)(?:\.([0-9]+))?")
@@ -58,16 +57,8 @@ Rate = tuple[Fraction, str]
 _SAME: Rate = (Fraction(1), "1")
 
 
-class RateIssues(ValueError):
-    """Everything wrong with a record (``field: why``) or a file (``line N: field: why``),
-    up to `MAX_ISSUES` of it, and how much more."""
-
-    def __init__(self, issues: Iterable[str]) -> None:
-        listed = list(issues)
-        if len(listed) > MAX_ISSUES:
-            listed[MAX_ISSUES:] = [f"and {len(listed) - MAX_ISSUES} more issue(s)"]
-        self.issues = tuple(listed)
-        super().__init__("\n".join(self.issues))
+class RateIssues(InputIssues):
+    """Everything wrong with a record (``field: why``) or a file (``line N: field: why``)."""
 
 
 class MissingRate(ValueError):

@@ -15,24 +15,17 @@ import io
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from engine.input_issues import InputIssues
 from engine.optout.numbers import BadNumber, check_number
 from engine.optout.store import Entry
 
 HEADER = ("number", "added_at", "source")
 MAX_ROWS = 100_000
-MAX_ISSUES = 1_000
 """Issues a refusal lists; the rest are counted."""
 
 
-class OptOutIssues(ValueError):
-    """Every issue of a file (``line N: field: why``) or request, up to `MAX_ISSUES`."""
-
-    def __init__(self, issues: Iterable[str]) -> None:
-        listed = list(issues)
-        if len(listed) > MAX_ISSUES:
-            listed = [*listed[:MAX_ISSUES], f"and {len(listed) - MAX_ISSUES} more"]
-        self.issues = tuple(listed)
-        super().__init__("; ".join(self.issues))
+class OptOutIssues(InputIssues):
+    """Every issue of an import file or a request's numbers."""
 
 
 def parse_optout_csv(text: str, now_ms: int) -> list[Entry]:

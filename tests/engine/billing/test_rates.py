@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from engine import input_issues
 from engine.billing import rates
 from engine.billing.rates import (
     ExchangeRate,
@@ -264,7 +265,7 @@ def test_a_file_is_bounded_in_rows_and_in_the_issues_it_lists(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(rates, "MAX_CSV_ROWS", 3)
-    monkeypatch.setattr(rates, "MAX_ISSUES", 2)
+    monkeypatch.setattr(input_issues, "MAX_ISSUES", 2)
     assert len(parse_rates_csv(HEADER + "EUR,USD,1.08,2026-01-01\n" * 3)) == 3
     with pytest.raises(ValueError, match=r"^more than 3 rows"):
         parse_rates_csv(HEADER + "EUR,USD,1.08,2026-01-01\n" * 4)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from engine.input_issues import MAX_ISSUES
 from engine.optout.config import OptOutConfig
-from engine.optout.csvfile import MAX_ISSUES, OptOutIssues, csv_lines, parse_optout_csv
+from engine.optout.csvfile import OptOutIssues, csv_lines, parse_optout_csv
 from engine.optout.keywords import StopKeywords, normalized
 from engine.optout.numbers import BadNumber, check_number
 from engine.optout.stop import confirmation
@@ -126,7 +127,7 @@ def test_issues_are_listed_up_to_a_bound() -> None:
     with pytest.raises(OptOutIssues) as caught:
         parse_optout_csv(text, NOW)
     assert len(caught.value.issues) == MAX_ISSUES + 1
-    assert caught.value.issues[-1] == "and 5 more"
+    assert caught.value.issues[-1] == "and 5 more issue(s)"
 
 
 def test_the_confirmation_goes_back_from_where_the_stop_was_sent() -> None:
