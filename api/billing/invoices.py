@@ -287,12 +287,14 @@ async def issue(request: Request, admin: Administration) -> Response:
     invoices, now = _invoices(request), datetime.now(UTC)
     if body.accounts is not None and len(body.accounts) == 1:
         invoice = await invoices.issue(body.accounts[0], period, now=now)
+        await _audit_issued(admin, [invoice])
         return json(IssueReport(issued=[invoice], refused=[]), 201)
     accounts = (
         body.accounts if body.accounts is not None else [a.id for a in await admin.accounts()]
     )
     outcomes = await invoices.issue_all(period, accounts, now=now)
     issued = [o.invoice for o in outcomes if o.invoice is not None]
+    await _audit_issued(admin, issued)
     refused = [
         IssueRefusal(account=o.account, code=o.refusal, detail=o.detail)
         for o in outcomes
@@ -320,7 +322,20 @@ async def credit(request: Request, admin: Administration) -> Response:
     note = await _invoices(request).credit_note(
         invoice_id, body.amount, body.reason, now=datetime.now(UTC)
     )
+    await admin.audit.record(
+        "invoice.credit_note", note.account, id=note.id, invoice=invoice_id,
+        total=note.total, currency=note.currency, reason=body.reason,
+    )  # fmt: skip
     return json(note, 201)
+
+
+async def _audit_issued(admin: Administration, invoices: list[Invoice]) -> None:
+    """Each invoice issued, in the audit log with who issued it."""
+    for invoice in invoices:
+        await admin.audit.record(
+            "invoice.issue", invoice.account, id=invoice.id, period=invoice.period.label,
+            total=invoice.total, currency=invoice.currency,
+        )  # fmt: skip
 
 
 routes: list[BaseRoute] = [

@@ -155,6 +155,9 @@ async def test_credit_notes_are_bounded_by_the_invoice(billed: Billed) -> None:
     assert (note.json()["kind"], note.json()["refers_to"], note.json()["total"]) == (
         "credit_note", invoice["id"], 1_000_000,
     )  # fmt: skip
+    recent = await billed.api.engine.admin.audit.recent(10)  # newest first
+    audited = [(e.action, e.detail["id"]) for e in recent if e.action.startswith("invoice.")]
+    assert audited == [("invoice.credit_note", note.json()["id"]), ("invoice.issue", invoice["id"])]
     over = await client.post(path, json={"amount": 200_001, "reason": "x"}, headers=ADMIN)
     assert (over.status_code, over.json()["code"], over.json()["field"]) == (
         422, "credit_exceeded", "amount",
