@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from api import admin, billing, docs, jasmin, ops, protection
+from api import admin, billing, console, docs, jasmin, ops, protection
 from api.limits import BodyLimit
 from api.openapi import Operation
 from api.problems import HANDLERS
@@ -74,6 +74,7 @@ def create_app(engine: Engine) -> Starlette:
                 *admin.routes,
                 *billing.routes,
                 *protection.routes,
+                *(console.routes if engine.console is not None else []),
             ]
         ),
         middleware=[Middleware(BodyLimit, max_body_bytes=limits.max_body_bytes)],

@@ -18,6 +18,7 @@ import msgspec
 
 from engine.admin.administration import Administration
 from engine.billing.facade import Billing
+from engine.console import Console
 from engine.customers.accounts import AccountConfig
 from engine.customers.api_keys import (
     ApiKey,
@@ -179,6 +180,8 @@ class Engine:
         self.verify: Verifier | None = None
         """One-time codes (docs/verify.md); None: not set up on this shard."""
         self.protection = Protection()
+        self.console: Console | None = None
+        """The web console's users and cookie secret (api.console); None: not served."""
         self._trusted_keys = TrustedKeys(api_keys, _AUTH_CACHE_SECONDS)
         self._trusted_passwords = TrustedPasswords(self.logins.passwords, _AUTH_CACHE_SECONDS)
 

@@ -61,7 +61,7 @@ def _hash_password(args: argparse.Namespace) -> int:
 
 
 def _dev(args: argparse.Namespace) -> int:
-    from smsgw.dev import banner, dev_engine, start_dev
+    from smsgw.dev import banner, dev_console, dev_engine, start_dev
 
     configure_logging(json=False)
 
@@ -69,12 +69,13 @@ def _dev(args: argparse.Namespace) -> int:
         gateway, simulator, password, history = await start_dev(args.host, args.port)
         front = None
         try:
-            api_port, api_key = 0, ""
+            api_port, api_key, console = 0, "", None
             if args.api_port >= 0:
                 engine, api_key = await dev_engine(gateway, history)
+                console = await dev_console(engine, args.host)
                 front = await _start_front(engine, args.host, args.api_port)
                 api_port = front.port
-            print(banner(gateway, args.host, password, api_port, api_key), flush=True)
+            print(banner(gateway, args.host, password, api_port, api_key, console), flush=True)
             await stopping.wait()
         finally:
             if front is not None:

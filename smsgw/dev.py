@@ -13,7 +13,9 @@ import json
 import secrets
 import sys
 
+from api.console import install_console
 from engine.config import GatewayConfig, ListenerConfig
+from engine.console import ConsoleUsers, MemoryConsoleUserStore
 from engine.customers.accounts import AccountConfig
 from engine.customers.api_keys import MemoryApiKeyStore
 from engine.customers.login_guard import SecurityConfig
@@ -161,7 +163,26 @@ async def dev_engine(gateway: Gateway, history: MemoryMessageStore) -> tuple[Eng
     return engine, key
 
 
-def banner(gateway: Gateway, host: str, password: str, api_port: int = 0, api_key: str = "") -> str:
+async def dev_console(engine: Engine, host: str) -> dict[str, str]:
+    """The web console with an admin and a customer of the demo account;
+    their passwords, printed once by the banner."""
+    users = ConsoleUsers(MemoryConsoleUserStore(), engine.gateway.logins)
+    logins = {"admin": secrets.token_urlsafe(9), "demo": secrets.token_urlsafe(9)}
+    await users.add("admin", logins["admin"], "admin")
+    await users.add("demo", logins["demo"], "customer", account=DEMO_ACCOUNT)
+    loopback = host in ("127.0.0.1", "::1", "localhost")
+    install_console(engine, users, secrets.token_bytes(32), secure_cookies=not loopback)
+    return logins
+
+
+def banner(
+    gateway: Gateway,
+    host: str,
+    password: str,
+    api_port: int = 0,
+    api_key: str = "",
+    console: dict[str, str] | None = None,
+) -> str:
     lines = [
         "smsgw dev: embedded gateway, in-memory ledger, simulated operator.",
         "NOTHING IS DURABLE: every message and balance is gone when this stops.",
@@ -174,6 +195,13 @@ def banner(gateway: Gateway, host: str, password: str, api_port: int = 0, api_ke
             f"  HTTP     http://{host}:{api_port}   (docs: /docs)",
             f"  API key  {api_key}",
             f"  Jasmin   /send?username={DEMO_ACCOUNT}&password={password}&to=...&content=...",
+        ]
+    if api_port and console:
+        lines += [
+            f"  Console  http://{host}:{api_port}/console   user admin"
+            f"   password {console['admin']}",
+            f"  Portal   http://{host}:{api_port}/portal    user demo"
+            f"    password {console['demo']}",
         ]
     lines += [
         f"  credit   {DEMO_CREDIT / 1_000_000:.2f} EUR, {DEMO_PRICE / 1_000_000:.3f} EUR/part",

@@ -1,0 +1,126 @@
+"""The customer portal: balance, sending with a live quote, and the message
+history. A customer user sees its own account only: every call names
+``user.account``, never an account taken from the request."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from api.console.render import render
+from api.console.session import Halt, forbidden, page, require_user
+from api.numbers import InvalidNumber, international, refusal
+from engine import AccountConfig, Engine, SendItem
+from ledger.message_query import MAX_PAGE, MessageFilter, MessageRecord
+
+PORTAL_SENDER = "smsgw"
+"""The sender of portal messages (a field for it comes with sender IDs)."""
+HISTORY_ROWS = 50
+CSV_ROWS = MAX_PAGE
+_MAX_TEXT = 255 * 153
+
+
+def _engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+async def _customer(request: Request) -> AccountConfig:
+    user = await require_user(request, "customer")
+    account = _engine(request).account(user.account or "")
+    if account is None:
+        raise Halt(forbidden(request, "Your account is not on this gateway."))
+    return account
+
+
+@page
+async def home(request: Request) -> Response:
+    account = await _customer(request)
+    balance = await _engine(request).balance(account.id)
+    return render(request, "portal.html", {"account": account, "balance": balance})
+
+
+def _item(to: str, text: str) -> tuple[SendItem | None, dict[str, str]]:
+    errors = {}
+    if not text:
+        errors["text"] = "Write the message."
+    elif len(text) > _MAX_TEXT:
+        errors["text"] = f"At most {_MAX_TEXT} characters."
+    try:
+        number = international(to)
+    except InvalidNumber as exc:
+        errors["to"] = refusal("to", to, exc) if to else "Enter the recipient's number."
+        number = ""
+    if errors:
+        return None, errors
+    return SendItem(to=number, sender=PORTAL_SENDER, text=text), {}
+
+
+@page
+async def send(request: Request) -> Response:
+    account = await _customer(request)
+    if request.method == "GET":
+        return render(request, "send.html", {"errors": {}, "values": {}})
+    form = await request.form()
+    values = {"to": str(form.get("to", "")).strip(), "text": str(form.get("text", ""))}
+    item, errors = _item(values["to"], values["text"])
+    if item is not None:
+        results, _ = await _engine(request).send(account, [item])
+        if results[0].accepted:
+            return RedirectResponse("/portal/messages", status_code=303)
+        errors = {"to": results[0].detail or results[0].refusal}
+    return render(request, "send.html", {"errors": errors, "values": values}, 400)
+
+
+@page
+async def quote_fragment(request: Request) -> Response:
+    """Parts and price of the form's message, as `Engine.quote` (Jasmin's /rate) says."""
+    account = await _customer(request)
+    to = request.query_params.get("to", "").strip()
+    text = request.query_params.get("text", "")
+    item, errors = _item(to, text)
+    quote = _engine(request).quote(account, item) if item is not None else None
+    return render(request, "_quote.html", {"quote": quote, "errors": errors})
+
+
+async def _history(request: Request, account: str, limit: int) -> list[MessageRecord]:
+    found = await _engine(request).messages(account, MessageFilter(), None, limit)
+    return [] if found is None else found.items
+
+
+@page
+async def messages(request: Request) -> Response:
+    account = await _customer(request)
+    rows = await _history(request, account.id, HISTORY_ROWS)
+    return render(request, "messages.html", {"messages": rows, "when": _when})
+
+
+@page
+async def messages_fragment(request: Request) -> Response:
+    account = await _customer(request)
+    rows = await _history(request, account.id, HISTORY_ROWS)
+    return render(request, "_messages.html", {"messages": rows, "when": _when})
+
+
+@page
+async def messages_csv(request: Request) -> Response:
+    account = await _customer(request)
+    rows = await _history(request, account.id, CSV_ROWS)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["message_id", "to", "state", "parts", "price_per_part", "accepted_at"])
+    for m in rows:
+        writer.writerow(
+            [m.message_id, m.destination, m.state, m.parts, m.price_per_part, _when(m.accepted_at)]
+        )
+    headers = {"Content-Disposition": f'attachment; filename="{account.id}-messages.csv"'}
+    return Response(out.getvalue(), media_type="text/csv", headers=headers)
+
+
+def _when(millis: int | None) -> str:
+    if millis is None:
+        return ""
+    return datetime.fromtimestamp(millis / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")

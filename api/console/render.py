@@ -1,0 +1,47 @@
+"""Server-rendered pages: Jinja2 templates with autoescaping, and what every
+page shows (the user, its CSRF token, the writing direction)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.templating import Jinja2Templates
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+_TEMPLATES = Jinja2Templates(directory=HERE / "templates")
+_RTL = {"ar", "fa", "he", "ur", "ps", "ug", "yi"}
+
+
+def direction(request: Request) -> tuple[str, str]:
+    """The page's language and direction from the browser's first preference."""
+    first = request.headers.get("accept-language", "en").split(",")[0]
+    lang = first.split(";")[0].strip().split("-")[0].lower() or "en"
+    return lang, "rtl" if lang in _RTL else "ltr"
+
+
+def money(amount: int | None, currency: str = "") -> str:
+    """Micro-units as the currency's units with two decimals."""
+    if amount is None:
+        return ""
+    text = f"{amount / 1_000_000:,.2f}"
+    return f"{text} {currency}".strip()
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status: int = 200
+) -> Response:
+    lang, dir_ = direction(request)
+    found = request.scope.get("console_session")
+    values = {
+        "lang": lang,
+        "dir": dir_,
+        "user": found[2] if found else None,
+        "csrf": found[1].csrf if found else "",
+        "money": money,
+        **(context or {}),
+    }
+    return _TEMPLATES.TemplateResponse(request, template, values, status_code=status)
