@@ -82,9 +82,7 @@ def verifying(backend: str, redis_client: Redis, namespace: str) -> Any:
         client = redis_client if backend == "redis" else None
         async with running_api(backend, client, namespace, [operator], **options) as api:
             clock = FakeClock(time.time())
-            api.engine.verify = verify_service(  # type: ignore[attr-defined]
-                api.engine, client, namespace, settings, clock=clock
-            )
+            api.engine.verify = verify_service(api.engine, client, namespace, settings, clock=clock)
             assert api.app is not None
             if not any(getattr(r, "path", "") == "/v1/verifications" for r in api.app.routes):
                 api.app.router.routes.extend(routes)  # until api/app.py serves them
@@ -233,7 +231,7 @@ async def test_a_retry_with_its_idempotency_key_gets_the_same_verification(
 
 async def test_without_verify_the_shard_says_so(verifying: Any) -> None:
     async with verifying() as verify:
-        verify.api.engine.verify = None  # type: ignore[attr-defined]
+        verify.api.engine.verify = None
         problem(await verify.start(), 503, "verify_unavailable")
 
 

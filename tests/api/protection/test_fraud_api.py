@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -43,7 +42,7 @@ async def fraud_api(backend: str, redis: Redis | None, namespace: str) -> AsyncI
         store = MemoryFraudStore() if redis is None else RedisFraudStore(redis, namespace, "t1")
         guard = install_fraud_guard(gateway, store, FraudConfig(limits=LIMITS))
         await guard.start()
-        api.engine.protection = SimpleNamespace(fraud=guard)  # type: ignore[attr-defined]
+        api.engine.protection.fraud = guard
         assert api.app is not None
         api.app.router.routes[:0] = one_route_per_path(fraud.routes)
         try:
@@ -59,7 +58,8 @@ def start(request: pytest.FixtureRequest, redis_client: Redis, namespace: str) -
 
 
 def guard_of(api: Api) -> FraudGuard:
-    guard: FraudGuard = api.engine.protection.fraud  # type: ignore[attr-defined]
+    guard = api.engine.protection.fraud
+    assert guard is not None
     return guard
 
 

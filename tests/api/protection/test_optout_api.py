@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -35,7 +34,7 @@ async def optout_api(backend: str, redis: Redis | None, namespace: str) -> Async
     async with admin_api(backend, redis, namespace) as api:
         store = RedisOptOutStore(redis, namespace) if redis is not None else MemoryOptOutStore()
         optout = await install_optout(api.engine.gateway, store, None, redis)
-        api.engine.protection = SimpleNamespace(optout=optout)  # type: ignore[attr-defined]
+        api.engine.protection.optout = optout
         assert api.app is not None
         api.app.router.routes[:0] = one_route_per_path(protection.routes)
         yield api
@@ -48,7 +47,8 @@ def start(request: pytest.FixtureRequest, redis_client: Redis, namespace: str) -
 
 
 def lists(api: Api) -> OptOut:
-    optout: OptOut = api.engine.protection.optout  # type: ignore[attr-defined]
+    optout = api.engine.protection.optout
+    assert optout is not None
     return optout
 
 
