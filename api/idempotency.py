@@ -21,12 +21,20 @@ import structlog
 from starlette.requests import Request
 from starlette.responses import Response
 
+from api.openapi import Parameter
 from api.problems import Problem
 from engine import AccountConfig, ApiConfig, Clash, IdempotencyStore, StoredAnswer, fingerprint
 
 log = structlog.get_logger("smsgw.api")
 
 HEADER = "Idempotency-Key"
+IDEMPOTENCY_PARAMETER = Parameter(
+    name=HEADER,
+    location="header",
+    schema={"type": "string", "minLength": 1, "maxLength": 255},
+    description="Same key and body: the first answer again; another body: 409.",
+)
+"""The header as every operation that honours it documents it."""
 _KEY = re.compile(r"[\x20-\x7e]{1,255}")
 _RUNNING_GRACE = 30.0
 """Seconds a request may run beyond the longest OTP wait before its pending

@@ -33,10 +33,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from api.auth import account_of
-from api.idempotency import HEADER as IDEMPOTENCY_HEADER
-from api.idempotency import answer_once
+from api.idempotency import IDEMPOTENCY_PARAMETER, answer_once
 from api.numbers import InvalidNumber, international, refusal
-from api.openapi import Operation, Parameter
+from api.openapi import Operation
 from api.problems import Problem, pattern_words, readable
 from api.rate_limits import limit_headers
 from engine import AccountConfig, Balance, Callback, Engine, Priority, Reached, SendItem, SendResult
@@ -417,14 +416,7 @@ OPERATIONS: list[Operation] = [
         tag="messages",
         operation_id="sendMessages",
         request=SendRequest,
-        parameters=(
-            Parameter(
-                name=IDEMPOTENCY_HEADER,
-                location="header",
-                schema={"type": "string", "minLength": 1, "maxLength": 255},
-                description="Same key and body: the first answer again; another body: 409.",
-            ),
-        ),
+        parameters=(IDEMPOTENCY_PARAMETER,),
         responses={
             200: WaitAnswer,
             202: SendAnswer,

@@ -30,8 +30,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from api.auth import account_of
-from api.idempotency import HEADER as IDEMPOTENCY_HEADER
-from api.idempotency import answer_once
+from api.idempotency import IDEMPOTENCY_PARAMETER, answer_once
 from api.numbers import InvalidNumber, international, refusal
 from api.openapi import Operation, Parameter
 from api.problems import Problem, pattern_words, readable
@@ -298,14 +297,7 @@ OPERATIONS: list[Operation] = [
         tag="verify",
         operation_id="startVerification",
         request=VerificationRequest,
-        parameters=(
-            Parameter(
-                name=IDEMPOTENCY_HEADER,
-                location="header",
-                schema={"type": "string", "minLength": 1, "maxLength": 255},
-                description="Same key and body: the first answer again; another body: 409.",
-            ),
-        ),
+        parameters=(IDEMPOTENCY_PARAMETER,),
         responses={
             201: VerificationView,
             **dict.fromkeys((400, 401, 402, 403, 409, 413, 415, 422, 429, 503), "problem"),
