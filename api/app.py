@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from api import admin, billing, console, docs, jasmin, ops, protection
+from api import admin, billing, console, docs, jasmin, ops, platform, protection
 from api.limits import BodyLimit
 from api.openapi import Operation
 from api.problems import HANDLERS
@@ -29,6 +29,7 @@ OPERATIONS: list[Operation] = [
     *admin.OPERATIONS,
     *billing.OPERATIONS,
     *protection.OPERATIONS,
+    *platform.OPERATIONS,
     *ops.OPERATIONS,
 ]
 
@@ -74,6 +75,7 @@ def create_app(engine: Engine) -> Starlette:
                 *admin.routes,
                 *billing.routes,
                 *protection.routes,
+                *platform.routes,
                 *(console.routes if engine.console is not None else []),
             ]
         ),

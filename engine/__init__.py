@@ -54,7 +54,7 @@ from engine.config import ApiConfig
 from engine.customers.accounts import AccountConfig
 from engine.customers.idempotency import Clash, IdempotencyStore, StoredAnswer, fingerprint
 from engine.customers.logins import LoginAttempt, LoginVerdict
-from engine.facade import Balance, Engine, SendItem, SendResult
+from engine.facade import Engine
 from engine.fraud.guard import LIFT_ALLOWANCE, FraudGuard
 from engine.fraud.rules import Source as FraudSource
 from engine.fraud.settings import FraudConfig, FraudLimits, FraudSettings, Rule
@@ -66,6 +66,7 @@ from engine.operators.connector_config import ConnectorConfig
 from engine.optout.csvfile import OptOutIssues
 from engine.optout.numbers import BadNumber, check_number
 from engine.optout.service import OptOut
+from engine.sending import Balance, SendItem, SendResult
 from engine.verify.model import (
     Checked,
     InvalidVerification,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from api.console import login, portal, staff
+from api.console import dashboard, login, portal, staff
 from api.console.render import STATIC
 from api.console.session import current_user, require_user
 from engine import Engine
@@ -21,8 +21,8 @@ def console_routes() -> list[BaseRoute]:
         Mount("/console/static", StaticFiles(directory=STATIC), name="console-static"),
         Route("/console/login", login.console_login, methods=_BOTH),
         Route("/console/logout", login.console_logout, methods=["POST"]),
-        Route("/console", staff.dashboard, methods=["GET"]),
-        Route("/console/fragments/connectors", staff.connectors_fragment, methods=["GET"]),
+        Route("/console", dashboard.dashboard, methods=["GET"]),
+        Route("/console/fragments/connectors", dashboard.connectors_fragment, methods=["GET"]),
         Route("/console/accounts", staff.accounts, methods=_BOTH),
         Route("/console/accounts/{account_id}", staff.account, methods=_BOTH),
         Route("/console/accounts/{account_id}/api-keys", staff.issue_key, methods=["POST"]),

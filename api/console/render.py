@@ -10,6 +10,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
+from api.console.i18n import translator
+
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
 _TEMPLATES = Jinja2Templates(directory=HERE / "templates")
@@ -42,6 +44,7 @@ def render(
         "user": found[2] if found else None,
         "csrf": found[1].csrf if found else "",
         "money": money,
+        "_": translator(lang),
         **(context or {}),
     }
     return _TEMPLATES.TemplateResponse(request, template, values, status_code=status)

@@ -48,19 +48,6 @@ def amount_of(given: str) -> int:
     return int(micro)
 
 
-@page
-async def dashboard(request: Request) -> Response:
-    await require_user(request, *STAFF_ROLES)
-    return render(request, "dashboard.html", {"connectors": _engine(request).admin.connectors()})
-
-
-@page
-async def connectors_fragment(request: Request) -> Response:
-    await require_user(request, *STAFF_ROLES)
-    connectors = _engine(request).admin.connectors()
-    return render(request, "_connectors.html", {"connectors": connectors})
-
-
 async def _accounts_page(
     request: Request, errors: dict[str, str], values: dict[str, str], status: int = 200
 ) -> Response:

@@ -17,8 +17,9 @@ from collections.abc import Callable
 import structlog
 
 from engine.customers.accounts import AccountConfig
-from engine.facade import Engine, SendItem
+from engine.facade import Engine
 from engine.messages.message import Callback, Priority
+from engine.sending import SendItem
 from engine.verify.codes import CodeHasher, new_code, new_salt
 from engine.verify.model import (
     Checked,

@@ -8,9 +8,9 @@ import pytest
 
 from api.jasmin_args import Args, JasminError
 from api.jasmin_send import apply_defaults, check_content, send_item
-from engine.facade import SendItem
 from engine.messages.intake import ValidityLimits
 from engine.messages.message import Callback, Priority
+from engine.sending import SendItem
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC).timestamp()
 LIMITS = ValidityLimits(default=86_400.0, maximum=172_800.0)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from engine.facade import SendItem
 from engine.messages.message import Callback
+from engine.sending import SendItem
 from engine.webhooks import WebhookLimits
 from tests.api.harness import Api, running_api
 from tests.engine.webhook_receiver import Receiver

@@ -6,8 +6,9 @@ import asyncio
 import time
 
 from engine.customers.api_keys import MemoryApiKeyStore
-from engine.facade import Engine, SendItem
+from engine.facade import Engine
 from engine.messages.message import Priority
+from engine.sending import SendItem
 from tests.engine.gateway_harness import CREDIT, PRICE, running_gateway, simulator
 
 

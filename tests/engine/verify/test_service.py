@@ -13,8 +13,9 @@ from redis.asyncio import Redis
 
 from engine.customers.accounts import AccountConfig
 from engine.customers.api_keys import MemoryApiKeyStore
-from engine.facade import Engine, SendItem
+from engine.facade import Engine
 from engine.messages.message import Priority
+from engine.sending import SendItem
 from engine.verify import (
     InvalidVerification,
     Limited,

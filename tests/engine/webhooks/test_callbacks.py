@@ -8,8 +8,9 @@ import time
 import orjson
 
 from engine.customers.api_keys import MemoryApiKeyStore
-from engine.facade import Engine, SendItem
+from engine.facade import Engine
 from engine.messages.message import Callback
+from engine.sending import SendItem
 from engine.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 from tests.engine.gateway_harness import account, running_gateway, simulator
 from tests.engine.webhook_receiver import Receiver
