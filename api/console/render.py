@@ -26,11 +26,15 @@ def direction(request: Request) -> tuple[str, str]:
 
 
 def money(amount: int | None, currency: str = "") -> str:
-    """Micro-units as the currency's units with two decimals."""
+    """Micro-units as the currency's units: at least two decimals, more when
+    the amount has them (a price of 0.045 is not shown as 0.05). Integer
+    arithmetic only: no float ever rounds a balance on screen."""
     if amount is None:
         return ""
-    text = f"{amount / 1_000_000:,.2f}"
-    return f"{text} {currency}".strip()
+    units, micro = divmod(abs(amount), 1_000_000)
+    decimals = f"{micro:06d}".rstrip("0").ljust(2, "0")
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{units:,}.{decimals} {currency}".strip()
 
 
 def render(
