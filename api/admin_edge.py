@@ -35,6 +35,8 @@ _STATUS_OF_REFUSAL = {
     "unknown_connector": (404, "No such connector"),
     "account_exists": (409, "The account exists"),
     "invalid_webhook_url": (422, "Invalid webhook URL"),
+    "invalid_allowed_ips": (422, "Invalid IP allow-list"),
+    "invalid_account_settings": (422, "Invalid account settings"),
 }
 _ID = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 
 from api.problems import Problem
-from engine import AccountConfig, Engine, LoginAttempt, LoginVerdict
+from engine import AccountConfig, Engine, LoginAttempt, LoginVerdict, ip_allowed
 
 _CHALLENGE = 'Bearer realm="smsgw"'
 
@@ -68,7 +68,7 @@ async def account_of(request: Request) -> AccountConfig:
     key = bearer_key(request)
     account = engine.trusted_key_account(key)
     if account is not None:  # checked lately: not a guess, nothing to throttle
-        return account
+        return _from_allowed_ip(request, account)
 
     async def check() -> bool:
         nonlocal account
@@ -83,7 +83,7 @@ async def account_of(request: Request) -> AccountConfig:
         raise _locked_out(attempt)
     if account is None:
         raise _unauthorized("unknown or revoked API key", "invalid_token")
-    return account
+    return _from_allowed_ip(request, account)
 
 
 async def check_admin_key(request: Request) -> None:
@@ -113,7 +113,22 @@ async def password_account(request: Request, username: str, password: str) -> Ac
         return account is not None
 
     attempt = await engine.logins.attempt("jasmin", source_of(request), username, check)
-    return account if attempt.verdict is LoginVerdict.ACCEPTED else None
+    if attempt.verdict is not LoginVerdict.ACCEPTED or account is None:
+        return None
+    return _from_allowed_ip(request, account)
+
+
+def _from_allowed_ip(request: Request, account: AccountConfig) -> AccountConfig:
+    """``account`` if the caller's address is in its IP allow-list, else a 403:
+    the credentials were right, so saying why is no help to a guesser."""
+    if not ip_allowed(account.allowed_ips, source_of(request)):
+        raise Problem(
+            403,
+            "ip_not_allowed",
+            "Address not allowed",
+            f"account {account.id!r} may not log in from {source_of(request)}",
+        )
+    return account
 
 
 def _now(result: bool) -> Callable[[], Awaitable[bool]]:

@@ -51,7 +51,9 @@ from engine.billing.periods import Period, month
 from engine.billing.rate_store import ExchangeRates, RateConflict
 from engine.billing.rates import MAX_CSV_ROWS, ExchangeRate, RateIssues, parse_rates_csv
 from engine.config import ApiConfig
+from engine.console.dashboard_sampler import DashboardSampler, Sample
 from engine.customers.accounts import AccountConfig
+from engine.customers.allowed_ips import ip_allowed
 from engine.customers.idempotency import Clash, IdempotencyStore, StoredAnswer, fingerprint
 from engine.customers.logins import LoginAttempt, LoginVerdict
 from engine.facade import Engine
@@ -59,6 +61,13 @@ from engine.fraud.guard import LIFT_ALLOWANCE, FraudGuard
 from engine.fraud.rules import Source as FraudSource
 from engine.fraud.settings import FraudConfig, FraudLimits, FraudSettings, Rule
 from engine.fraud.store import Allowance, Block
+from engine.message_templates import (
+    BadVariables,
+    MessageTemplate,
+    MessageTemplates,
+    TemplateIssues,
+    TooManyTemplates,
+)
 from engine.messages.intake import ValidityLimits
 from engine.messages.message import Callback, Priority
 from engine.messages.waiters import Reached
@@ -66,6 +75,14 @@ from engine.operators.connector_config import ConnectorConfig
 from engine.optout.csvfile import OptOutIssues
 from engine.optout.numbers import BadNumber, check_number
 from engine.optout.service import OptOut
+from engine.optout.store import Entry as OptOutEntry
+from engine.resellers.margins import MarginLine
+from engine.resellers.service import Resellers, SubAccount
+from engine.resellers.transfers import TransferIncomplete, TransferOutcome, TransferResult
+from engine.senders.model import STATES as SENDER_STATES
+from engine.senders.model import InvalidSender, SenderId, check_sender
+from engine.senders.model import State as SenderState
+from engine.senders.service import SenderRefused, SenderRegistry
 from engine.sending import Balance, SendItem, SendResult
 from engine.verify.model import (
     Checked,
@@ -80,10 +97,13 @@ from engine.verify.model import Refused as VerifyRefused
 from engine.verify.model import Status as VerificationStatus
 from engine.verify.settings import CODE_LENGTH as VERIFY_CODE_LENGTH
 from engine.verify.settings import EXPIRY as VERIFY_EXPIRY
+from engine.verify.stats import VerifyDay
 from engine.webhooks import DeliveryAttempt, check_webhook_url
 from ledger.events import MessageState
-from ledger.message_query import MAX_PAGE, MessageFilter, MessageRecord
+from ledger.message_query import MAX_PAGE, MessageFilter, MessageRecord, MessageSearch
 from ledger.model import MAX_AMOUNT, AdjustOutcome
+from ledger.usage import MAX_DAYS as MAX_USAGE_DAYS
+from ledger.usage import Usage
 from router import MoRouted, MtRouted, Rejected, RouteTrace, RoutingConfig, RoutingConfigError
 from smpp.gsm import CHARACTERS as GSM_CHARACTERS
 from smpp.smpptime import SmppTimeError, resolve_smpp_time
@@ -97,6 +117,8 @@ __all__ = [
     "MAX_CSV_ROWS",
     "MAX_INVOICE_PAGE",
     "MAX_PAGE",
+    "MAX_USAGE_DAYS",
+    "SENDER_STATES",
     "VERIFY_CODE_LENGTH",
     "VERIFY_EXPIRY",
     "AccountChanges",
@@ -109,6 +131,7 @@ __all__ = [
     "AlreadyIssued",
     "ApiConfig",
     "BadNumber",
+    "BadVariables",
     "Balance",
     "Block",
     "Callback",
@@ -118,6 +141,7 @@ __all__ = [
     "Clash",
     "ConnectorConfig",
     "ConnectorView",
+    "DashboardSampler",
     "DeliveryAttempt",
     "Engine",
     "ExchangeRate",
@@ -128,6 +152,7 @@ __all__ = [
     "FraudSettings",
     "FraudSource",
     "IdempotencyStore",
+    "InvalidSender",
     "InvalidVerification",
     "Invoice",
     "InvoiceRefused",
@@ -135,15 +160,20 @@ __all__ = [
     "Limited",
     "LoginAttempt",
     "LoginVerdict",
+    "MarginLine",
     "MessageFilter",
     "MessageRecord",
+    "MessageSearch",
     "MessageState",
+    "MessageTemplate",
+    "MessageTemplates",
     "MoRouted",
     "MtRouted",
     "NewAccount",
     "NewVerification",
     "NotFinal",
     "OptOut",
+    "OptOutEntry",
     "OptOutIssues",
     "Period",
     "Priority",
@@ -153,29 +183,45 @@ __all__ = [
     "Reached",
     "Rejected",
     "Reporting",
+    "Resellers",
     "RouteTrace",
     "RoutingConfig",
     "RoutingConfigError",
     "Rule",
+    "Sample",
     "SendItem",
     "SendResult",
+    "SenderId",
+    "SenderRefused",
+    "SenderRegistry",
+    "SenderState",
     "ShardStats",
     "SmppPassword",
     "SmppTimeError",
     "Snapshot",
     "StoredAnswer",
+    "SubAccount",
+    "TemplateIssues",
+    "TooManyTemplates",
+    "TransferIncomplete",
+    "TransferOutcome",
+    "TransferResult",
+    "Usage",
     "ValidityLimits",
     "Verdict",
     "VerificationStatus",
     "Verifier",
+    "VerifyDay",
     "VerifyRefused",
     "acting_as",
     "check_currency",
     "check_number",
+    "check_sender",
     "check_webhook_url",
     "fingerprint",
     "invoice_csv",
     "invoice_pdf",
+    "ip_allowed",
     "month",
     "parse_rates_csv",
     "requested_actor",

@@ -50,14 +50,17 @@ from typing import Any
 
 import msgspec
 
+from engine.console.config import ConsoleConfig
 from engine.customers.accounts import AccountConfig
 from engine.customers.admission import AdmissionLimits
 from engine.customers.login_guard import SecurityConfig
 from engine.fraud.settings import FraudConfig
+from engine.message_templates.config import TemplatesConfig
 from engine.messages.intake import ValidityLimits
 from engine.numbers import PortabilityConfig
 from engine.operators.connector_config import ConnectorConfig
 from engine.optout.config import OptOutConfig
+from engine.resellers.hierarchy import hierarchy_problem
 from engine.verify.settings import VerifySettings
 from engine.webhooks import WebhookLimits, check_webhook_url
 from ledger.config import LedgerConfig, PersisterConfig
@@ -228,6 +231,10 @@ class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True):
     """The fraud guard (docs/fraud.md)."""
     portability: PortabilityConfig = PortabilityConfig()
     """Ported numbers, routed by the network they are on now (docs/portability.md)."""
+    console: ConsoleConfig = ConsoleConfig()
+    """The web console in `smsgw serve` (docs/console.md)."""
+    templates: TemplatesConfig = TemplatesConfig()
+    """Customers' message templates: sizes and limits (docs/templates.md)."""
 
 
 class ConfigError(ValueError):
@@ -257,6 +264,8 @@ _SECTIONS: dict[str, Any] = {
     "optout": OptOutConfig,
     "fraud": FraudConfig,
     "portability": PortabilityConfig,
+    "console": ConsoleConfig,
+    "templates": TemplatesConfig,
 }
 _LISTS: dict[str, Any] = {
     "listeners": ListenerConfig,
@@ -318,6 +327,7 @@ def config_from_data(data: dict[str, Any]) -> GatewayConfig:
         issues.append("shard_number: must be in 0..255")
     _check_references(fields, issues)
     _check_webhooks(fields, issues)
+    _check_resellers(fields, issues)
     if issues:
         raise ConfigError(issues)
     return GatewayConfig(**fields)
@@ -343,6 +353,20 @@ def _check_webhooks(fields: dict[str, Any], issues: list[str]) -> None:
                 check_webhook_url(account.webhook_url)
             except ValueError as exc:
                 issues.append(f"accounts[{i}].webhook_url: {exc}")
+
+
+def _check_resellers(fields: dict[str, Any], issues: list[str]) -> None:
+    """The reseller hierarchy's rules (`engine.resellers.hierarchy`), as the
+    admin API checks them."""
+    accounts = {a.id: a for a in fields.get("accounts", ()) if a is not None}
+    routing = fields.get("routing")
+    default = str(routing.currency) if routing is not None else "EUR"
+    currencies = {a.id: a.currency or default for a in accounts.values()}
+    for i, account in enumerate(fields.get("accounts", ())):
+        if account is not None:
+            problem = hierarchy_problem(accounts, account, currencies)
+            if problem is not None:
+                issues.append(f"accounts[{i}].{problem[1]}")
 
 
 def _check_references(fields: dict[str, Any], issues: list[str]) -> None:

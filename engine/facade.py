@@ -13,6 +13,7 @@ import hmac
 import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
 
 import msgspec
 
@@ -42,13 +43,21 @@ from engine.optout.service import OptOut
 from engine.platform import Platform
 from engine.sending import Balance, Quote, SendItem, SendResult, WaitResult
 from engine.verify.model import Verifier
-from engine.webhooks import DeliveryAttempt
-from ledger.message_query import MessageFilter, MessagePage, MessageQuery, MessageRecord
+from engine.webhooks import DeliveryAttempt, WebhookProbe, send_test_event
+from ledger.message_query import (
+    MessageFilter,
+    MessagePage,
+    MessageQuery,
+    MessageRecord,
+    MessageSearch,
+)
 from ledger.model import AccountState
 from ledger.redis_client import RedisClient
+from ledger.usage import Usage
 from smpp import pdu as p
 from smpp.constants import CommandStatus as S
 from smpp.constants import EsmClass
+from smpp.handset import handset_view
 from smpp.receipt import MessageState
 from smpp.split import cheapest_coding
 from smpp.text import NotTextError, UnencodableError, encode_text
@@ -280,8 +289,10 @@ class Engine:
         wanted = not reached.final or reached.state is MessageState.DELIVERED
         return WaitResult(reached=wanted, state=reached.state.name, error=reached.error)
 
-    def quote(self, account: AccountConfig, item: SendItem) -> Quote:
-        """Parts and price of a message without sending it (Jasmin's /rate)."""
+    def quote(self, account: AccountConfig, item: SendItem, *, handset: bool = False) -> Quote:
+        """Parts and price of a message without sending it (Jasmin's /rate);
+        with ``handset``, also how a handset will show a text (the portal's
+        preview)."""
         request = submit_request(account, item)
         if isinstance(request, SendResult):
             return Quote(refusal=request.refusal, detail=request.detail)
@@ -303,6 +314,9 @@ class Engine:
             parts=prepared.parts,
             price_per_part=prepared.price_per_part,
             currency=self.billing.currency_of(account.id),
+            handset=None
+            if item.text is None or not handset
+            else handset_view(item.text, request.data_coding),
         )
 
     # -- reading -------------------------------------------------------------
@@ -356,10 +370,32 @@ class Engine:
             return None
         return await self.history.list(account, filter, cursor, limit)
 
+    async def search_messages(
+        self, search: MessageSearch, cursor: str | None, limit: int
+    ) -> MessagePage | None:
+        """The staff's search across accounts, newest first; None without a history."""
+        return None if self.history is None else await self.history.search(search, cursor, limit)
+
+    async def find_message(self, message_id: str) -> MessageRecord | None:
+        """Any account's message with its history (staff only); None when the
+        history does not know it (yet: the persister is asynchronous)."""
+        return None if self.history is None else await self.history.find(message_id)
+
+    async def usage(self, account: str, first: date, last: date) -> Usage | None:
+        """The account's messages per day, state and operator (whole UTC days);
+        None where no usage query is installed (`Platform.usage`)."""
+        query = self.platform.usage
+        return None if query is None else await query.usage(account, first, last)
+
     async def webhook_deliveries(
         self, account: str, limit: int, message_id: str | None = None
     ) -> list[DeliveryAttempt]:
         return await self.gateway.webhook_log.recent(account, limit, message_id)
+
+    async def send_test_webhook(self, account: AccountConfig) -> WebhookProbe:
+        """One signed test event to the account's webhook URL now, and the
+        receiver's answer (`engine.webhooks.probe`); ValueError without a URL."""
+        return await send_test_event(self.gateway.webhooks, account)
 
     def live_connectors(self) -> list[str]:
         return [

@@ -97,7 +97,7 @@ class Gateway:
             validity=config.limits.validity,
             new_id=new_id,
             metrics=PipelineMetrics(self.registry),
-            pricer=Pricer(self.rates),
+            pricer=Pricer(self.rates, self.accounts),
             receipt_rules={
                 c.id: ReceiptIdRules(c.receipt_id, c.receipt_id_source) for c in config.connectors
             },

@@ -6,6 +6,7 @@ from __future__ import annotations
 import msgspec
 
 from engine.messages.message import Callback, Priority
+from smpp.handset import HandsetView
 
 
 class SendItem(msgspec.Struct, frozen=True, kw_only=True):
@@ -62,6 +63,8 @@ class Quote(msgspec.Struct, frozen=True, kw_only=True):
     currency: str = ""
     refusal: str = ""
     detail: str = ""
+    handset: HandsetView | None = None
+    """How the handset shows a text message: coding and the text of each part."""
 
 
 class Balance(msgspec.Struct, frozen=True, kw_only=True):

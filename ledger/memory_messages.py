@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import bisect
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ledger.events import Event, EventKind, LedgerEvent, MessageEvent, MessageState
@@ -21,8 +21,10 @@ from ledger.message_query import (
     MessageFilter,
     MessagePage,
     MessageRecord,
+    MessageSearch,
     StateChange,
     check_page_request,
+    check_search_request,
     is_message_id,
     next_cursor,
 )
@@ -81,6 +83,8 @@ class MemoryMessageStore:
         self._messages: OrderedDict[str, _Message] = OrderedDict()
         self._lists: dict[str, list[ListKey]] = {}
         """Per account, the keys of its accepted messages in ascending order."""
+        self._all: list[ListKey] = []
+        """The keys of every accepted message in ascending order (the staff's search)."""
 
     def __len__(self) -> int:
         return len(self._messages)
@@ -145,12 +149,15 @@ class MemoryMessageStore:
         self._unlist(message)
         message.accepted_at = at
         bisect.insort(self._lists.setdefault(message.account, []), (at, message.message_id))
+        bisect.insort(self._all, (at, message.message_id))
 
     def _unlist(self, message: _Message) -> None:
         if message.accepted_at is None:
             return
+        key = (message.accepted_at, message.message_id)
         keys = self._lists[message.account]
-        del keys[bisect.bisect_left(keys, (message.accepted_at, message.message_id))]
+        del keys[bisect.bisect_left(keys, key)]
+        del self._all[bisect.bisect_left(self._all, key)]
         if not keys:
             del self._lists[message.account]
 
@@ -171,14 +178,42 @@ class MemoryMessageStore:
         limit: int = 100,
     ) -> MessagePage:
         after = check_page_request(account, cursor, limit)
-        filter = filter or MessageFilter()
         keys = self._lists.get(account, [])
+        return self._page(keys, (filter or MessageFilter()).matches, after, limit)
+
+    async def find(self, message_id: str) -> MessageRecord | None:
+        message = self._messages.get(message_id) if is_message_id(message_id) else None
+        return None if message is None else message.record(with_events=True)
+
+    async def search(
+        self, search: MessageSearch, cursor: str | None = None, limit: int = 100
+    ) -> MessagePage:
+        after = check_search_request(cursor, limit)
+        if search.message_id is not None:
+            found = self._messages.get(search.message_id)
+            keys: list[ListKey] = []
+            if found is not None and found.accepted_at is not None:
+                keys = [(found.accepted_at, found.message_id)]
+        elif search.account is not None:
+            keys = self._lists.get(search.account, [])
+        else:
+            keys = self._all
+        return self._page(keys, search.matches, after, limit)
+
+    def _page(
+        self,
+        keys: list[ListKey],
+        matches: Callable[[MessageRecord], bool],
+        after: ListKey | None,
+        limit: int,
+    ) -> MessagePage:
+        """The matching messages of ascending `keys` before `after`, newest first."""
         position = len(keys) if after is None else bisect.bisect_left(keys, after)
         items: list[MessageRecord] = []
         more = False
         for index in range(position - 1, -1, -1):
             record = self._messages[keys[index][1]].record(with_events=False)
-            if not filter.matches(record):
+            if not matches(record):
                 continue
             if len(items) == limit:
                 more = True

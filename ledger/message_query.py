@@ -1,4 +1,6 @@
-"""Reads an account's messages back: one message with its history, or a filtered page of them.
+"""Reads messages back: an account's one with its history or a filtered page of
+them, and for staff a search across accounts (`MessageSearch`) and any message's
+history by its id alone (`find`).
 
 Both backends answer the same `MessageQuery` contract: PostgreSQL
 (`PgMessageQuery`, production, what the persister wrote) and the in-memory
@@ -112,6 +114,37 @@ class MessageFilter(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
+class MessageSearch(msgspec.Struct, frozen=True, kw_only=True):
+    """The staff's search: any account unless `account` is set; every field set
+    must match (exactly). `since` is inclusive and `until` exclusive, both on
+    `accepted_at`; a `message_id` that cannot name a message finds nothing."""
+
+    account: str | None = None
+    message_id: str | None = None
+    destination: str | None = None
+    since: int | None = None
+    until: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.account is not None:
+            check_account(self.account)
+        MessageFilter(since=self.since, until=self.until, destination=self.destination)
+        if self.message_id is not None and not isinstance(self.message_id, str):
+            raise ValueError(f"message_id must be a string, got {self.message_id!r}")
+
+    def matches(self, record: MessageRecord) -> bool:
+        """Whether an accepted message is found (the PostgreSQL WHERE, in Python)."""
+        accepted_at = record.accepted_at
+        return (
+            accepted_at is not None
+            and (self.account is None or record.account == self.account)
+            and (self.message_id is None or record.message_id == self.message_id)
+            and (self.destination is None or record.destination == self.destination)
+            and (self.since is None or accepted_at >= self.since)
+            and (self.until is None or accepted_at < self.until)
+        )
+
+
 class MessagePage(msgspec.Struct, frozen=True, kw_only=True):
     """One page of a list; `next_cursor` asks for the next one, None on the last."""
 
@@ -136,6 +169,15 @@ class MessageQuery(Protocol):
 
         Raises ValueError for a malformed cursor or a limit outside 1..MAX_PAGE.
         """
+
+    async def find(self, message_id: str) -> MessageRecord | None:
+        """Any account's message with its history (staff only); None when unknown."""
+
+    async def search(
+        self, search: MessageSearch, cursor: str | None = None, limit: int = 100
+    ) -> MessagePage:
+        """The accepted messages `search` finds, newest first, after `cursor`
+        (the order and cursors of `list`). Raises ValueError as `list` does."""
 
 
 def encode_cursor(accepted_at: int, message_id: str) -> str:
@@ -166,6 +208,13 @@ def check_page_request(account: str, cursor: str | None, limit: int) -> tuple[in
     return None if cursor is None else decode_cursor(cursor)
 
 
+def check_search_request(cursor: str | None, limit: int) -> tuple[int, str] | None:
+    """`check_page_request` without an account: the search's own."""
+    if type(limit) is not int or not 1 <= limit <= MAX_PAGE:
+        raise ValueError(f"limit must be an int in 1..{MAX_PAGE}, got {limit!r}")
+    return None if cursor is None else decode_cursor(cursor)
+
+
 def is_message_id(message_id: str) -> bool:
     """Whether the id could name a message; an id that cannot is simply not found."""
     try:
@@ -188,6 +237,8 @@ SELECT {_RECORD_COLUMNS}, history FROM messages WHERE message_id = $1 AND accoun
 """
 
 _ACCOUNT_OF = "SELECT account FROM messages WHERE message_id = $1"
+
+_FIND_MESSAGE = f"SELECT {_RECORD_COLUMNS}, history FROM messages WHERE message_id = $1"
 
 _History = list[tuple[MessageState, int, str | None, str | None, int | None]]
 _decode_history = msgspec.json.Decoder(_History).decode
@@ -214,6 +265,36 @@ def _list_sql(filter: MessageFilter, after: bool) -> tuple[str, list[str]]:
             fields.append(field)
             conditions.append(condition.format(len(fields) + 1))
     index = len(fields) + 2
+    if after:
+        conditions.append(
+            f"(accepted_at, message_id) < (${index}, ${index + 1}) AND created_at <= ${index}"
+        )
+        index += 2
+    sql = (
+        f"SELECT {_RECORD_COLUMNS} FROM messages WHERE {' AND '.join(conditions)}"
+        f" ORDER BY accepted_at DESC, message_id DESC LIMIT ${index}"
+    )
+    return sql, fields
+
+
+def search_sql(search: MessageSearch, after: bool) -> tuple[str, list[str]]:
+    """The search query for the fields that are set, one parameter each in this
+    order, then the cursor's two and the limit last. Without an account it reads
+    `messages_accepted` or `messages_destination` (sql/0006_message_search.sql);
+    with one, the account's list indexes; an id, the primary key."""
+    conditions = ["accepted_at IS NOT NULL"]
+    fields = []
+    for field, condition in (
+        ("account", "account = ${}"),
+        ("message_id", "message_id = ${}"),
+        ("destination", "destination = ${}"),
+        ("since", "accepted_at >= ${0} AND created_at >= ${0}"),
+        ("until", "accepted_at < ${0} AND created_at < ${0}"),
+    ):
+        if getattr(search, field) is not None:
+            fields.append(field)
+            conditions.append(condition.format(len(fields)))
+    index = len(fields) + 1
     if after:
         conditions.append(
             f"(accepted_at, message_id) < (${index}, ${index + 1}) AND created_at <= ${index}"
@@ -327,6 +408,32 @@ class PgMessageQuery:
         args: list[object] = [account]
         for field in fields:
             value = getattr(filter, field)
+            args.append(timestamp(value) if field in ("since", "until") else str(value))
+        if after is not None:
+            args += [timestamp(after[0]), after[1]]
+        args.append(limit + 1)
+        pool = await self._connections()
+        rows = await pool.fetch(sql, *args)
+        items = [_record(row, []) for row in rows[:limit]]
+        return MessagePage(items=items, next_cursor=next_cursor(items, more=len(rows) > limit))
+
+    async def find(self, message_id: str) -> MessageRecord | None:
+        if not is_message_id(message_id):
+            return None
+        pool = await self._connections()
+        row = await pool.fetchrow(_FIND_MESSAGE, message_id)
+        return None if row is None else _record(row, _history(row["history"]))
+
+    async def search(
+        self, search: MessageSearch, cursor: str | None = None, limit: int = 100
+    ) -> MessagePage:
+        after = check_search_request(cursor, limit)
+        if search.message_id is not None and not is_message_id(search.message_id):
+            return MessagePage(items=[], next_cursor=None)
+        sql, fields = search_sql(search, after is not None)
+        args: list[object] = []
+        for field in fields:
+            value = getattr(search, field)
             args.append(timestamp(value) if field in ("since", "until") else str(value))
         if after is not None:
             args += [timestamp(after[0]), after[1]]

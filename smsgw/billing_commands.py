@@ -131,6 +131,17 @@ async def _issue(api: AdminApi, args: argparse.Namespace) -> None:
         raise CommandError("no invoice issued")
 
 
+async def _settle_margins(api: AdminApi, args: argparse.Namespace) -> None:
+    """Credits each reseller its margin of the month once (docs/resellers.md)."""
+    answer = await api.call("POST", "/admin/resellers/margins", {"month": args.month.label})
+    if args.json:
+        print_json(answer)
+        return
+    for line in answer["margins"]:
+        extra = f" ({line['open_messages']} open)" if line.get("open_messages") else ""
+        print(f"{line['reseller']} {line['month']} {line['amount']} {line['outcome']}{extra}")
+
+
 def register_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Adds `billing cdrs`, `billing reconcile` and `billing invoices issue`."""
     billing = subparsers.add_parser("billing", help="CDRs, invoices, reconciliation")
@@ -193,3 +204,12 @@ def register_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     )
     loading.add_argument("file", metavar="FILE", help="CSV: base,quote,rate,valid_from")
     through_shard(rate_actions, "list", _rates_list, "every rate record")
+
+    resellers = actions.add_parser("resellers", help="resellers' margins, through a running shard")
+    reseller_actions = resellers.add_subparsers(
+        dest="resellers_action", metavar="ACTION", required=True
+    )
+    settle = through_shard(
+        reseller_actions, "settle", _settle_margins, "credit each reseller its month's margin once"
+    )
+    settle.add_argument("--month", type=_period, required=True, help="YYYY-MM (UTC)")

@@ -10,6 +10,7 @@ from smsgw.admin_commands import register_commands as register_admin_commands
 from smsgw.billing_commands import register_commands as register_billing_commands
 from smsgw.commands import register_commands as register_engine_commands
 from smsgw.config_commands import register_commands as register_config_commands
+from smsgw.console_commands import register_commands as register_console_commands
 from smsgw.ledger_commands import register_commands as register_ledger_commands
 from smsgw.record_commands import register_commands as register_record_commands
 
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_record_commands(subparsers)
     register_config_commands(subparsers)
     register_billing_commands(subparsers)
+    register_console_commands(subparsers)
     return parser
 
 

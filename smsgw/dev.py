@@ -9,23 +9,32 @@ Nothing is durable: stopping the process forgets every message and balance.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 import sys
+import time
 
 from api.console import install_console
 from engine.config import GatewayConfig, ListenerConfig
 from engine.console import ConsoleUsers, MemoryConsoleUserStore
+from engine.console.dashboard_sampler import DashboardSampler
 from engine.customers.accounts import AccountConfig
 from engine.customers.api_keys import MemoryApiKeyStore
 from engine.customers.login_guard import SecurityConfig
 from engine.customers.passwords import hash_password
 from engine.facade import Engine
 from engine.gateway import Gateway
+from engine.message_templates import MemoryTemplateStore, MessageTemplates, TemplatesConfig
 from engine.messages.receipt_map import MemoryReceiptMap
 from engine.operators.connector_config import ConnectorConfig
 from engine.optout.install import install_optout
 from engine.optout.store import MemoryOptOutStore
+from engine.resellers.service import Resellers
+from engine.senders.install import install_senders
+from engine.senders.service import SenderRegistry
+from engine.senders.store import MemorySenderStore
+from engine.sending import SendItem
 from engine.verify.codes import CodeHasher
 from engine.verify.send_limits import MemorySendLimiter, SendLimits
 from engine.verify.service import VerifyService
@@ -33,12 +42,24 @@ from engine.verify.store import MemoryVerificationStore
 from engine.webhooks import WebhookLimits
 from ledger.memory import MemoryLedger
 from ledger.memory_messages import MemoryMessageStore
+from ledger.usage import ListedUsageQuery
 from router import load_data
 
 DEMO_ACCOUNT = "demo"
 DEMO_CREDIT = 100_000_000
 """100 EUR in micro-units: 2,500 messages at the demo price."""
 DEMO_PRICE = 40_000
+DEMO_SENDER = "Demo"
+"""The demo account's approved sender: its unapproved ones are rewritten to it."""
+DEMO_RESELLER = "reseller"
+DEMO_SUB_ACCOUNT = "shop"
+DEMO_RESELLER_CREDIT = 50_000_000
+"""50 EUR for the demo reseller to move down to its sub-account."""
+
+DEMO_TRAFFIC = 30
+"""Messages the demo account sends at start, so the console's pages are not empty."""
+DEMO_SCHEDULED = 4
+"""Of them, scheduled an hour ahead (still waiting); the others are delivered."""
 
 DEMO_ROUTING = {
     "currency": "EUR",
@@ -96,8 +117,14 @@ def dev_config(host: str, port: int, operator_port: int, password: str) -> Gatew
         listeners=(ListenerConfig(host=host, port=port),),
         accounts=(
             AccountConfig(
-                id=DEMO_ACCOUNT, password_hash=hash_password(password, log2_n=12), window=50
+                id=DEMO_ACCOUNT,
+                password_hash=hash_password(password, log2_n=12),
+                window=50,
+                sender_policy="rewrite",
+                default_sender=DEMO_SENDER,
             ),
+            AccountConfig(id=DEMO_RESELLER, password_hash="", reseller=True),
+            AccountConfig(id=DEMO_SUB_ACCOUNT, password_hash="", parent=DEMO_RESELLER, markup=2500),
         ),
         connectors=(
             ConnectorConfig(
@@ -138,6 +165,12 @@ async def start_dev(
         await ledger.adjust(
             DEMO_ACCOUNT, DEMO_CREDIT, reason="demo credit", reference="dev-demo-credit"
         )
+        await ledger.adjust(
+            DEMO_RESELLER,
+            DEMO_RESELLER_CREDIT,
+            reason="demo credit",
+            reference="dev-reseller-credit",
+        )
     except BaseException:
         await simulator.stop()
         raise
@@ -159,8 +192,54 @@ async def dev_engine(gateway: Gateway, history: MemoryMessageStore) -> tuple[Eng
         settings,
         CodeHasher(),
     )
+    engine.platform.resellers = Resellers(engine.admin)
+    engine.platform.templates = await dev_templates(gateway.config.templates)
+    engine.platform.senders = await dev_senders(gateway)
+    engine.platform.usage = ListedUsageQuery(history)
+    engine.platform.dashboard = DashboardSampler(gateway)
+    engine.platform.dashboard.start()
+    await demo_traffic(engine)
     _, key = await engine.issue_api_key(DEMO_ACCOUNT, "smsgw dev")
     return engine, key
+
+
+async def demo_traffic(engine: Engine) -> None:
+    """`DEMO_TRAFFIC` messages of the demo account through the engine; returns
+    once the ones sent now are final and settled, so the demo balance is
+    known when the banner prints."""
+    account = engine.account(DEMO_ACCOUNT)
+    assert account is not None
+    later = time.time() + 3_600
+    items = [
+        SendItem(
+            to=f"{('33', '44', '49')[n % 3]}61234{n:04d}",
+            sender=DEMO_SENDER,
+            text=f"smsgw dev demo message {n + 1}",
+            send_at=later if n < DEMO_SCHEDULED else 0.0,
+        )
+        for n in range(DEMO_TRAFFIC)
+    ]
+    await engine.send(account, items[:DEMO_SCHEDULED])
+    _, waiters = await engine.send(account, items[DEMO_SCHEDULED:], wait_final=True)
+    # An operator that is slow today delays the banner, never stops the start.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.gather(*(w for w in waiters if w is not None)), 30)
+    await engine.pipeline.drain()
+
+
+async def dev_senders(gateway: Gateway) -> SenderRegistry:
+    """Sender IDs in memory, the demo account's ``Demo`` approved."""
+    senders = await install_senders(gateway, MemorySenderStore())
+    await senders.approve(DEMO_ACCOUNT, DEMO_SENDER, by="smsgw dev")
+    return senders
+
+
+async def dev_templates(config: TemplatesConfig) -> MessageTemplates:
+    """Message templates in memory, the demo account's OTP and welcome ones in it."""
+    templates = MessageTemplates(MemoryTemplateStore(), config)
+    await templates.create(DEMO_ACCOUNT, "OTP", "Your code is {{code}}. Valid {{minutes}} minutes.")
+    await templates.create(DEMO_ACCOUNT, "Welcome", "Hello {{name}}, welcome aboard!")
+    return templates
 
 
 async def dev_console(engine: Engine, host: str) -> dict[str, str]:
@@ -170,6 +249,8 @@ async def dev_console(engine: Engine, host: str) -> dict[str, str]:
     logins = {"admin": secrets.token_urlsafe(9), "demo": secrets.token_urlsafe(9)}
     await users.add("admin", logins["admin"], "admin")
     await users.add("demo", logins["demo"], "customer", account=DEMO_ACCOUNT)
+    logins["reseller"] = secrets.token_urlsafe(9)
+    await users.add("reseller", logins["reseller"], "reseller", account=DEMO_RESELLER)
     loopback = host in ("127.0.0.1", "::1", "localhost")
     install_console(engine, users, secrets.token_bytes(32), secure_cookies=not loopback)
     return logins
@@ -202,6 +283,8 @@ def banner(
             f"   password {console['admin']}",
             f"  Portal   http://{host}:{api_port}/portal    user demo"
             f"    password {console['demo']}",
+            f"  Reseller http://{host}:{api_port}/portal    user reseller"
+            f"    password {console['reseller']}",
         ]
     lines += [
         f"  credit   {DEMO_CREDIT / 1_000_000:.2f} EUR, {DEMO_PRICE / 1_000_000:.3f} EUR/part",

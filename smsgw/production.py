@@ -18,10 +18,14 @@ from contextlib import AsyncExitStack
 import structlog
 from redis.exceptions import RedisError
 
+from api.console import install_console
 from engine.billing.alerts import redis_claim
 from engine.billing.facade import Billing
 from engine.billing.rate_store import ExchangeRates, RedisRateStore
 from engine.config import GatewayConfig
+from engine.console import ConsoleUsers, RedisConsoleUserStore
+from engine.console.config import ConsoleSecretError, console_secret
+from engine.console.dashboard_sampler import DashboardSampler
 from engine.customers.api_keys import RedisApiKeyStore
 from engine.customers.idempotency import RedisIdempotencyStore
 from engine.facade import Engine, ReadyCheck
@@ -31,15 +35,21 @@ from engine.fraud.redis_store import RedisFraudStore
 from engine.fraud.store import FraudStore
 from engine.gateway import Gateway
 from engine.loop.cancelling import cancelled
+from engine.message_templates import MessageTemplates, RedisTemplateStore
 from engine.messages.receipt_map import RedisReceiptMap
 from engine.numbers import PortabilityFileError, PortabilityFiles, install_portability
 from engine.optout.install import install_optout
 from engine.optout.store import RedisOptOutStore
+from engine.resellers.margins import MarginSettlement
+from engine.resellers.service import Resellers
+from engine.senders.install import install_senders
+from engine.senders.store import RedisSenderStore
 from engine.shard.parking import RedisParking
 from engine.shard.registry import RedisShardRegistry
 from engine.verify.codes import CodeHasher
 from engine.verify.send_limits import RedisSendLimiter, SendLimits
 from engine.verify.service import VerifyService
+from engine.verify.stats import RedisVerifyCounts
 from engine.verify.store import RedisVerificationStore
 from engine.webhooks import RedisDeliveryLog
 from ledger.message_query import PgMessageQuery
@@ -48,6 +58,7 @@ from ledger.persister_metrics import PersisterMetrics
 from ledger.pgstore import EventStore
 from ledger.redis_client import RedisClient, open_redis
 from ledger.redis_ledger import BucketCountMismatch, RedisLedger
+from ledger.usage import PgUsageQuery
 from smsgw.command_settings import DEFAULT_REDIS_URL
 from smsgw.dependencies import redacted, wait_for_database, wait_for_redis
 from smsgw.preflight import StartupError, listen_error
@@ -77,6 +88,7 @@ async def start_production(
     is the shard). Each part's closing goes on ``stack`` as the part starts, so
     a failure part-way, like the end, closes what was opened, newest first.
     ``database_url`` None runs with nothing durable beyond Redis (--no-database)."""
+    console_key = _console_secret(config)
     redis_url = os.environ.get("SMSGW_REDIS_URL", DEFAULT_REDIS_URL)
     await wait_for_redis(redis_url, config.startup.wait)
     if database_url:
@@ -126,6 +138,7 @@ async def start_production(
     if persisting is not None:
         gateway.registry.register(persisting.metrics)
     optout = await install_optout(gateway, RedisOptOutStore(redis, namespace), config.optout, redis)
+    senders = await install_senders(gateway, RedisSenderStore(redis, namespace), redis)
     guard = await _fraud_guard(gateway, RedisFraudStore(redis, namespace, config.shard), stack)
     stack.push_async_callback(_logged("gateway", gateway.stop))
     await _portability(gateway, stack)
@@ -142,7 +155,19 @@ async def start_production(
         billing,
     )
     engine.protection.optout = optout
+    _dashboard(engine, database_url, stack)
     engine.protection.fraud = guard
+    engine.platform.senders = senders
+    engine.platform.templates = MessageTemplates(
+        RedisTemplateStore(redis, namespace), config.templates
+    )
+    if console_key is not None:
+        users = ConsoleUsers(RedisConsoleUserStore(redis, namespace), gateway.logins)
+        install_console(engine, users, console_key, config.console.secure_cookies)
+    margins = MarginSettlement(database_url, gateway.ledger) if database_url else None
+    if margins is not None:
+        stack.push_async_callback(_logged("reseller margins", margins.close))
+    engine.platform.resellers = Resellers(engine.admin, margins)
     engine.verify = VerifyService(
         engine,
         RedisVerificationStore(redis, namespace),
@@ -150,11 +175,14 @@ async def start_production(
         config.verify,
         _verify_hasher(),
         observer=guard.conversion if guard is not None else None,
+        counts=RedisVerifyCounts(redis, namespace),
     )
     stack.push_async_callback(optout.drain)
     loop = asyncio.get_running_loop()
     for watch in (engine.admin.watch(redis), optout.watch(redis)):
         stack.push_async_callback(cancelled, loop.create_task(watch))
+    stack.push_async_callback(senders.drain)
+    stack.push_async_callback(cancelled, loop.create_task(senders.watch(redis)))
     return engine
 
 
@@ -187,6 +215,17 @@ async def _portability(gateway: Gateway, stack: AsyncExitStack) -> None:
     stack.push_async_callback(_logged("portability", files.stop))
 
 
+def _console_secret(config: GatewayConfig) -> bytes | None:
+    """The console's cookie secret when ``[console] enabled``: checked before
+    anything starts, so a console without one never comes up half-configured."""
+    if not config.console.enabled:
+        return None
+    try:
+        return console_secret(config.console)
+    except ConsoleSecretError as exc:
+        raise StartupError(f"[console] {exc}") from None
+
+
 def _verify_hasher() -> CodeHasher:
     """Verify codes are kept as an HMAC keyed by ``SMSGW_VERIFY_SECRET``, the
     same on every shard and never in Redis; without it, salted hashes only."""
@@ -211,6 +250,18 @@ async def _start_gateway(gateway: Gateway, redis_url: str) -> None:
             f"Redis at {redacted(redis_url)} failed while the shard started ({exc}) — "
             "check Redis and start again"
         ) from None
+
+
+def _dashboard(engine: Engine, database_url: str | None, stack: AsyncExitStack) -> None:
+    """The console's live figures (sampled in this process) and usage query."""
+    sampler = DashboardSampler(engine.gateway)
+    sampler.start()
+    stack.push_async_callback(sampler.stop)
+    engine.platform.dashboard = sampler
+    if database_url:
+        usage = PgUsageQuery(database_url)
+        stack.push_async_callback(_logged("usage query", usage.aclose))
+        engine.platform.usage = usage
 
 
 def _logged(part: str, close: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:

@@ -11,14 +11,30 @@ from pathlib import Path
 import orjson
 
 LOCALES = Path(__file__).parent / "locales"
+SOURCE_LANGUAGE = "en"
+LANGUAGES = frozenset({SOURCE_LANGUAGE, *(path.stem for path in LOCALES.glob("*.json"))})
+"""Read once: a reader's ``?lang=`` never becomes a file name."""
+LANGUAGE_COOKIE = "smsgw_lang"
+"""Keeps a reader's ``?lang=`` choice for the pages that follow."""
 
 
 @functools.cache
 def catalog(lang: str) -> dict[str, str]:
-    path = LOCALES / f"{lang}.json"
-    if not lang.isalpha() or not path.is_file():
+    if lang == SOURCE_LANGUAGE or lang not in LANGUAGES:
         return {}
-    return orjson.loads(path.read_bytes())
+    return orjson.loads((LOCALES / f"{lang}.json").read_bytes())
+
+
+def known(lang: str) -> bool:
+    """Only English and languages with a catalog are offered: anything else
+    (a typo in ``?lang=``, a browser's language we have no words for) would
+    show English under another language's tag."""
+    return lang in LANGUAGES
+
+
+def language_tag(value: str) -> str:
+    """``fa-IR;q=0.9`` -> ``fa``: the catalogs are per language, not per region."""
+    return value.split(";")[0].strip().split("-")[0].lower()
 
 
 def translator(lang: str) -> Callable[[str], str]:

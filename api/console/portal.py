@@ -12,13 +12,15 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from api.console.render import render
+from api.console.senders.portal import send_senders
 from api.console.session import Halt, forbidden, page, require_user
 from api.numbers import InvalidNumber, international, refusal
 from engine import AccountConfig, Engine, SendItem
 from ledger.message_query import MAX_PAGE, MessageFilter, MessageRecord
 
 PORTAL_SENDER = "smsgw"
-"""The sender of portal messages (a field for it comes with sender IDs)."""
+"""The sender of portal messages of an account with no approved or default
+sender (the send form offers those: `send_senders`)."""
 HISTORY_ROWS = 50
 CSV_ROWS = MAX_PAGE
 _MAX_TEXT = 255 * 153
@@ -29,7 +31,7 @@ def _engine(request: Request) -> Engine:
 
 
 async def _customer(request: Request) -> AccountConfig:
-    user = await require_user(request, "customer")
+    user = await require_user(request, "customer", "reseller")  # a reseller is an account too
     account = _engine(request).account(user.account or "")
     if account is None:
         raise Halt(forbidden(request, "Your account is not on this gateway."))
@@ -43,7 +45,9 @@ async def home(request: Request) -> Response:
     return render(request, "portal.html", {"account": account, "balance": balance})
 
 
-def _item(to: str, text: str) -> tuple[SendItem | None, dict[str, str]]:
+def _item(
+    to: str, text: str, sender: str = PORTAL_SENDER
+) -> tuple[SendItem | None, dict[str, str]]:
     errors = {}
     if not text:
         errors["text"] = "Write the message."
@@ -56,23 +60,37 @@ def _item(to: str, text: str) -> tuple[SendItem | None, dict[str, str]]:
         number = ""
     if errors:
         return None, errors
-    return SendItem(to=number, sender=PORTAL_SENDER, text=text), {}
+    return SendItem(to=number, sender=sender, text=text), {}
+
+
+_SEND_FIELDS = ("to", "text", "sender")
 
 
 @page
 async def send(request: Request) -> Response:
+    """GET shows the form, prefilled from ``?to=&text=&sender=`` (other pages
+    link to it); POST sends from one of the account's senders."""
     account = await _customer(request)
+    senders = send_senders(_engine(request), account, PORTAL_SENDER)
     if request.method == "GET":
-        return render(request, "send.html", {"errors": {}, "values": {}})
+        values = {name: request.query_params.get(name, "") for name in _SEND_FIELDS}
+        return render(request, "send.html", {"errors": {}, "values": values, "senders": senders})
     form = await request.form()
-    values = {"to": str(form.get("to", "")).strip(), "text": str(form.get("text", ""))}
-    item, errors = _item(values["to"], values["text"])
+    values = {name: str(form.get(name, "")) for name in _SEND_FIELDS}
+    values["to"] = values["to"].strip()
+    values["sender"] = values["sender"] or senders[0]  # no field: the first choice
+    item, errors = _item(values["to"], values["text"], values["sender"])
+    if values["sender"] not in senders:
+        errors["sender"] = "Choose one of your senders."
+        item = None
     if item is not None:
         results, _ = await _engine(request).send(account, [item])
         if results[0].accepted:
             return RedirectResponse("/portal/messages", status_code=303)
-        errors = {"to": results[0].detail or results[0].refusal}
-    return render(request, "send.html", {"errors": errors, "values": values}, 400)
+        field = "sender" if results[0].refusal == "sender_not_approved" else "to"
+        errors = {field: results[0].detail or results[0].refusal}
+    context = {"errors": errors, "values": values, "senders": senders}
+    return render(request, "send.html", context, 400)
 
 
 @page
@@ -82,7 +100,7 @@ async def quote_fragment(request: Request) -> Response:
     to = request.query_params.get("to", "").strip()
     text = request.query_params.get("text", "")
     item, errors = _item(to, text)
-    quote = _engine(request).quote(account, item) if item is not None else None
+    quote = _engine(request).quote(account, item, handset=True) if item is not None else None
     return render(request, "_quote.html", {"quote": quote, "errors": errors})
 
 

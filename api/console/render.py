@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from api.console.i18n import translator
+from api.console.i18n import LANGUAGE_COOKIE, known, language_tag, translator
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -19,9 +19,15 @@ _RTL = {"ar", "fa", "he", "ur", "ps", "ug", "yi"}
 
 
 def direction(request: Request) -> tuple[str, str]:
-    """The page's language and direction from the browser's first preference."""
-    first = request.headers.get("accept-language", "en").split(",")[0]
-    lang = first.split(";")[0].strip().split("-")[0].lower() or "en"
+    """The page's language and direction: the reader's ``?lang=`` choice, else
+    the one its cookie kept, else the browser's first preference; a language
+    without a catalog reads as English."""
+    asked = (
+        request.query_params.get("lang", ""),
+        request.cookies.get(LANGUAGE_COOKIE, ""),
+        request.headers.get("accept-language", "").split(",")[0],
+    )
+    lang = next((tag for tag in map(language_tag, asked) if known(tag)), "en")
     return lang, "rtl" if lang in _RTL else "ltr"
 
 
@@ -51,4 +57,9 @@ def render(
         "_": translator(lang),
         **(context or {}),
     }
-    return _TEMPLATES.TemplateResponse(request, template, values, status_code=status)
+    response = _TEMPLATES.TemplateResponse(request, template, values, status_code=status)
+    if lang == language_tag(request.query_params.get("lang", "")):
+        response.set_cookie(
+            LANGUAGE_COOKIE, lang, max_age=365 * 86400, httponly=True, samesite="lax"
+        )
+    return response

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from api.console.render import render
+from engine import AccountConfig
 from engine.console import Console, ConsoleUser, Session
 
 SESSION_COOKIE = "smsgw_session"
@@ -93,6 +94,19 @@ async def require_user(request: Request, *roles: str) -> ConsoleUser:
         if not hmac.compare_digest(str(form.get("csrf", "")), session.csrf):
             raise Halt(forbidden(request, "The form expired or did not come from this site."))
     return user
+
+
+PORTAL_ROLES = ("customer", "reseller")
+
+
+async def require_own_account(request: Request) -> tuple[ConsoleUser, AccountConfig]:
+    """A portal user and its own account (`require_user` first): the only
+    account a portal page may name, never one taken from the request."""
+    user = await require_user(request, *PORTAL_ROLES)
+    account = request.app.state.engine.account(user.account or "")
+    if account is None:
+        raise Halt(forbidden(request, "Your account is not on this gateway."))
+    return user, account
 
 
 async def csrf_of(request: Request) -> str:

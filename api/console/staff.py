@@ -1,22 +1,25 @@
-"""The console's pages for staff: connectors live, accounts, top-ups and API
-keys. Every change goes through `Administration` (or `Engine.issue_api_key`),
-the very calls of the admin API, audited as ``console:<user>``."""
+"""The console's pages for staff: accounts, their settings and prices,
+top-ups and API keys. Every change goes through `Administration` (or
+`Engine.issue_api_key`), the very calls of the admin API, audited as
+``console:<user>``."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
-from decimal import Decimal, InvalidOperation
 
 import msgspec
 from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from api.console.accounts.money import amount_of
+from api.console.accounts.prices import tariffs_of
+from api.console.accounts.settings_form import REFUSAL_FIELDS, changes_of, form_values, submitted
 from api.console.render import render
 from api.console.session import STAFF_ROLES, page, require_user
 from engine import AdminRefused, Engine, NewAccount, acting_as
-from ledger.model import MAX_AMOUNT
 
 _FIELD = re.compile(r"at `\$\.(\w+)`")
 _REFUSAL_FIELD = {"account_exists": "id"}
@@ -35,24 +38,18 @@ def _engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
-def amount_of(given: str) -> int:
-    """Currency units as typed ("10", "10.50") in the ledger's micro-units;
-    ValueError when it is not such an amount."""
-    try:
-        value = Decimal(given.strip().replace(",", "."))
-    except InvalidOperation:
-        raise ValueError("Enter an amount, e.g. 10.50.") from None
-    micro = value * 1_000_000
-    if not value.is_finite() or micro != micro.to_integral_value() or abs(micro) > MAX_AMOUNT:
-        raise ValueError("Enter an amount with at most 6 decimals.")
-    return int(micro)
-
-
 async def _accounts_page(
     request: Request, errors: dict[str, str], values: dict[str, str], status: int = 200
 ) -> Response:
-    accounts = await _engine(request).admin.accounts()
-    context = {"accounts": accounts, "errors": errors, "values": values}
+    engine = _engine(request)
+    accounts = await engine.admin.accounts()
+    balances = await asyncio.gather(*(engine.balance(a.id) for a in accounts))
+    context = {
+        "accounts": accounts,
+        "balances": dict(zip([a.id for a in accounts], balances, strict=True)),
+        "errors": errors,
+        "values": values,
+    }
     return render(request, "accounts.html", context, status)
 
 
@@ -104,6 +101,9 @@ async def _account_page(
         "keys": await engine.admin.api_keys_of(account_id),
         "reference": f"console-{secrets.token_hex(8)}",
         "errors": {},
+        "settings": form_values(view),
+        "settings_errors": {},
+        "tariffs": tariffs_of(engine.admin.routing, view.id, view.groups),
         **context,
     }
     return render(request, "account.html", values, status)
@@ -157,3 +157,36 @@ async def issue_key(request: Request) -> Response:
     with acting_as(f"console:{user.name}"):
         _, key = await engine.issue_api_key(account_id, f"console:{user.name}")
     return await _account_page(request, account_id, {"new_key": key}, 201)
+
+
+@page
+async def account_settings(request: Request) -> Response:
+    """The settings form, saved like ``PATCH /admin/accounts/{id}``
+    (`Administration.update_account`); unticking "enabled" disables the
+    account on every shard and unbinds its binds here."""
+    user = await require_user(request, "admin")
+    account_id = request.path_params["account_id"]
+    values = submitted(await request.form())
+    try:
+        shown = form_values(await _engine(request).admin.account(account_id))
+    except AdminRefused:
+        return render(request, "forbidden.html", {"reason": "No such account."}, 404)
+    changes, errors = changes_of(values, shown)
+    if changes is None:
+        context = {"settings": values, "settings_errors": errors}
+        return await _account_page(request, account_id, context, 400)
+    if all(value is None for value in msgspec.structs.astuple(changes)):
+        return RedirectResponse(f"/console/accounts/{account_id}?saved=1", status_code=303)
+    try:
+        with acting_as(f"console:{user.name}"):
+            await _engine(request).admin.update_account(account_id, changes)
+    except AdminRefused as exc:
+        if exc.code == "unknown_account":
+            return render(request, "forbidden.html", {"reason": "No such account."}, 404)
+        field = REFUSAL_FIELDS.get(exc.code, "enabled")
+        context = {"settings": values, "settings_errors": {field: exc.detail}}
+        return await _account_page(request, account_id, context, 422)
+    except RedisError as exc:
+        context = {"settings": values, "settings_errors": {"enabled": str(exc)}}
+        return await _account_page(request, account_id, context, 503)
+    return RedirectResponse(f"/console/accounts/{account_id}?saved=1", status_code=303)

@@ -5,6 +5,14 @@ Each module adds its ``routes`` and ``OPERATIONS`` here."""
 from starlette.routing import BaseRoute
 
 from api.openapi import Operation
+from api.platform import resellers, senders, templates
 
 routes: list[BaseRoute] = []
 OPERATIONS: list[Operation] = []
+
+routes += templates.routes
+OPERATIONS += templates.OPERATIONS
+routes += resellers.routes
+OPERATIONS += resellers.OPERATIONS
+routes += senders.routes
+OPERATIONS += senders.OPERATIONS

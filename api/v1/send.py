@@ -7,7 +7,9 @@ Status codes, so that a client can branch on them:
   ``too_many_recipients``, ``invalid_idempotency_key`` likewise. Fix the request.
 - 422: well-formed, but this message cannot be sent as asked: ``no_route``,
   ``rejected`` (a routing rule), ``unencodable``, ``message_too_long``,
-  ``invalid_send_at``, ``invalid_validity``, ``invalid_message``; and
+  ``invalid_send_at``, ``invalid_validity``, ``invalid_message``;
+  ``unknown_template``, ``invalid_variables`` (a send from a template,
+  `api.platform.templates`: each wrong variable named); and
   ``message_failed`` when an OTP wait ends in a final failure.
 - 402 ``no_credit``; 429 ``throttled``/``quota_exceeded``/``overloaded`` (Retry-After); 403
   ``account_disabled``/``unknown_account``; 503 ``ledger_unavailable`` (Retry-After).
@@ -24,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
@@ -36,6 +38,7 @@ from api.auth import account_of
 from api.idempotency import IDEMPOTENCY_PARAMETER, answer_once
 from api.numbers import InvalidNumber, international, refusal
 from api.openapi import Operation
+from api.platform.templates import template_text
 from api.problems import Problem, pattern_words, readable
 from api.rate_limits import limit_headers
 from engine import AccountConfig, Balance, Callback, Engine, Priority, Reached, SendItem, SendResult
@@ -75,6 +78,26 @@ class SendRequest(
                 min_length=1,
                 max_length=_MAX_BINARY_OCTETS,
                 description="Base64 user data (starting with its UDH when udh is true).",
+            ),
+        ]
+        | None
+    ) = None
+    template: (
+        Annotated[
+            str,
+            Meta(
+                max_length=64,
+                description="A message template's id: its body, variables filled in, is the text.",
+            ),
+        ]
+        | None
+    ) = None
+    variables: (
+        Annotated[
+            dict[str, Any],
+            Meta(
+                max_length=64,
+                description="The template's placeholders' values (strings), by name.",
             ),
         ]
         | None
@@ -194,6 +217,9 @@ async def _send(request: Request, account: AccountConfig, body: bytes) -> Respon
     send = _decode(request, body)
     given = [send.to] if isinstance(send.to, str) else send.to
     _check(engine, send, len(given))
+    if send.template is not None:
+        text = await template_text(request, account.id, send.template, send.variables or {})
+        send = msgspec.structs.replace(send, text=text)
     if send.webhook_url is not None:
         await _check_webhook(engine, send.webhook_url)
     now = time.time()
@@ -237,8 +263,10 @@ def _check(engine: Engine, send: SendRequest, recipients: int) -> None:
             "Too many recipients",
             f"at most {limits.max_recipients} in one request",
         )
-    if (send.text is None) == (send.binary is None):
-        raise _invalid("exactly one of text and binary")
+    if (send.text, send.binary, send.template).count(None) != 2:
+        raise _invalid("exactly one of text, binary and template")
+    if send.variables is not None and send.template is None:
+        raise _invalid("variables go with template")
     if send.udh and send.binary is None:
         raise _invalid("udh goes with binary (the UDH is part of the binary data)")
     if (send.wait is None) != (send.timeout is None):

@@ -20,10 +20,12 @@ from engine.admin.publishing import ShardChannels
 from engine.admin.views import AccountChanges, AccountView, AdminRefused, NewAccount
 from engine.billing.currencies import check_currency
 from engine.customers.accounts import AccountConfig
+from engine.customers.allowed_ips import check_allowed_ips
 from engine.customers.api_keys import ApiKey, ApiKeyStore
 from engine.customers.passwords import hash_password
 from engine.gateway import Gateway
 from engine.messages.message import Priority
+from engine.resellers.hierarchy import hierarchy_problem
 from ledger.model import AccountLimits, AdjustOutcome, AdjustResult
 
 RecordPayment = Callable[[str, int, str, str, str], Awaitable[None]]
@@ -79,7 +81,12 @@ class AccountAdministration:
             tax_name=new.tax_name,
             tax_rate=new.tax_rate,
             low_balance=new.low_balance,
+            allowed_ips=_allowed_ips(new.allowed_ips),
+            reseller=new.reseller,
+            parent=new.parent or "",
+            markup=new.markup,
         )
+        self._check_parent(config)
         limits = AccountLimits(credit_limit=new.credit_limit, throughput=new.throughput)
         await self.gateway.ledger.set_account(new.id, limits)
         await self._put_account(config)
@@ -99,12 +106,20 @@ class AccountAdministration:
                 "are in it; open another account for another currency",
             )
         fields.pop("currency", None)
+        if "allowed_ips" in fields:
+            fields["allowed_ips"] = _allowed_ips(fields["allowed_ips"])
+        if {"markup", "reseller", "discount"} & fields.keys():
+            self._check_parent(msgspec.structs.replace(config, **fields))
         if "webhook_url" in fields:
             await self._check_webhook(fields["webhook_url"])
         if "groups" in fields:
             fields["groups"] = tuple(fields["groups"])
         if "priority" in fields:
             fields["priority"] = _PRIORITIES[fields["priority"]]
+        try:
+            updated = msgspec.structs.replace(config, **fields)
+        except ValueError as exc:  # AccountConfig's own rules: checked before the ledger changes
+            raise AdminRefused("invalid_account_settings", str(exc)) from None
         if {"credit_limit", "throughput"} & fields.keys() or changes.enabled is not None:
             state = await self.gateway.ledger.get_account(account_id)
             limits = state.limits if state is not None else AccountLimits()
@@ -118,7 +133,6 @@ class AccountAdministration:
             if changes.enabled is False:
                 binds = self.gateway.binds.of(account_id)
                 await asyncio.gather(*(bind.unbind() for bind in binds), return_exceptions=True)
-        updated = msgspec.structs.replace(config, **fields)
         if updated != config:
             await self._put_account(updated)
         return await self._view(updated)
@@ -174,6 +188,16 @@ class AccountAdministration:
         except ValueError as exc:
             raise AdminRefused("unknown_currency", str(exc)) from None
 
+    def _check_parent(self, config: AccountConfig) -> None:
+        """The reseller hierarchy's rules (`engine.resellers.hierarchy`)."""
+        parent = self.gateway.accounts.get(config.parent)
+        currencies = {config.id: self.currency_of(config)}
+        if parent is not None:
+            currencies[parent.id] = self.currency_of(parent)
+        problem = hierarchy_problem(self.gateway.accounts, config, currencies)
+        if problem is not None:
+            raise AdminRefused(*problem)
+
     def known(self, account_id: str) -> AccountConfig:
         config = self.gateway.accounts.get(account_id)
         if config is None:
@@ -204,6 +228,12 @@ class AccountAdministration:
             has_webhook_secret=bool(config.webhook_secret),
             binds=self.gateway.binds.count(config.id),
             in_ledger=state is not None,
+            sender_policy=config.sender_policy,
+            default_sender=config.default_sender,
+            allowed_ips=list(config.allowed_ips),
+            reseller=config.reseller,
+            parent=config.parent,
+            markup=config.markup,
         )
 
     async def _put_account(self, config: AccountConfig) -> None:
@@ -222,6 +252,13 @@ class AccountAdministration:
         """An account as another shard published it."""
         config = msgspec.convert(data, AccountConfig)
         self.gateway.accounts[config.id] = config
+
+
+def _allowed_ips(entries: list[str]) -> tuple[str, ...]:
+    try:
+        return check_allowed_ips(entries)
+    except ValueError as exc:
+        raise AdminRefused("invalid_allowed_ips", str(exc)) from None
 
 
 async def _hash(password: str) -> str:

@@ -37,6 +37,21 @@ Currency = Annotated[
 ]
 BasisPoints = Annotated[int, Meta(ge=0, le=10_000, description="1/100 of a percent: 1000 = 10%")]
 TaxName = Annotated[str, Meta(max_length=32, pattern=r"^[^\x00-\x1f\x7f]*$(?!\n)")]
+SenderPolicyName = Literal["open", "refuse", "rewrite"]
+DefaultSender = Annotated[
+    str,
+    Meta(
+        max_length=17,
+        description="Alphanumeric (up to 11 GSM characters) or up to 16 digits; empty: none",
+    ),
+]
+Markup = Annotated[
+    int, Meta(ge=0, le=1_000_000, description="basis points over the reseller's price: 2500 = 25%")
+]
+AllowedIps = Annotated[
+    list[Annotated[str, Meta(max_length=64)]],
+    Meta(max_length=256, description="IP addresses and CIDR networks; empty: any"),
+]
 
 
 class AdminRefused(Exception):
@@ -72,6 +87,14 @@ class NewAccount(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     tax_rate: BasisPoints = 0
     low_balance: Amount = 0
     """Micro-units: a balance below it raises an alert; 0 raises none."""
+    allowed_ips: AllowedIps = msgspec.field(default_factory=list)
+    """Where its binds and HTTP logins may come from (docs/customers.md)."""
+    reseller: bool = False
+    """May own sub-accounts (docs/resellers.md)."""
+    parent: AccountId | None = None
+    """The reseller that owns it (docs/resellers.md); fixed once created."""
+    markup: Markup = 0
+    """A sub-account's basis points over its reseller's price."""
 
 
 class AccountChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -97,6 +120,16 @@ class AccountChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     tax_name: TaxName | None = None
     tax_rate: BasisPoints | None = None
     low_balance: Amount | None = None
+    sender_policy: SenderPolicyName | None = None
+    """What an unapproved sender gets: "open", "refuse" or "rewrite" (docs/senders.md)."""
+    default_sender: DefaultSender | None = None
+    """The sender "rewrite" puts on an unapproved message; "" clears it."""
+    allowed_ips: AllowedIps | None = None
+    """Replaces the list whole; [] allows any address again."""
+    reseller: bool | None = None
+    """May own sub-accounts; refused false while it owns some."""
+    markup: Markup | None = None
+    """A sub-account's basis points over its reseller's price."""
 
 
 class AccountView(msgspec.Struct, frozen=True, kw_only=True):
@@ -125,6 +158,14 @@ class AccountView(msgspec.Struct, frozen=True, kw_only=True):
     """Live SMPP binds on this shard."""
     in_ledger: bool
     """False when the ledger does not know the account (it cannot send)."""
+    sender_policy: SenderPolicyName = "open"
+    default_sender: str = ""
+    allowed_ips: list[str] = msgspec.field(default_factory=list)
+    """Where its binds and HTTP logins may come from; empty: anywhere."""
+    reseller: bool = False
+    parent: str = ""
+    """The reseller that owns it; "" for none (docs/resellers.md)."""
+    markup: int = 0
 
 
 class ConnectorView(msgspec.Struct, frozen=True, kw_only=True):

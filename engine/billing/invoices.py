@@ -55,6 +55,13 @@ from ledger.model import MAX_AMOUNT, check_account, check_reason
 MAX_PAGE = 1_000
 REBATE_PREFIX = "rebate:"
 """The reference of a volume rebate's ledger entry: `rebate:2026-12`."""
+TRANSFER_PREFIX = "xfer:"
+"""A reseller's credit moved to or from a sub-account (engine.resellers.transfers)."""
+MARGIN_PREFIX = "reseller-margin:"
+"""A reseller's monthly margin: `reseller-margin:2026-12` (engine.resellers.margins)."""
+UNPAID_PREFIXES = (REBATE_PREFIX, TRANSFER_PREFIX, MARGIN_PREFIX)
+"""Credits that are not top-ups: no payment stands behind them, so an invoice
+lists them among the adjustments and reconciliation looks for no payment row."""
 
 AccountLookup = Callable[[str, Period], InvoiceAccount | None]
 """What an invoice of the period needs of the account (its plan's tiers then); None: unknown."""
@@ -85,8 +92,8 @@ def invoice_document(
     reference: str,
 ) -> InvoiceDocument:
     """The document and its totals: every total is a sum of the lines shown."""
-    top_ups = [m for m in movements if m.amount > 0 and not _is_rebate(m)]
-    adjustments = [m for m in movements if m.amount <= 0 or _is_rebate(m)]
+    top_ups = [m for m in movements if m.amount > 0 and not _unpaid(m)]
+    adjustments = [m for m in movements if m.amount <= 0 or _unpaid(m)]
     usage_amount = sum(line.amount for line in usage)
     rebate = sum(line.amount for line in rebates)
     subtotal = usage_amount - rebate
@@ -127,8 +134,8 @@ def credit_note_document(invoice: Invoice, amount: int, reason: str) -> CreditNo
     )
 
 
-def _is_rebate(movement: Movement) -> bool:
-    return (movement.reference or "").startswith(REBATE_PREFIX)
+def _unpaid(movement: Movement) -> bool:
+    return (movement.reference or "").startswith(UNPAID_PREFIXES)
 
 
 def _check_now(now: datetime) -> None:

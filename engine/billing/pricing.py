@@ -8,10 +8,15 @@ the common case, is one comparison and no arithmetic.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Protocol
 
+import msgspec
+
+from engine.customers.accounts import AccountConfig
+from engine.resellers.markup import marked_up
 from ledger.events import Pricing
 from router import MtRouted
 
@@ -39,9 +44,39 @@ NO_RATES: RateSource = _NoRates()
 
 
 class Pricer:
-    def __init__(self, rates: RateSource) -> None:
+    def __init__(
+        self, rates: RateSource, accounts: Mapping[str, AccountConfig] | None = None
+    ) -> None:
         self.rates = rates
+        self.accounts: Mapping[str, AccountConfig] = {} if accounts is None else accounts
+        """The shard's accounts, where a sub-account finds its reseller (docs/resellers.md)."""
         self._known: dict[tuple[str, int, str, str, int, str, str, str, str], Pricing] = {}
+
+    def reseller_of(self, account: AccountConfig) -> AccountConfig | None:
+        """The account a sub-account routes as (its reseller), unless it has groups of its own."""
+        if not account.parent or account.groups:
+            return None
+        return self.accounts.get(account.parent)
+
+    def sell(
+        self, decision: MtRouted, account: AccountConfig, currency: str, now: float
+    ) -> tuple[int, Pricing] | str:
+        """`price` for ``account``: a sub-account pays its reseller's price
+        (with the reseller's discount) times its markup, rounded once; its
+        CDR's list price is then that reseller's price (docs/resellers.md)."""
+        if not account.parent:
+            return self.price(decision, currency, account.discount, now)
+        reseller = self.accounts.get(account.parent)
+        if reseller is None:
+            return f"reseller {account.parent} of {account.id} unknown on this shard"
+        priced = self.price(decision, currency, reseller.discount, now)
+        if isinstance(priced, str):
+            return priced
+        cost, pricing = priced
+        listed = msgspec.structs.replace(
+            pricing, list_price=cost, list_currency=currency, exchange_rate="1"
+        )
+        return marked_up(cost, account.markup), listed
 
     def price(
         self, decision: MtRouted, currency: str, discount: int, now: float

@@ -21,7 +21,7 @@ from enum import StrEnum
 
 import asyncpg
 
-from engine.billing.invoices import REBATE_PREFIX
+from engine.billing.invoices import UNPAID_PREFIXES
 from engine.billing.periods import Period
 from router.tariffs import MICRO_UNITS
 
@@ -246,7 +246,7 @@ class _Reading:
         """Ledger top-ups of the period against payments of the period, by reference."""
         pairs: dict[tuple[str, str | None], asyncpg.Record] = {}
         for row in adjustments:
-            top_up = row["amount"] > 0 and not (row["reference"] or "").startswith(REBATE_PREFIX)
+            top_up = row["amount"] > 0 and not (row["reference"] or "").startswith(UNPAID_PREFIXES)
             self.adjustments[row["account"]][0 if top_up else 1] += row["amount"]
             if top_up:
                 self.of(row["account"], self._currency(row)).top_ups += row["amount"]

@@ -1,16 +1,20 @@
 """Web console users and their sessions (docs/console.md): who may log in to
 the console (staff) and the portal (customers), and with which role."""
 
-from engine.console.service import Console, ConsoleUsers, LoginOutcome
+from engine.console.audit_pages import AuditFilter, AuditPage, audit_page
+from engine.console.service import Console, ConsoleUsers, LoginOutcome, UserRefused
 from engine.console.store import (
     ConsoleUserStore,
     MemoryConsoleUserStore,
     RedisConsoleUserStore,
 )
-from engine.console.users import ROLES, ConsoleUser, Role, Session
+from engine.console.users import ACCOUNT_ROLES, ROLES, ConsoleUser, Role, Session
 
 __all__ = [
+    "ACCOUNT_ROLES",
     "ROLES",
+    "AuditFilter",
+    "AuditPage",
     "Console",
     "ConsoleUser",
     "ConsoleUserStore",
@@ -20,4 +24,6 @@ __all__ = [
     "RedisConsoleUserStore",
     "Role",
     "Session",
+    "UserRefused",
+    "audit_page",
 ]

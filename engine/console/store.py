@@ -22,12 +22,17 @@ class ConsoleUserStore(Protocol):
     async def get_session(self, session_id: str) -> Session | None: ...
     async def put_session(self, session_id: str, session: Session) -> None: ...
     async def drop_session(self, session_id: str) -> None: ...
+    async def claim_code(self, name: str, step: int, seconds: int) -> bool:
+        """True the first time ``name`` uses the TOTP time step ``step``
+        (remembered ``seconds``): a code is good once (RFC 6238, 5.2)."""
+        ...
 
 
 class MemoryConsoleUserStore:
     def __init__(self, clock: Clock = time.time) -> None:
         self._users: dict[str, ConsoleUser] = {}
         self._sessions: dict[str, Session] = {}
+        self._codes: dict[tuple[str, int], float] = {}
         self._clock = clock
 
     async def get(self, name: str) -> ConsoleUser | None:
@@ -54,15 +59,25 @@ class MemoryConsoleUserStore:
     async def drop_session(self, session_id: str) -> None:
         self._sessions.pop(session_id, None)
 
+    async def claim_code(self, name: str, step: int, seconds: int) -> bool:
+        now = self._clock()
+        self._codes = {k: until for k, until in self._codes.items() if until > now}
+        if (name, step) in self._codes:
+            return False
+        self._codes[name, step] = now + seconds
+        return True
+
 
 class RedisConsoleUserStore:
-    """A hash ``{namespace}:console:users`` (name -> JSON) and one key per
-    session, ``{namespace}:console:session:{id}``, expiring with it."""
+    """A hash ``{namespace}:console:users`` (name -> JSON), one key per
+    session, ``{namespace}:console:session:{id}``, expiring with it, and one
+    per TOTP code used, ``{namespace}:console:code:{name}:{step}``."""
 
     def __init__(self, redis: RedisClient, namespace: str) -> None:
         self._redis = redis
         self._users = f"{namespace}:console:users"
         self._session = f"{namespace}:console:session:"
+        self._code = f"{namespace}:console:code:"
 
     async def get(self, name: str) -> ConsoleUser | None:
         raw = await self._redis.hget(self._users, name)
@@ -86,3 +101,7 @@ class RedisConsoleUserStore:
 
     async def drop_session(self, session_id: str) -> None:
         await self._redis.delete(self._session + session_id)
+
+    async def claim_code(self, name: str, step: int, seconds: int) -> bool:
+        key = f"{self._code}{name}:{step}"
+        return bool(await self._redis.set(key, b"1", ex=seconds, nx=True))

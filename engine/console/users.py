@@ -12,13 +12,15 @@ Role = Literal["admin", "support", "reseller", "customer"]
 """admin: everything; support: the admin pages read-only; reseller: no pages
 yet (its accounts are not scoped yet); customer: the portal of one account."""
 ROLES: tuple[Role, ...] = ("admin", "support", "reseller", "customer")
+ACCOUNT_ROLES: tuple[Role, ...] = ("reseller", "customer")
+"""The roles that act for one account, and need it."""
 
 UserName = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.@\-]{1,64}$(?!\n)")]
 
 
 class ConsoleUser(msgspec.Struct, frozen=True, kw_only=True):
     """A person who logs in to the console or the portal. ``account`` links a
-    customer to the one account it may see; staff have none."""
+    customer or reseller to the one account it acts for; staff have none."""
 
     name: UserName
     role: Role
@@ -26,10 +28,15 @@ class ConsoleUser(msgspec.Struct, frozen=True, kw_only=True):
     """argon2id (RFC 9106), with its parameters and salt."""
     account: str | None = None
     disabled: bool = False
+    totp_secret: str | None = None
+    """Base32 (RFC 6238): set once the user confirmed a code from it; then
+    every login asks for a code after the password."""
+    totp_pending: str | None = None
+    """The secret shown by an enrolment not yet confirmed."""
 
     def __post_init__(self) -> None:
-        if (self.role == "customer") != (self.account is not None):
-            raise ValueError("a customer user, and only one, is linked to an account")
+        if (self.role in ACCOUNT_ROLES) != (self.account is not None):
+            raise ValueError("customer and reseller users, and only they, act for an account")
 
 
 class Session(msgspec.Struct, frozen=True, kw_only=True):
@@ -40,3 +47,6 @@ class Session(msgspec.Struct, frozen=True, kw_only=True):
     csrf: str
     """Sent back in every form (field ``csrf``), compared on every POST."""
     expires_at: float
+    awaiting_code: bool = False
+    """The password was right but the TOTP code is still to come: not a
+    login yet, only the right to send the code."""

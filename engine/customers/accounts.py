@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
 from engine.billing.currencies import check_currency
+from engine.customers.allowed_ips import check_allowed_ips
 from engine.fraud.settings import FraudSettings
 from engine.messages.ids import IdFormat
 from engine.messages.message import Priority
+from engine.senders.model import check_sender
 from smpp.aio import SmppConnection
 from smpp.state import SessionState
 
 _RECEIVING = (SessionState.BOUND_RX, SessionState.BOUND_TRX)
+SenderPolicyName = Literal["open", "refuse", "rewrite"]
 
 
 class AccountConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -66,10 +69,33 @@ class AccountConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     """Our message ids for this account: "hex" (20 characters) or "decimal"
     (an integer below 2^63, for clients that keep ids as signed 64-bit
     integers); `engine.messages.ids` gives the layout."""
+    sender_policy: SenderPolicyName = "open"
+    """What a message from a sender ID not approved for the account gets
+    (docs/senders.md): "open" goes as it is, "refuse" is refused
+    (``sender_not_approved``), "rewrite" goes from ``default_sender``."""
+    default_sender: str = ""
+    """The sender "rewrite" puts on an unapproved message; it always passes
+    the check. Alphanumeric up to 11 GSM characters or up to 16 digits."""
+    allowed_ips: tuple[str, ...] = ()
+    """Addresses and CIDR networks its binds and HTTP logins may come from;
+    empty: any (`engine.customers.allowed_ips`)."""
+    reseller: bool = False
+    """May own sub-accounts (docs/resellers.md)."""
+    parent: str = ""
+    """The reseller account that owns this one (docs/resellers.md); "" for none."""
+    markup: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] = 0
+    """Basis points a sub-account pays over its reseller's price for the same
+    message (docs/resellers.md); only with a ``parent``."""
 
     def __post_init__(self) -> None:
         if self.currency:
             check_currency(self.currency)
+        if self.default_sender:
+            check_sender(self.default_sender, "default_sender")
+        if self.sender_policy == "rewrite" and not self.default_sender:
+            raise ValueError('sender_policy "rewrite" needs a default_sender')
+        if self.allowed_ips:
+            check_allowed_ips(self.allowed_ips)
 
 
 class BindRegistry:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import structlog
 
 from engine.customers.accounts import AccountConfig, BindRegistry
+from engine.customers.allowed_ips import ip_allowed
 from engine.customers.login_guard import SecurityConfig
 from engine.customers.logins import Logins, LoginVerdict
 from engine.loop.batching import BackgroundTasks
@@ -286,6 +287,11 @@ class CustomerSessions:
         finally:
             self._binding.discard(connection)
         account = self.accounts.get(request.system_id)
+        source = connection.peer[0] if connection.peer else ""
+        allowed = account is None or ip_allowed(account.allowed_ips, source)
+        if account is not None and status == S.ESME_ROK and not allowed:
+            log.warning("bind refused: address not allowed", account=account.id, peer=source)
+            status = S.ESME_RBINDFAIL
         if account is not None and status == S.ESME_ROK:
             full = self.binds.count(account.id) >= account.max_binds
             if full or not await self._enabled(account.id):

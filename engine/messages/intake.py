@@ -153,8 +153,9 @@ def prepare_mt(
     priority = options.priority
     if priority is None:
         priority = message_priority(account, request.priority_flag)
-    facts = _facts(request.source_addr, request.destination_addr, moment, account, text,
-                   request.data_coding, priority)  # fmt: skip
+    facts = _facts(request.source_addr, request.destination_addr, moment,
+                   pricer.reseller_of(account) or account, text, request.data_coding,
+                   priority)  # fmt: skip
     decision = table.decide_mt(facts, usable)
     if isinstance(decision, NoRoute) and usable is not None:
         # Every connector of the route is down: accept and queue rather than
@@ -169,7 +170,7 @@ def prepare_mt(
         refused = screen.screen(account, decision, priority, now)
         if refused is not None:
             return refused
-    priced = pricer.price(decision, account.currency or table.currency, account.discount, now)
+    priced = pricer.sell(decision, account, account.currency or table.currency, now)
     if isinstance(priced, str):  # the operator's rates miss a pair: nothing held
         return Refused(S.ESME_RSYSERR, priced)
     price_per_part, pricing = priced
@@ -241,14 +242,14 @@ def routed_again(
         text = ""
     # Already international: the "+" keeps the router from reading it as national.
     facts = _facts(message.source_addr, "+" + message.destination_addr,
-                   datetime.fromtimestamp(now, UTC), account, text, message.data_coding,
-                   message.priority)  # fmt: skip
+                   datetime.fromtimestamp(now, UTC), pricer.reseller_of(account) or account,
+                   text, message.data_coding, message.priority)  # fmt: skip
     decision = table.decide_mt(facts, usable)
     if isinstance(decision, NoRoute) and usable is not None:
         decision = table.decide_mt(facts)  # queued until a connector binds, as on accept
     if not isinstance(decision, MtRouted):
         return None
-    priced = pricer.price(decision, account.currency or table.currency, account.discount, now)
+    priced = pricer.sell(decision, account, account.currency or table.currency, now)
     if isinstance(priced, str) or priced[0] != message.price_per_part:
         return None
     return msgspec.structs.replace(

@@ -70,6 +70,9 @@ _ACCEPTED = RECORDED[Event.ACCEPTED]
 _SUBMITTED = RECORDED[Event.SUBMITTED]
 """The states of the two events of every message, looked up once."""
 
+SourceCheck = Callable[[AccountConfig, p.SubmitSm], p.SubmitSm | Refused]
+"""The request as it goes on (its source maybe rewritten), or why it is refused."""
+
 _SETTLE_RETRY = Backoff(1.0, 1.0, Jitter.NONE)
 """A settlement or release whose backend failed is tried again a second later."""
 
@@ -102,6 +105,9 @@ class Pipeline:
         """Converts the router's prices to the account's currency (docs/billing.md)."""
         self.screens: list[Screen] = []
         """Checks every routed message passes before it is held, in order."""
+        self.source_check: SourceCheck | None = None
+        """Refuses or rewrites a message's source before it is routed (the
+        sender-ID registry, docs/senders.md); None: any source goes."""
         self.admission = admission or Admission()
         """Sheds an account's submits while it has its limit at the commit point."""
         self.table = table
@@ -172,18 +178,22 @@ class Pipeline:
         self, account: AccountConfig, request: p.SubmitSm, options: SubmitOptions = NO_OPTIONS
     ) -> MtMessage | Refused:
         """The routed, priced message with its id, or why it is refused (nothing held)."""
-        prepared = prepare_mt(
-            request,
-            account,
-            self.table,
-            self.pricer,
-            self._new_id(account.message_id_format),
-            time.time(),
-            self.validity,
-            self.usable,
-            options,
-            self.screens,
-        )
+        checked = request if self.source_check is None else self.source_check(account, request)
+        if isinstance(checked, Refused):
+            prepared: MtMessage | Refused = checked
+        else:
+            prepared = prepare_mt(
+                checked,
+                account,
+                self.table,
+                self.pricer,
+                self._new_id(account.message_id_format),
+                time.time(),
+                self.validity,
+                self.usable,
+                options,
+                self.screens,
+            )
         if isinstance(prepared, Refused):
             self.counters["refused"] += 1
             self.metrics.refused(account.id, prepared.status)

@@ -6,6 +6,7 @@
 - `store`: where verifications live (Redis with a TTL, or memory), checked atomically;
 - `send_limits`: how many codes one account may send one number;
 - `observer`: who hears about codes sent and approved (the fraud guard);
+- `stats`: how an account's verifications end, day by day (the portal);
 - `service`: `VerifyService`, which sends through the facade.
 
 This face leaves `service` out: the facade holds a `Verifier` (from
@@ -29,27 +30,32 @@ from engine.verify.model import (
 from engine.verify.observer import NoObserver, VerifyObserver
 from engine.verify.send_limits import MemorySendLimiter, RedisSendLimiter, SendLimits
 from engine.verify.settings import CODE_LENGTH, EXPIRY, VerifySettings
+from engine.verify.stats import KEEP_DAYS, MemoryVerifyCounts, RedisVerifyCounts, VerifyDay
 from engine.verify.store import MemoryVerificationStore, RedisVerificationStore
 
 __all__ = [
     "CODE_LENGTH",
     "EXPIRY",
+    "KEEP_DAYS",
     "Checked",
     "CodeHasher",
     "InvalidVerification",
     "Limited",
     "MemorySendLimiter",
     "MemoryVerificationStore",
+    "MemoryVerifyCounts",
     "NewVerification",
     "NoObserver",
     "RedisSendLimiter",
     "RedisVerificationStore",
+    "RedisVerifyCounts",
     "Refused",
     "SendLimits",
     "Snapshot",
     "Status",
     "Verdict",
     "Verifier",
+    "VerifyDay",
     "VerifyObserver",
     "VerifySettings",
 ]

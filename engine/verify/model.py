@@ -12,6 +12,7 @@ from typing import Protocol
 import msgspec
 
 from engine.customers.accounts import AccountConfig
+from engine.verify.stats import VerifyDay
 
 
 class Status(StrEnum):
@@ -170,3 +171,7 @@ class Verifier(Protocol):
         ...
 
     async def get(self, account: str, verification_id: str) -> Snapshot | None: ...
+
+    async def stats(self, account: str, days: int) -> list[VerifyDay]:
+        """The account's last ``days`` days (UTC), newest first (`engine.verify.stats`)."""
+        ...

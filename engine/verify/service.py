@@ -28,12 +28,14 @@ from engine.verify.model import (
     NewVerification,
     Refused,
     Snapshot,
+    Status,
     Verdict,
     Verification,
 )
 from engine.verify.observer import NoObserver, VerifyObserver
 from engine.verify.send_limits import SendLimiter
 from engine.verify.settings import CODE_PLACE, EXPIRY, VerifySettings
+from engine.verify.stats import MemoryVerifyCounts, Outcome, VerifyCounts, VerifyDay
 from engine.verify.store import VerificationStore
 
 log = structlog.get_logger("smsgw.verify")
@@ -52,9 +54,11 @@ class VerifyService:
         hasher: CodeHasher,
         observer: VerifyObserver | None = None,
         clock: Callable[[], float] = time.time,
+        counts: VerifyCounts | None = None,
     ) -> None:
         """``clock``: Unix time; every shard's must agree (NTP), as the
-        expiry a shard wrote is read by the others."""
+        expiry a shard wrote is read by the others. ``counts``: the daily
+        statistics (`engine.verify.stats`), this process's alone when None."""
         self._engine = engine
         self._store = store
         self._limiter = limiter
@@ -62,6 +66,7 @@ class VerifyService:
         self._hasher = hasher
         self._observer: VerifyObserver = observer or NoObserver()
         self._clock = clock
+        self._counts: VerifyCounts = counts or MemoryVerifyCounts()
 
     async def start(
         self, account: AccountConfig, request: NewVerification
@@ -100,6 +105,7 @@ class VerifyService:
             verification, round((expiry + self._settings.keep_after_expiry) * 1000)
         )
         self._tell(self._observer.sent, account.id, request.to, now)
+        await self._count(account.id, now_ms, "created")
         return verification.snapshot(now_ms)
 
     async def check(self, account: str, verification_id: str, code: str) -> Checked | None:
@@ -119,12 +125,19 @@ class VerifyService:
         verdict, after = checked
         if verdict is Verdict.APPROVED:
             self._tell(self._observer.approved, account, after.to, now)
+            await self._count(account, after.created_ms, "approved")
+        elif verdict is Verdict.MAX_ATTEMPTS_REACHED and verification.state is Status.PENDING:
+            await self._count(account, after.created_ms, "failed")
         return Checked(verdict, after.snapshot(now_ms))
 
     async def get(self, account: str, verification_id: str) -> Snapshot | None:
         now_ms = round(self._clock() * 1000)
         verification = await self._find(account, verification_id, now_ms)
         return verification.snapshot(now_ms) if verification is not None else None
+
+    async def stats(self, account: str, days: int) -> list[VerifyDay]:
+        """ValueError for ``days`` outside 1..`engine.verify.stats.KEEP_DAYS`."""
+        return await self._counts.days(account, round(self._clock() * 1000), days)
 
     async def _find(self, account: str, verification_id: str, now_ms: int) -> Verification | None:
         """Another account's verification is not found, as an unknown one."""
@@ -170,6 +183,13 @@ class VerifyService:
             reference=verification_id,
             callback=Callback(url=webhook, form="json", level=2) if webhook else Callback(url=""),
         )
+
+    async def _count(self, account: str, created_ms: int, outcome: Outcome) -> None:
+        """A statistic: its store's failure is logged, never the caller's."""
+        try:
+            await self._counts.count(account, created_ms, outcome)
+        except Exception:
+            log.warning("verify statistics not counted", outcome=outcome, exc_info=True)
 
     @staticmethod
     def _tell(event: Callable[[str, str, float], None], account: str, to: str, now: float) -> None:

@@ -11,6 +11,8 @@ The public face of the modules of this package:
   for us and for receivers.
 - `DeliveryLog`, `MemoryDeliveryLog`, `RedisDeliveryLog` (`delivery_log`): each
   attempt's outcome, for the API's delivery log.
+- `send_test_event`, `WebhookProbe` (`probe`): one signed test event, its
+  answer at once (the portal's "send test").
 
 What a receiver sees: a ``json`` webhook is ``POST`` with ``Content-Type:
 application/json``, ``Smsgw-Event``, ``Smsgw-Message-Id`` and, when the
@@ -39,6 +41,7 @@ from engine.webhooks.delivery_log import (
     RedisDeliveryLog,
 )
 from engine.webhooks.dispatcher import WebhookDispatcher, WebhookLimits
+from engine.webhooks.probe import WebhookProbe, send_test_event
 from engine.webhooks.requests import WebhookDelivery, check_webhook_url
 from engine.webhooks.signing import (
     SIGNATURE_HEADER,
@@ -57,7 +60,9 @@ __all__ = [
     "WebhookDelivery",
     "WebhookDispatcher",
     "WebhookLimits",
+    "WebhookProbe",
     "check_webhook_url",
+    "send_test_event",
     "signature_headers",
     "verify_signature",
 ]

@@ -181,6 +181,18 @@ class WebhookDispatcher:
         self._ready.put_nowait(job)
         return True
 
+    async def try_once(self, delivery: WebhookDelivery) -> _Answer:
+        """One attempt now, outside the queue and never retried (a test event,
+        `engine.webhooks.probe`); its outcome goes to the delivery log."""
+        try:
+            request = encode_delivery(delivery, self.limits.max_body_bytes)
+            answer = await self._send(Job(delivery, request))
+        except ValueError as exc:
+            answer = _Answer(Verdict.FAILED, error=str(exc))
+        outcome: Outcome = "delivered" if answer.verdict is Verdict.DELIVERED else "failed"
+        self._record(delivery, 1, answer, outcome)
+        return answer
+
     async def stop(self, timeout: float) -> None:
         """Refuse new deliveries, finish the attempts in flight, give up the rest.
 

@@ -64,6 +64,8 @@ class DevGateway:
     admin_password: str = ""
     portal_username: str = ""
     portal_password: str = ""
+    reseller_username: str = ""
+    reseller_password: str = ""
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -85,6 +87,8 @@ def parse_banner(banner: str) -> DevGateway:
         dev.admin_username, dev.admin_password = match[2], match[3]
     if match := re.search("Portal" + login, banner):
         dev.portal_username, dev.portal_password = match[2], match[3]
+    if match := re.search("Reseller" + login, banner):
+        dev.reseller_username, dev.reseller_password = match[2], match[3]
     return dev
 
 

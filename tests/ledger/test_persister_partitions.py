@@ -209,7 +209,8 @@ async def test_the_migration_keeps_messages_and_folds_their_events(schema_url: s
             " ($1, 3, 9, 1, 'm1', 'acme', 'delivered', 1, 'op-a')",
             at,
         )
-        assert [m.version for m in await migrate(connection)] == [4, 5]
+        applied = [m.version for m in await migrate(connection)]
+        assert applied == [m.version for m in load_migrations() if m.version >= 4]
         rows = await connection.fetch(
             "SELECT message_id, tableoid::regclass::text AS day, history FROM messages ORDER BY 1"
         )

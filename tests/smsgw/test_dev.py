@@ -11,6 +11,8 @@ import sys
 
 import httpx
 
+from smsgw.dev import DEMO_CREDIT, DEMO_PRICE, DEMO_SCHEDULED, DEMO_TRAFFIC
+
 
 async def test_dev_prints_credentials_that_work_over_http() -> None:
     process = await asyncio.create_subprocess_exec(
@@ -44,7 +46,9 @@ async def test_dev_prints_credentials_that_work_over_http() -> None:
             assert sent.status_code == 200, sent.text
             assert sent.json()["state"] == "delivered"
             balance = (await client.get("/v1/balance", headers=auth)).json()
-            assert balance["balance"] == 100_000_000 - 40_000
+            # The demo traffic's delivered messages, then this one, are charged.
+            delivered = DEMO_TRAFFIC - DEMO_SCHEDULED + 1
+            assert balance["balance"] == DEMO_CREDIT - delivered * DEMO_PRICE
     finally:
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 30) == 0

@@ -118,3 +118,13 @@ async def test_a_customer_never_sees_another_account(console: Api) -> None:
     assert "33612345678" not in history.text
     assert "33612345678" not in (await client.get("/portal/messages.csv")).text
     assert (await client.get("/console/accounts/bank")).status_code == 403
+
+
+async def test_the_send_preview_shows_the_handset_coding_and_parts(console: Api) -> None:
+    await log_in(console.client, "bank-user", "portal")
+    text = "کد ورود شما ۴۸۲۹۱ است. " * 4
+    preview = await console.client.get(
+        "/portal/fragments/quote", params={"to": "+33612345678", "text": text}
+    )
+    assert 'data-testid="preview-coding">UCS-2<' in preview.text
+    assert preview.text.count('<li dir="auto">') == 2

@@ -18,6 +18,8 @@ from engine.billing.invoice_model import InvoiceAccount
 from engine.billing.invoices import Invoices
 from engine.billing.periods import Period, month
 from engine.billing.reconcile import Check, Difference, reconcile
+from engine.resellers.margins import margin_reference
+from engine.resellers.transfers import ledger_reference
 from tests.engine.billing.billing_rows import BillingRows
 from tests.services import (  # noqa: F401  (fixtures used by this module)
     database_url_fixture,
@@ -131,6 +133,25 @@ async def test_records_that_agree_reconcile(
     assert lines[0] == f"billing {period.label}: 1 account(s) and currency(ies)"
     assert f"CDR charges 0.150000 EUR, ledger captures 0.150000 EUR, invoice {invoice}" in lines[1]
     assert lines[-1] == "CDRs, ledger, invoices and payments agree"
+
+
+async def test_reseller_transfers_and_margins_are_not_top_ups_without_payments(
+    rows: BillingRows, database_url: str, account: str, period: Period
+) -> None:
+    """Credit a reseller moved down and its monthly margin have no payment
+    behind them: the invoice lists them as adjustments and reconcile agrees."""
+    await a_month_that_agrees(rows, account, period)
+    at = period.start + timedelta(days=4)
+    stem = ledger_reference("reseller", account, 3_000_000, "t-1")
+    await rows.entry(account, "adjust", 3_000_000, at=at, reference=f"{stem}:in")
+    await rows.entry(account, "adjust", 250_000, at=at, reference=margin_reference(period))
+    await issue_invoice(database_url, account, period)
+
+    result = await reconcile(database_url, period, require_invoices=True)
+
+    assert result.differences == []
+    [totals] = result.totals
+    assert totals.top_ups == totals.payments == 20_000_000
 
 
 async def test_a_missing_capture_is_a_difference_of_the_account_and_currency(

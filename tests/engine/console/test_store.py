@@ -46,3 +46,10 @@ async def test_a_session_lives_until_dropped(store: ConsoleUserStore) -> None:
     assert await store.get_session("s1") == session
     await store.drop_session("s1")
     assert await store.get_session("s1") is None
+
+
+async def test_a_totp_step_is_claimed_once_per_user(store: ConsoleUserStore) -> None:
+    assert await store.claim_code("amy", 100, 120)
+    assert not await store.claim_code("amy", 100, 120)
+    assert await store.claim_code("amy", 101, 120)
+    assert await store.claim_code("zed", 100, 120)

@@ -1,4 +1,5 @@
-"""The staff dashboard: connectors live, and the figures of the shard."""
+"""The staff dashboard: connectors live, the shard's figures over time
+(engine.console.dashboard_sampler) drawn by console.js from /console/events."""
 
 from __future__ import annotations
 
@@ -17,7 +18,14 @@ def _engine(request: Request) -> Engine:
 @page
 async def dashboard(request: Request) -> Response:
     await require_user(request, *STAFF_ROLES)
-    return render(request, "dashboard.html", {"connectors": _engine(request).admin.connectors()})
+    engine = _engine(request)
+    sampler = engine.platform.dashboard
+    context = {
+        "connectors": engine.admin.connectors(),
+        "live": sampler is not None,
+        "sample": sampler.latest() if sampler is not None else None,
+    }
+    return render(request, "dashboard.html", context)
 
 
 @page

@@ -1,0 +1,35 @@
+"""Numbers as staff type them in forms: amounts in currency units, percents."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from engine import MAX_AMOUNT
+
+
+def _decimal(given: str, example: str) -> Decimal:
+    try:
+        value = Decimal(given.strip().replace(",", "."))
+    except InvalidOperation:
+        raise ValueError(f"Enter an amount, e.g. {example}.") from None
+    if not value.is_finite():
+        raise ValueError(f"Enter an amount, e.g. {example}.")
+    return value
+
+
+def amount_of(given: str) -> int:
+    """Currency units as typed ("10", "10.50") in the ledger's micro-units;
+    ValueError when it is not such an amount."""
+    micro = _decimal(given, "10.50") * 1_000_000
+    if micro != micro.to_integral_value() or abs(micro) > MAX_AMOUNT:
+        raise ValueError("Enter an amount with at most 6 decimals.")
+    return int(micro)
+
+
+def basis_points_of(given: str) -> int:
+    """A percent as typed ("12.5") in basis points (1250); ValueError unless
+    it is 0 to 100 with at most 2 decimals."""
+    points = _decimal(given, "12.5") * 100
+    if points != points.to_integral_value() or not 0 <= points <= 10_000:
+        raise ValueError("Enter a percent from 0 to 100, at most 2 decimals.")
+    return int(points)

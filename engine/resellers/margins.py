@@ -1,0 +1,114 @@
+"""A reseller's monthly margin, from PostgreSQL, credited once per month.
+
+A sub-account's message is accepted at its own price and its CDR lists its
+reseller's price (`Pricer.sell`), so each message's margin is ``charged -
+list_price * parts`` (never below 0: a partial capture earns at most what
+was charged). The month's margins of every sub-account of a reseller are
+credited to the reseller as one ledger adjust entry whose reference names
+the month (``reseller-margin:YYYY-MM``): the ledger takes it once, so running
+the settlement again credits nothing twice. A month is settled only once it
+is over and every message of it is final (charged or released), like an
+invoice (docs/billing.md), so the amount cannot change after it was credited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import msgspec
+
+from engine.billing.database import Database
+from engine.billing.invoices import MARGIN_PREFIX
+from engine.billing.periods import Period
+from ledger.model import AdjustOutcome
+from ledger.protocol import Ledger
+
+_PERIOD = "accepted_at >= $2 AND accepted_at < $3 AND created_at >= $2 AND created_at < $3"
+_MARGINS = f"""
+SELECT COALESCE(sum(GREATEST(m.charged - m.list_price * m.parts, 0))
+                FILTER (WHERE m.charged > 0 AND m.list_currency = m.currency), 0)::bigint
+           AS margin,
+       count(*) FILTER (
+           WHERE m.charged IS NULL AND COALESCE(m.held, 1) <> 0
+             AND NOT EXISTS (SELECT 1 FROM ledger_entries l
+                              WHERE l.message_id = m.message_id AND l.kind = 'release')
+       ) AS open
+  FROM messages m
+ WHERE m.account = ANY($1::text[]) AND {_PERIOD}
+"""
+
+
+class MarginOutcome(StrEnum):
+    CREDITED = "credited"
+    ALREADY_CREDITED = "already_credited"
+    NOTHING = "nothing"
+    """No margin this month: no entry is written."""
+    NOT_FINAL = "not_final"
+    """Messages of the month are still open: settle again once they are final."""
+    MONTH_NOT_OVER = "month_not_over"
+    REFUSED = "refused"
+    """The ledger refused the entry (the reseller is unknown to it)."""
+
+
+class MarginLine(msgspec.Struct, frozen=True, kw_only=True):
+    reseller: str
+    month: str
+    amount: int
+    """Micro-units of the reseller's currency."""
+    outcome: MarginOutcome
+    open_messages: int = 0
+
+
+def margin_reference(period: Period) -> str:
+    return f"{MARGIN_PREFIX}{period.label}"
+
+
+class MarginSettlement:
+    """Reads margins from PostgreSQL and credits them in the ledger."""
+
+    def __init__(self, database: Database | str, ledger: Ledger) -> None:
+        self.database = database if isinstance(database, Database) else Database(database)
+        self.ledger = ledger
+
+    async def close(self) -> None:
+        await self.database.close()
+
+    async def margin(self, sub_accounts: Sequence[str], period: Period) -> tuple[int, int]:
+        """(margin, open messages) of the sub-accounts' messages of the period."""
+        pool = await self.database.pool()
+        row = await pool.fetchrow(_MARGINS, list(sub_accounts), period.start, period.end)
+        return int(row["margin"]), int(row["open"])
+
+    async def settle(
+        self,
+        reseller: str,
+        sub_accounts: Sequence[str],
+        period: Period,
+        now: datetime | None = None,
+    ) -> MarginLine:
+        """Credits the reseller's margin of ``period`` once; what it did."""
+        line = MarginLine(
+            reseller=reseller, month=period.label, amount=0, outcome=MarginOutcome.NOTHING
+        )
+        if period.end > (now or datetime.now(UTC)):
+            return msgspec.structs.replace(line, outcome=MarginOutcome.MONTH_NOT_OVER)
+        amount, still_open = await self.margin(sub_accounts, period) if sub_accounts else (0, 0)
+        if still_open:
+            return msgspec.structs.replace(
+                line, outcome=MarginOutcome.NOT_FINAL, amount=amount, open_messages=still_open
+            )
+        if amount == 0:
+            return line
+        result = await self.ledger.adjust(
+            reseller,
+            amount,
+            reason=f"reseller margin {period.label}",
+            reference=margin_reference(period),
+        )
+        outcome = {
+            AdjustOutcome.OK: MarginOutcome.CREDITED,
+            AdjustOutcome.DUPLICATE: MarginOutcome.ALREADY_CREDITED,
+        }.get(result.outcome, MarginOutcome.REFUSED)
+        return msgspec.structs.replace(line, amount=amount, outcome=outcome)
