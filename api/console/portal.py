@@ -7,16 +7,20 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime
+from typing import NamedTuple
+from urllib.parse import parse_qsl, urlencode
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from api.console.render import render
 from api.console.senders.portal import send_senders
 from api.console.session import Halt, forbidden, page, require_user
+from api.console.staff_messages import search_of
 from api.numbers import InvalidNumber, international, refusal
 from engine import AccountConfig, Engine, SendItem
-from ledger.message_query import MAX_PAGE, MessageFilter, MessageRecord
+from ledger.message_query import MAX_PAGE, MessageRecord
 
 PORTAL_SENDER = "smsgw"
 """The sender of portal messages of an account with no approved or default
@@ -104,33 +108,68 @@ async def quote_fragment(request: Request) -> Response:
     return render(request, "_quote.html", {"quote": quote, "errors": errors})
 
 
-async def _history(request: Request, account: str, limit: int) -> list[MessageRecord]:
-    found = await _engine(request).messages(account, MessageFilter(), None, limit)
-    return [] if found is None else found.items
+_SEARCH_FIELDS = ("id", "number", "from", "to")
+
+
+class History(NamedTuple):
+    """A page of the account's history as the search form asks for it."""
+
+    rows: list[MessageRecord]
+    values: dict[str, str]
+    errors: dict[str, str]
+    query: str
+    """The search as a query string (for the live list, the CSV and "Older")."""
+    older: str | None = None
+
+
+async def _history(request: Request, account: str, limit: int) -> History:
+    """The staff's search (`search_of`, `Engine.search_messages`), always
+    limited to ``account``: the form cannot name another one."""
+    values = {name: request.query_params.get(name, "").strip() for name in _SEARCH_FIELDS}
+    query = urlencode({name: value for name, value in values.items() if value})
+    search, errors = search_of({**values, "account": ""})
+    if search is None:
+        return History([], values, errors, query)
+    search = msgspec.structs.replace(search, account=account)
+    cursor = request.query_params.get("cursor") or None
+    try:
+        found = await _engine(request).search_messages(search, cursor, limit)
+    except ValueError:
+        return History([], values, {"id": "That page link is broken: search again."}, query)
+    if found is None:
+        return History([], values, {}, query)
+    older = None
+    if found.next_cursor is not None:
+        older = "?" + urlencode({**dict(parse_qsl(query)), "cursor": found.next_cursor})
+    return History(found.items, values, {}, query, older)
 
 
 @page
 async def messages(request: Request) -> Response:
     account = await _customer(request)
-    rows = await _history(request, account.id, HISTORY_ROWS)
-    return render(request, "messages.html", {"messages": rows, "when": _when})
+    history = await _history(request, account.id, HISTORY_ROWS)
+    context = {"messages": history.rows, "history": history, "when": _when}
+    return render(request, "messages.html", context, 400 if history.errors else 200)
 
 
 @page
 async def messages_fragment(request: Request) -> Response:
     account = await _customer(request)
-    rows = await _history(request, account.id, HISTORY_ROWS)
-    return render(request, "_messages.html", {"messages": rows, "when": _when})
+    history = await _history(request, account.id, HISTORY_ROWS)
+    return render(request, "_messages.html", {"messages": history.rows, "when": _when})
 
 
 @page
 async def messages_csv(request: Request) -> Response:
+    """The search's messages (the newest `CSV_ROWS`), as the page shows them."""
     account = await _customer(request)
-    rows = await _history(request, account.id, CSV_ROWS)
+    history = await _history(request, account.id, CSV_ROWS)
+    if history.errors:
+        return Response("\n".join(history.errors.values()), status_code=400)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["message_id", "to", "state", "parts", "price_per_part", "accepted_at"])
-    for m in rows:
+    for m in history.rows:
         writer.writerow(
             [m.message_id, m.destination, m.state, m.parts, m.price_per_part, _when(m.accepted_at)]
         )
