@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 
 from engine.admin.publishing import ShardChannels
 from engine.loop.batching import BackgroundTasks
+from engine.loop.cancelling import run_together
 from engine.optout.config import OptOutConfig
 from engine.optout.csvfile import csv_lines, header_line, parse_optout_csv
 from engine.optout.mirror import OptOutMirror
@@ -136,10 +137,10 @@ class OptOut:
     async def watch(self, redis: RedisClient) -> None:
         """Applies what other shards publish and reads every list again each
         ``reload_interval``, until cancelled."""
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self.channels.watch(redis, {self.channel: self.apply_published}))
-            if self.config.reload_interval:
-                group.create_task(self._reload_every(self.config.reload_interval))
+        listening = [self.channels.watch(redis, {self.channel: self.apply_published})]
+        if self.config.reload_interval:
+            listening.append(self._reload_every(self.config.reload_interval))
+        await run_together(*listening)
 
     def apply_published(self, data: Any) -> None:
         """A change another shard made (`Change`); raises ValueError when it

@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 from engine.admin.audit import current_actor
 from engine.admin.publishing import ShardChannels
 from engine.loop.batching import BackgroundTasks
+from engine.loop.cancelling import run_together
 from engine.senders.model import MAX_NOTE, STATES, SenderId, State, check_sender, source_key
 from engine.senders.store import SenderStore
 from ledger.redis_client import RedisClient
@@ -180,10 +181,10 @@ class SenderRegistry:
     async def watch(self, redis: RedisClient) -> None:
         """Applies what other shards publish and reads the registry again each
         ``reload_interval``, until cancelled."""
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self.channels.watch(redis, {self.channel: self.apply_published}))
-            if self.reload_interval:
-                group.create_task(self._reload_every(self.reload_interval))
+        listening = [self.channels.watch(redis, {self.channel: self.apply_published})]
+        if self.reload_interval:
+            listening.append(self._reload_every(self.reload_interval))
+        await run_together(*listening)
 
     def apply_published(self, data: Any) -> None:
         """A decision another shard made (`Change`); raises ValueError when it
