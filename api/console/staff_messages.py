@@ -125,28 +125,34 @@ def timeline(record: MessageRecord, attempts: list[DeliveryAttempt], currency: s
     keeps, what the ledger held and charged (or released), and each webhook
     attempt about it."""
     steps: list[Step] = []
+    held = money(record.held, currency) if record.held is not None else None
     for change in record.events:
         parts = []
         if change.state == MessageState.ACCEPTED:
             parts.append(f"{record.parts} part(s) at {money(record.price_per_part, currency)}")
+            if held is not None:
+                parts.append(f"{held} held")
+                held = None
         if change.connector:
             parts.append(f"connector {change.connector}")
         if change.operator_message_id:
             parts.append(f"operator id {change.operator_message_id}")
         steps.append(Step(change.at, str(change.state), ", ".join(parts), change.error_code))
-    if record.held is not None:
-        steps.append(Step(record.accepted_at, "held", money(record.held, currency)))
+    if held is not None:  # no accepted event in the history: the hold on its own
+        steps.append(Step(record.accepted_at, "held", held))
+    final_at = next((c.at for c in reversed(record.events) if c.state in _FINAL), None)
     if record.charged is not None:
-        steps.append(Step(None, "charged", money(record.charged, currency)))
+        steps.append(Step(final_at, "charged", money(record.charged, currency)))
     if record.held and record.state in _FINAL:
         released = record.held - (record.charged or 0)
         if released > 0:
-            steps.append(Step(None, "released", money(released, currency)))
+            steps.append(Step(final_at, "released", money(released, currency)))
     for attempt in sorted(attempts, key=lambda a: a.at_ms):
         status = attempt.status if attempt.status is not None else attempt.error
         detail = f"{attempt.event} to {attempt.url}: {status} ({attempt.outcome})"
         steps.append(Step(attempt.at_ms, f"webhook attempt {attempt.attempt}", detail))
-    return steps
+    # Stable: what shares an instant keeps the order above (a state, then its money).
+    return sorted(steps, key=lambda step: (step.at is None, step.at or 0))
 
 
 @page

@@ -60,7 +60,7 @@ def test_the_admin_finds_a_demo_message_by_number_and_opens_its_timeline(
     expect(page).to_have_url(re.compile(rf"/console/messages/{message_id}$"))
     expect(page.get_by_test_id("message-to")).to_have_text(number)
     timeline = page.get_by_test_id("timeline")
-    for step in ("accepted", "submitted", "held", "delivered"):
+    for step in ("accepted", "submitted", "delivered"):
         expect(timeline).to_contain_text(step)
     expect(timeline).to_contain_text("charged")
     screenshot(page, "admin-message-timeline")

@@ -101,8 +101,8 @@ async def test_the_timeline_tells_the_whole_story(console: Api) -> None:
     assert page.status_code == 200
     steps = re.findall(r'<td class="state state-([^"]+)">', page.text)
     assert steps[:3] == ["accepted", "submitted", "delivered"]
-    assert "held" in steps and "charged" in steps
-    assert re.search(r"1 part\(s\) at [0-9.]+ EUR", page.text)
+    assert "charged" in steps
+    assert re.search(r"1 part\(s\) at [0-9.]+ EUR, [0-9.]+ EUR held", page.text)
     assert "connector " in page.text and "operator id " in page.text
     assert 'data-testid="message-to">' + BANK_TO in page.text
 
@@ -156,10 +156,9 @@ def test_a_timeline_shows_release_and_webhook_attempts_in_order() -> None:
     ]
     steps = staff_messages.timeline(record, attempts, "EUR")
     assert [(step.what, step.detail, step.error_code) for step in steps] == [
-        ("accepted", "2 part(s) at 0.04 EUR", None),
+        ("accepted", "2 part(s) at 0.04 EUR, 0.08 EUR held", None),
         ("submitted", "connector op-a, operator id X1", None),
         ("undeliverable", "", 34),
-        ("held", "0.08 EUR", None),
         ("charged", "0.00 EUR", None),
         ("released", "0.08 EUR", None),
         ("webhook attempt 1", "receipt to https://hooks.example/x: timed out (retrying)", None),
