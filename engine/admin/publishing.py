@@ -13,13 +13,14 @@ shard listens on one node at a time and, when that node goes, on the next.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import msgspec
 import structlog
 from redis.exceptions import RedisError
 
+from engine.loop.cancelling import run_together
 from ledger.redis_client import RedisClient, node_client
 
 log = structlog.get_logger("smsgw.admin")
@@ -72,6 +73,22 @@ class ShardChannels:
                 turn += 1
                 await asyncio.sleep(RESUBSCRIBE_DELAY)
 
+    async def follow(
+        self,
+        redis: RedisClient,
+        apply: Mapping[str, Apply],
+        read_all: Callable[[], Awaitable[object]],
+        interval: float,
+        what: str,
+    ) -> None:
+        """`watch`, and ``read_all`` every ``interval`` seconds (0: never),
+        until cancelled: what was published while this shard was not
+        subscribed is caught up. A failed read is logged and tried next time."""
+        listening = [self.watch(redis, apply)]
+        if interval:
+            listening.append(_read_every(interval, read_all, what))
+        await run_together(*listening)
+
     async def _listen(self, node: RedisClient, apply: Mapping[str, Apply]) -> None:
         decode = msgspec.json.Decoder(_Published).decode
         async with node.pubsub() as pubsub:
@@ -87,3 +104,14 @@ class ShardChannels:
                         apply[channel](published.data)
                 except (msgspec.ValidationError, msgspec.DecodeError, ValueError) as exc:
                     log.error("published change refused", channel=channel, error=str(exc))
+
+
+async def _read_every(
+    interval: float, read_all: Callable[[], Awaitable[object]], what: str
+) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await read_all()
+        except (RedisError, OSError, ValueError) as exc:
+            log.warning("shared store not read again", store=what, error=str(exc))

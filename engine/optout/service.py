@@ -22,7 +22,6 @@ from redis.exceptions import RedisError
 
 from engine.admin.publishing import ShardChannels
 from engine.loop.batching import BackgroundTasks
-from engine.loop.cancelling import run_together
 from engine.optout.config import OptOutConfig
 from engine.optout.csvfile import csv_lines, header_line, parse_optout_csv
 from engine.optout.mirror import OptOutMirror
@@ -137,10 +136,13 @@ class OptOut:
     async def watch(self, redis: RedisClient) -> None:
         """Applies what other shards publish and reads every list again each
         ``reload_interval``, until cancelled."""
-        listening = [self.channels.watch(redis, {self.channel: self.apply_published})]
-        if self.config.reload_interval:
-            listening.append(self._reload_every(self.config.reload_interval))
-        await run_together(*listening)
+        await self.channels.follow(
+            redis,
+            {self.channel: self.apply_published},
+            self.load,
+            self.config.reload_interval,
+            "opt-out lists",
+        )
 
     def apply_published(self, data: Any) -> None:
         """A change another shard made (`Change`); raises ValueError when it
@@ -155,14 +157,6 @@ class OptOut:
         pairs = list(zip(change.numbers, listed, strict=True))
         self.mirror.mark(change.account, [number for number, on in pairs if on], True)
         self.mirror.mark(change.account, [number for number, on in pairs if not on], False)
-
-    async def _reload_every(self, interval: float) -> None:
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.load()
-            except (RedisError, OSError, ValueError) as exc:
-                log.warning("opt-out lists not read again", error=str(exc))
 
     async def drain(self) -> None:
         """Waits for the changes heard and being applied."""

@@ -11,7 +11,6 @@ round trip per message.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -22,7 +21,6 @@ from redis.exceptions import RedisError
 from engine.admin.audit import current_actor
 from engine.admin.publishing import ShardChannels
 from engine.loop.batching import BackgroundTasks
-from engine.loop.cancelling import run_together
 from engine.senders.model import MAX_NOTE, STATES, SenderId, State, check_sender, source_key
 from engine.senders.store import SenderStore
 from ledger.redis_client import RedisClient
@@ -181,10 +179,13 @@ class SenderRegistry:
     async def watch(self, redis: RedisClient) -> None:
         """Applies what other shards publish and reads the registry again each
         ``reload_interval``, until cancelled."""
-        listening = [self.channels.watch(redis, {self.channel: self.apply_published})]
-        if self.reload_interval:
-            listening.append(self._reload_every(self.reload_interval))
-        await run_together(*listening)
+        await self.channels.follow(
+            redis,
+            {self.channel: self.apply_published},
+            self.load,
+            self.reload_interval,
+            "sender IDs",
+        )
 
     def apply_published(self, data: Any) -> None:
         """A decision another shard made (`Change`); raises ValueError when it
@@ -195,14 +196,6 @@ class SenderRegistry:
         entry = await self.store.get(change.account, change.sender)
         if entry is not None:
             self._mark(entry)
-
-    async def _reload_every(self, interval: float) -> None:
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.load()
-            except (RedisError, OSError, ValueError) as exc:
-                log.warning("sender IDs not read again", error=str(exc))
 
     async def drain(self) -> None:
         """Waits for the notices heard and being applied."""
