@@ -238,21 +238,20 @@ def _wanted(invoice_id: str, accept: str) -> tuple[str, str]:
 
 
 async def _document(invoice: Invoice, form: str) -> Response:
-    """A PDF takes about 0.1 s of CPU to render: off the shard's event loop."""
     if form == "json":
         return json(invoice)
+    return await invoice_file(invoice, form, attachment=form == "csv")
+
+
+async def invoice_file(invoice: Invoice, form: str, *, attachment: bool = True) -> Response:
+    """The invoice as ``form`` "pdf" or "csv", to save (``attachment``) or to
+    show. A PDF takes about 0.1 s of CPU to render: off the shard's event loop."""
+    disposition = f'{"attachment" if attachment else "inline"}; filename="{invoice.id}.{form}"'
+    headers = {"Content-Disposition": disposition}
     if form == "pdf":
         pdf = await asyncio.to_thread(invoice_pdf, invoice)
-        disposition = f'inline; filename="{invoice.id}.pdf"'
-        return Response(
-            pdf, media_type="application/pdf", headers={"Content-Disposition": disposition}
-        )
-    disposition = f'attachment; filename="{invoice.id}.csv"'
-    return Response(
-        invoice_csv(invoice),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": disposition},
-    )
+        return Response(pdf, media_type="application/pdf", headers=headers)
+    return Response(invoice_csv(invoice), media_type="text/csv; charset=utf-8", headers=headers)
 
 
 # -- the account's own -------------------------------------------------------------

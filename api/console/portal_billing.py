@@ -1,21 +1,21 @@
 """The portal's invoices: the account's invoices and credit notes, each as
 PDF and CSV, by the calls of ``GET /v1/invoices/{id}`` (`Invoices.get`,
-`invoice_pdf`, `invoice_csv`). Another account's invoice is not found, as an
+`invoice_file`). Another account's invoice is not found, as an
 unknown one. Without PostgreSQL the gateway keeps no invoices, and the page
 says so."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 import asyncpg
 from starlette.requests import Request
 from starlette.responses import Response
 
+from api.billing.invoices import invoice_file
 from api.console.render import render
 from api.console.session import page, require_own_account
-from engine import MAX_INVOICE_PAGE, Invoice, Invoices, invoice_csv, invoice_pdf
+from engine import MAX_INVOICE_PAGE, Invoices
 
 _INVOICE_ID = re.compile(r"(?:INV|CN)-[0-9]{4}-[0-9]{6,18}")
 _UNREACHABLE = (
@@ -61,20 +61,4 @@ async def document(request: Request) -> Response:
     if invoice is None or invoice.account != account.id or form not in ("pdf", "csv"):
         reason = "No such invoice."
         return render(request, "forbidden.html", {"reason": reason}, 404)
-    return await _download(invoice, form)
-
-
-async def _download(invoice: Invoice, form: str) -> Response:
-    """A PDF takes about 0.1 s of CPU to render: off the event loop."""
-    if form == "pdf":
-        pdf = await asyncio.to_thread(invoice_pdf, invoice)
-        disposition = f'attachment; filename="{invoice.id}.pdf"'
-        return Response(
-            pdf, media_type="application/pdf", headers={"Content-Disposition": disposition}
-        )
-    disposition = f'attachment; filename="{invoice.id}.csv"'
-    return Response(
-        invoice_csv(invoice),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": disposition},
-    )
+    return await invoice_file(invoice, form)
