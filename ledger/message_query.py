@@ -246,35 +246,29 @@ _decode_history = msgspec.json.Decoder(_History).decode
 error_code]` per change, oldest first (sql/0004_messages_by_day.sql)."""
 
 
+_LIST_CONDITIONS = (
+    ("state", "state = ${}"),
+    ("since", "accepted_at >= ${0} AND created_at >= ${0}"),
+    ("until", "accepted_at < ${0} AND created_at < ${0}"),
+    ("destination", "destination = ${}"),
+    ("reference", "reference = ${}"),
+)
+_SEARCH_CONDITIONS = (
+    ("account", "account = ${}"),
+    ("message_id", "message_id = ${}"),
+    ("destination", "destination = ${}"),
+    ("since", "accepted_at >= ${0} AND created_at >= ${0}"),
+    ("until", "accepted_at < ${0} AND created_at < ${0}"),
+)
+
+
 def _list_sql(filter: MessageFilter, after: bool) -> tuple[str, list[str]]:
     """The list query for the filter's fields that are set: $1 is the account, then
     one parameter per condition in this order, the cursor's two, and the limit last.
 
     A listed message's `created_at` (the day partition's key) is its
     `accepted_at`: bounding it too lets PostgreSQL skip the days out of range."""
-    conditions = ["account = $1", "accepted_at IS NOT NULL"]
-    fields = []
-    for field, condition in (
-        ("state", "state = ${}"),
-        ("since", "accepted_at >= ${0} AND created_at >= ${0}"),
-        ("until", "accepted_at < ${0} AND created_at < ${0}"),
-        ("destination", "destination = ${}"),
-        ("reference", "reference = ${}"),
-    ):
-        if getattr(filter, field) is not None:
-            fields.append(field)
-            conditions.append(condition.format(len(fields) + 1))
-    index = len(fields) + 2
-    if after:
-        conditions.append(
-            f"(accepted_at, message_id) < (${index}, ${index + 1}) AND created_at <= ${index}"
-        )
-        index += 2
-    sql = (
-        f"SELECT {_RECORD_COLUMNS} FROM messages WHERE {' AND '.join(conditions)}"
-        f" ORDER BY accepted_at DESC, message_id DESC LIMIT ${index}"
-    )
-    return sql, fields
+    return _page_sql(filter, _LIST_CONDITIONS, ["account = $1"], after)
 
 
 def search_sql(search: MessageSearch, after: bool) -> tuple[str, list[str]]:
@@ -282,19 +276,22 @@ def search_sql(search: MessageSearch, after: bool) -> tuple[str, list[str]]:
     order, then the cursor's two and the limit last. Without an account it reads
     `messages_accepted` or `messages_destination` (sql/0006_message_search.sql);
     with one, the account's list indexes; an id, the primary key."""
-    conditions = ["accepted_at IS NOT NULL"]
+    return _page_sql(search, _SEARCH_CONDITIONS, [], after)
+
+
+def _page_sql(
+    wanted: object, matching: tuple[tuple[str, str], ...], fixed: list[str], after: bool
+) -> tuple[str, list[str]]:
+    """A page of accepted messages, newest first: ``fixed`` conditions take the
+    first parameters, then each field of ``wanted`` that is set, the cursor's
+    two and the limit."""
+    conditions = [*fixed, "accepted_at IS NOT NULL"]
     fields = []
-    for field, condition in (
-        ("account", "account = ${}"),
-        ("message_id", "message_id = ${}"),
-        ("destination", "destination = ${}"),
-        ("since", "accepted_at >= ${0} AND created_at >= ${0}"),
-        ("until", "accepted_at < ${0} AND created_at < ${0}"),
-    ):
-        if getattr(search, field) is not None:
+    for field, condition in matching:
+        if getattr(wanted, field) is not None:
             fields.append(field)
-            conditions.append(condition.format(len(fields)))
-    index = len(fields) + 1
+            conditions.append(condition.format(len(fixed) + len(fields)))
+    index = len(fixed) + len(fields) + 1
     if after:
         conditions.append(
             f"(accepted_at, message_id) < (${index}, ${index + 1}) AND created_at <= ${index}"
