@@ -57,14 +57,20 @@ def _item(
         errors["text"] = "Write the message."
     elif len(text) > _MAX_TEXT:
         errors["text"] = f"At most {_MAX_TEXT} characters."
-    try:
-        number = international(to)
-    except InvalidNumber as exc:
-        errors["to"] = refusal("to", to, exc) if to else "Enter the recipient's number."
-        number = ""
+    number, wrong = recipient(to)
+    if wrong:
+        errors["to"] = wrong
     if errors:
         return None, errors
     return SendItem(to=number, sender=sender, text=text), {}
+
+
+def recipient(to: str) -> tuple[str, str]:
+    """The number as typed in international form, or "" and why it is not one."""
+    try:
+        return international(to), ""
+    except InvalidNumber as exc:
+        return "", refusal("to", to, exc) if to else "Enter the recipient's number."
 
 
 _SEND_FIELDS = ("to", "text", "sender")

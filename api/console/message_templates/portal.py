@@ -15,10 +15,9 @@ from starlette.datastructures import FormData, QueryParams
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from api.console.portal import PORTAL_SENDER
+from api.console.portal import PORTAL_SENDER, recipient
 from api.console.render import render
 from api.console.session import Halt, page, require_own_account
-from api.numbers import InvalidNumber, international, refusal
 from engine import (
     AccountConfig,
     BadVariables,
@@ -111,11 +110,9 @@ def _filled(
         errors.update({FIELD + name: why for name, why in exc.issues.items()})
         text = ""
     errors.update({FIELD + name: "Give a value." for name, value in variables.items() if not value})
-    try:
-        number = international(to)
-    except InvalidNumber as exc:
-        errors["to"] = refusal("to", to, exc) if to else "Enter the recipient's number."
-        number = ""
+    number, wrong = recipient(to)
+    if wrong:
+        errors["to"] = wrong
     if errors:
         return None, text, errors
     return SendItem(to=number, sender=PORTAL_SENDER, text=text), text, {}
