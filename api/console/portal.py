@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 
 from api.console.render import render
 from api.console.senders.portal import send_senders
-from api.console.session import Halt, forbidden, page, require_user
+from api.console.session import page, require_own_account
 from api.console.staff_messages import search_of
 from api.numbers import InvalidNumber, international, refusal
 from engine import AccountConfig, Engine, SendItem
@@ -35,10 +35,8 @@ def _engine(request: Request) -> Engine:
 
 
 async def _customer(request: Request) -> AccountConfig:
-    user = await require_user(request, "customer", "reseller")  # a reseller is an account too
-    account = _engine(request).account(user.account or "")
-    if account is None:
-        raise Halt(forbidden(request, "Your account is not on this gateway."))
+    """The logged-in customer's (or reseller's) own account: never one named by the request."""
+    _, account = await require_own_account(request)
     return account
 
 

@@ -20,8 +20,9 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from api.auth import source_of
 from api.console.render import render
-from engine import AccountConfig
+from engine import AccountConfig, ip_allowed
 from engine.console import Console, ConsoleUser, Session
 
 SESSION_COOKIE = "smsgw_session"
@@ -52,7 +53,7 @@ def signed(secret: bytes, session_id: str) -> str:
 def unsigned(secret: bytes, cookie: str) -> str | None:
     """The session id of a cookie we signed; None for anything else."""
     session_id, _, signature = cookie.rpartition(".")
-    if not session_id or not hmac.compare_digest(signature, _signature(secret, session_id)):
+    if not session_id or not _same(signature, _signature(secret, session_id)):
         return None
     return session_id
 
@@ -91,7 +92,7 @@ async def require_user(request: Request, *roles: str) -> ConsoleUser:
         raise Halt(forbidden(request, "Your role may not open this page."))
     if request.method == "POST":
         form = await request.form()
-        if not hmac.compare_digest(str(form.get("csrf", "")), session.csrf):
+        if not _same(str(form.get("csrf", "")), session.csrf):
             raise Halt(forbidden(request, "The form expired or did not come from this site."))
     return user
 
@@ -106,6 +107,9 @@ async def require_own_account(request: Request) -> tuple[ConsoleUser, AccountCon
     account = request.app.state.engine.account(user.account or "")
     if account is None:
         raise Halt(forbidden(request, "Your account is not on this gateway."))
+    if not ip_allowed(account.allowed_ips, source_of(request)):
+        # The portal issues keys and sends: the account's allow-list binds it too.
+        raise Halt(forbidden(request, "Your account may not be used from this address."))
     return user, account
 
 
@@ -158,7 +162,7 @@ def set_login_csrf(response: Response, console: Console, token: str) -> None:
 
 def login_csrf_ok(request: Request, given: str) -> bool:
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    return bool(expected) and hmac.compare_digest(given, expected)
+    return bool(expected) and _same(given, expected)
 
 
 def safe_next(given: str, default: str) -> str:
@@ -182,3 +186,9 @@ def page(handler: Page) -> Page:
 
     endpoint.__name__ = handler.__name__
     return endpoint
+
+
+def _same(given: str, expected: str) -> bool:
+    """A constant-time comparison that any text may be given to (compare_digest
+    raises TypeError on non-ASCII str: a crafted cookie was a 500)."""
+    return hmac.compare_digest(given.encode(), expected.encode())

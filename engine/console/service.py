@@ -122,7 +122,8 @@ class ConsoleUsers:
         new = password if password is not None else secrets.token_urlsafe(12)
         _check_password(new)
         digest = await asyncio.to_thread(self._hasher.hash, new)
-        await self.store.put(msgspec.structs.replace(user, password_hash=digest))
+        changed = msgspec.structs.replace(user, password_hash=digest, sessions_after=self._clock())
+        await self.store.put(changed)
         await self._record("console_user.password", name, generated=password is None)
         return new
 
@@ -149,7 +150,10 @@ class ConsoleUsers:
     async def clear_totp(self, name: str) -> None:
         """TOTP off (a lost phone): the next login asks for the password only."""
         user = await self._existing(name)
-        await self.store.put(msgspec.structs.replace(user, totp_secret=None, totp_pending=None))
+        off = msgspec.structs.replace(
+            user, totp_secret=None, totp_pending=None, sessions_after=self._clock()
+        )
+        await self.store.put(off)
         await self._record("console_user.totp_off", name)
 
     async def login(self, name: str, password: str, source: str) -> LoginOutcome:
@@ -204,7 +208,10 @@ class ConsoleUsers:
             found = user
             return True
 
-        attempt = await self._logins.attempt("console", source, pending.user, check)
+        # Counted apart from the password: the right password clears the
+        # user's failures and trusts its address, which must not reset the
+        # count of wrong codes (one password, many addresses, many guesses).
+        attempt = await self._logins.attempt("console", source, f"totp:{pending.user}", check)
         if attempt.verdict is not LoginVerdict.ACCEPTED:
             return LoginOutcome(attempt, None)
         await self.store.drop_session(pending_id)
@@ -213,21 +220,24 @@ class ConsoleUsers:
     async def open_session(self, user: ConsoleUser) -> tuple[str, Session]:
         """A new session id (never reused from before the login) and its CSRF token."""
         session_id = secrets.token_urlsafe(32)
+        now = self._clock()
         session = Session(
             user=user.name,
             csrf=secrets.token_urlsafe(32),
-            expires_at=self._clock() + SESSION_SECONDS,
+            expires_at=now + SESSION_SECONDS,
+            opened_at=now,
         )
         await self.store.put_session(session_id, session)
         return session_id, session
 
     async def session(self, session_id: str) -> tuple[Session, ConsoleUser] | None:
-        """The session and its user, unless expired or the user is gone or disabled."""
+        """The session and its user, unless expired, the user is gone or
+        disabled, or its password or TOTP changed since the session opened."""
         session = await self.store.get_session(session_id)
         if session is None or session.expires_at <= self._clock() or session.awaiting_code:
             return None
         user = await self.store.get(session.user)
-        if user is None or user.disabled:
+        if user is None or user.disabled or session.opened_at < user.sessions_after:
             return None
         return session, user
 

@@ -33,6 +33,9 @@ class ConsoleUser(msgspec.Struct, frozen=True, kw_only=True):
     every login asks for a code after the password."""
     totp_pending: str | None = None
     """The secret shown by an enrolment not yet confirmed."""
+    sessions_after: float = 0.0
+    """Unix time: sessions opened before it are over (set when the password
+    is reset or TOTP switched off: whoever held the old ones is out)."""
 
     def __post_init__(self) -> None:
         if (self.role in ACCOUNT_ROLES) != (self.account is not None):
@@ -47,6 +50,7 @@ class Session(msgspec.Struct, frozen=True, kw_only=True):
     csrf: str
     """Sent back in every form (field ``csrf``), compared on every POST."""
     expires_at: float
+    opened_at: float = 0.0
     awaiting_code: bool = False
     """The password was right but the TOTP code is still to come: not a
     login yet, only the right to send the code."""

@@ -14,6 +14,8 @@ def _decimal(given: str, example: str) -> Decimal:
         raise ValueError(f"Enter an amount, e.g. {example}.") from None
     if not value.is_finite():
         raise ValueError(f"Enter an amount, e.g. {example}.")
+    if value.adjusted() > 20:  # far beyond any amount: no arithmetic overflows on it
+        raise ValueError("Enter a smaller amount.")
     return value
 
 

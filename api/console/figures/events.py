@@ -20,7 +20,14 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from api.console.portal import HISTORY_ROWS
-from api.console.session import STAFF_ROLES, console_of, current_session, page, require_user
+from api.console.session import (
+    STAFF_ROLES,
+    console_of,
+    current_session,
+    page,
+    require_own_account,
+    require_user,
+)
 from engine import Engine, MessageFilter, Sample
 
 log = structlog.get_logger("smsgw.console")
@@ -108,8 +115,8 @@ class MessageStateChange(msgspec.Struct, frozen=True):
 async def portal_events(request: Request) -> Response:
     """``states``: the account's newest messages whose state changed (all of
     them first); the page refetches its list for an id it does not show."""
-    user = await require_user(request, "customer")
-    account = user.account or ""
+    _, own = await require_own_account(request)
+    account = own.id
     engine = _engine(request)
     known: dict[str, str] = {}
 

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.console.render import render
-from api.console.session import Halt, forbidden, page, require_user
+from api.console.session import page, require_own_account
 from engine import MAX_USAGE_DAYS, AccountConfig, Engine
 
 DEFAULT_DAYS = 30
@@ -20,11 +20,8 @@ def _engine(request: Request) -> Engine:
 
 
 async def _customer(request: Request) -> AccountConfig:
-    """The logged-in customer's own account: never one named by the request."""
-    user = await require_user(request, "customer")
-    account = _engine(request).account(user.account or "")
-    if account is None:
-        raise Halt(forbidden(request, "Your account is not on this gateway."))
+    """The logged-in customer's (or reseller's) own account: never one named by the request."""
+    _, account = await require_own_account(request)
     return account
 
 

@@ -125,3 +125,39 @@ async def test_clear_totp_goes_back_to_the_password_only(users: ConsoleUsers, cl
     await users.clear_totp("root")
     user = await users.get("root")
     assert isinstance(user, ConsoleUser) and user.totp_secret is None
+
+
+async def test_wrong_codes_from_many_addresses_lock_the_code_step(
+    users: ConsoleUsers, clock: Clock
+) -> None:
+    """The right password from each new address must not reset the count of
+    wrong codes: a password thief with many addresses cannot guess on."""
+    secret = await enrolled(users, clock)
+    verdicts = []
+    for n in range(6):
+        source = f"10.0.{n}.1"
+        outcome = await users.login("root", PASSWORD, source)
+        assert outcome.user is not None
+        pending = await users.await_code(outcome.user)
+        wrong = await users.second_step(pending, "000000", source)
+        verdicts.append(wrong.attempt.verdict)
+    assert LoginVerdict.LOCKED in verdicts
+    pending = await password_step(users)
+    right = await users.second_step(pending, code(secret, clock.now), "10.0.9.1")
+    assert right.attempt.verdict is LoginVerdict.LOCKED and right.user is None
+
+
+async def test_a_password_reset_ends_the_sessions_opened_before(
+    users: ConsoleUsers, clock: Clock
+) -> None:
+    user = await users.get("root")
+    assert user is not None
+    before, _ = await users.open_session(user)
+    clock.now += 1
+    await users.reset_password("root", "another good password")
+    assert await users.session(before) is None
+    clock.now += 1
+    reset = await users.get("root")
+    assert reset is not None
+    after, _ = await users.open_session(reset)
+    assert await users.session(after) is not None
