@@ -37,6 +37,7 @@ _STATUS_OF_REFUSAL = {
     "invalid_webhook_url": (422, "Invalid webhook URL"),
     "invalid_allowed_ips": (422, "Invalid IP allow-list"),
     "invalid_account_settings": (422, "Invalid account settings"),
+    "reserved_reference": (422, "Reserved reference prefix"),
 }
 _ID = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 

@@ -363,6 +363,12 @@ class MemoryLedger(SettlesLists):
             )
         return AdjustResult(reference=reference, outcome=outcome, balance=a.balance, held=a.held)
 
+    async def has_reference(self, account: str, reference: str) -> bool:
+        check_account(account)
+        check_token("reference", reference)
+        a = self._accounts.get(account)
+        return a is not None and reference in a.references
+
     async def read_outbox(self, shard: str | None = None) -> AsyncIterator[OutboxEntry]:
         shard = self.shard if shard is None else shard
         check_shard(shard)

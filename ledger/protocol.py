@@ -71,6 +71,10 @@ class Ledger(Protocol):
     ) -> AdjustResult:
         """Credits (or with a negative amount debits) the balance, once per reference."""
 
+    async def has_reference(self, account: str, reference: str) -> bool:
+        """Whether an adjustment with ``reference`` was taken on the account
+        (what a caller undoing or retrying a multi-entry operation needs)."""
+
     def read_outbox(self, shard: str | None = None) -> AsyncIterator[OutboxEntry]:
         """Every entry of the shard's outbox (this shard by default) in every bucket."""
 

@@ -315,6 +315,11 @@ class RedisLedger(SettlesLists):
         item = (account, amount, reason, reference)
         return await self._adjusts.submit(self.keys.bucket_of(account), item)
 
+    async def has_reference(self, account: str, reference: str) -> bool:
+        check_account(account)
+        check_token("reference", reference)
+        return bool(await self._redis.hexists(self.keys.references(account), reference))
+
     async def _adjust_batch(self, bucket: int, items: list[AdjustItem]) -> list[AdjustResult]:
         keys = _DeclaredKeys(self._prefixes[bucket], self._events[bucket])
         declared = [

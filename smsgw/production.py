@@ -164,7 +164,11 @@ async def start_production(
     if console_key is not None:
         users = ConsoleUsers(RedisConsoleUserStore(redis, namespace), gateway.logins)
         install_console(engine, users, console_key, config.console.secure_cookies)
-    margins = MarginSettlement(database_url, gateway.ledger) if database_url else None
+    margins = (
+        MarginSettlement(database_url, gateway.ledger, persisted_through(redis, config.ledger))
+        if database_url
+        else None
+    )
     if margins is not None:
         stack.push_async_callback(_logged("reseller margins", margins.close))
     engine.platform.resellers = Resellers(engine.admin, margins)

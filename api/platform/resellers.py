@@ -5,8 +5,12 @@ The bearer key names the reseller account; every call is scoped to its own
 sub-accounts. Errors: 403 ``not_reseller`` (the key's account is not a
 reseller), 404 ``sub_account_not_found`` (also for another reseller's
 sub-account), 400 ``invalid_request`` (the field named), 402 ``no_credit``
-(the transfer exceeds the giving account's available credit), 409
-``account_exists``, 503 ``resellers_unavailable`` (not installed on this shard).
+(the transfer exceeds the giving account's available credit), 402
+``insufficient_balance`` (credit moved back up exceeds the sub-account's
+balance less its holds: its credit limit never funds its reseller), 409
+``account_exists``, 409 ``balance_limit``, ``unknown_account`` or ``undone``
+(the transfer is refused; nothing moved), 503 ``resellers_unavailable`` (not
+installed on this shard).
 """
 
 from __future__ import annotations
@@ -199,6 +203,9 @@ async def move_credit(request: Request) -> Response:
     if moved.outcome is TransferOutcome.NO_CREDIT:
         giver = account.id if credit.amount > 0 else sub_account_id
         raise Problem(402, "no_credit", "Not enough credit", f"{giver} has too little credit")
+    if moved.outcome is TransferOutcome.INSUFFICIENT_BALANCE:
+        detail = f"{sub_account_id}'s balance less its holds is below {-credit.amount}"
+        raise Problem(402, "insufficient_balance", "Not enough balance", detail)
     if moved.outcome not in (TransferOutcome.OK, TransferOutcome.DUPLICATE):
         raise Problem(409, str(moved.outcome), "Transfer refused", str(moved.outcome))
     return _json(CreditAnswer(transfer=moved, sub_account=sub_account))

@@ -52,6 +52,7 @@ from engine.admin.views import (
     ShardStats,
     SmppPassword,
 )
+from engine.billing.invoices import UNPAID_PREFIXES
 from engine.billing.rates import ExchangeRate
 from engine.customers.accounts import AccountConfig
 from engine.customers.api_keys import ApiKey, ApiKeyStore
@@ -129,6 +130,15 @@ class Administration:
     async def adjust(
         self, account_id: str, amount: int, *, reason: str, reference: str, method: str = "other"
     ) -> AdjustResult:
+        """A top-up or debit by an admin; refused (``reserved_reference``) when
+        its reference starts like the entries the gateway writes itself
+        (rebates, transfers, reseller margins), which would then be taken as
+        theirs or block them (`engine.billing.invoices.UNPAID_PREFIXES`)."""
+        if isinstance(reference, str) and reference.startswith(UNPAID_PREFIXES):
+            raise AdminRefused(
+                "reserved_reference",
+                f"reference: must not start with {', '.join(UNPAID_PREFIXES)}",
+            )
         result = await self._accounts.adjust(
             account_id,
             amount,

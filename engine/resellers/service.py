@@ -18,7 +18,7 @@ from engine.billing.periods import Period
 from engine.customers.accounts import AccountConfig
 from engine.resellers.hierarchy import children_of, sub_account_of
 from engine.resellers.margins import MarginLine, MarginOutcome, MarginSettlement
-from engine.resellers.transfers import CreditTransfers, TransferResult
+from engine.resellers.transfers import CreditTransfers, TransferIncomplete, TransferResult
 
 
 class SubAccount(msgspec.Struct, frozen=True, kw_only=True):
@@ -98,16 +98,25 @@ class Resellers:
         """``amount`` down to the sub-account (negative: back up), once per
         ``reference`` (`engine.resellers.transfers`)."""
         self.owned(reseller, account_id)
-        result = await self.transfers.move(reseller, account_id, amount, reference)
+        try:
+            result = await self.transfers.move(reseller, account_id, amount, reference)
+        except TransferIncomplete:
+            await self._audit_transfer(reseller, account_id, amount, reference, "incomplete")
+            raise
+        await self._audit_transfer(reseller, account_id, amount, reference, str(result.outcome))
+        return result
+
+    async def _audit_transfer(
+        self, reseller: str, account_id: str, amount: int, reference: str, outcome: str
+    ) -> None:
         await self.admin.audit.record(
             "credit.transfer",
             account_id,
             reseller=reseller,
             amount=amount,
             reference=reference,
-            outcome=str(result.outcome),
+            outcome=outcome,
         )
-        return result
 
     async def settle_margins(self, period: Period) -> list[MarginLine]:
         """Credits every reseller its margin of ``period``, once (`engine.resellers.margins`)."""

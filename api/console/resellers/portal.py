@@ -31,6 +31,16 @@ _ID = re.compile(r"[A-Za-z0-9_.\-]{1,15}")
 MAX_MARKUP = 1_000_000
 """Basis points: 10,000%."""
 _FIELD_OF_REFUSAL = {"account_exists": "id", "invalid_sub_account": "id"}
+_TRANSFER_REFUSALS = {
+    TransferOutcome.INSUFFICIENT_BALANCE: (
+        402,
+        "{sub} has too little balance for this amount (its credit limit cannot be moved back).",
+    ),
+    TransferOutcome.BALANCE_LIMIT: (409, "The receiving balance would pass its limit."),
+    TransferOutcome.UNKNOWN_ACCOUNT: (409, "The ledger does not know this account yet."),
+    TransferOutcome.UNDONE: (409, "The credit was refused and given back: nothing moved."),
+}
+"""What the amount field says when a transfer moved nothing (NO_CREDIT names the giver)."""
 
 
 def _resellers(request: Request) -> Resellers:
@@ -145,11 +155,15 @@ async def move_credit(request: Request) -> Response:
             moved = await resellers.move_credit(account.id, values["sub"], amount, reference)
     except (ValueError, TransferIncomplete) as exc:
         return await _page(request, account, _invalid("amount", str(exc), values), 409)
+    if moved.outcome in (TransferOutcome.OK, TransferOutcome.DUPLICATE):
+        return RedirectResponse("/portal/sub-accounts", status_code=303)
     if moved.outcome is TransferOutcome.NO_CREDIT:
         giver = "You have" if amount > 0 else f"{values['sub']} has"
         context = _invalid("amount", f"{giver} too little credit for this amount.", values)
         return await _page(request, account, context, 402)
-    return RedirectResponse("/portal/sub-accounts", status_code=303)
+    status, message = _TRANSFER_REFUSALS[moved.outcome]
+    context = _invalid("amount", message.format(sub=values["sub"]), values)
+    return await _page(request, account, context, status)
 
 
 @page

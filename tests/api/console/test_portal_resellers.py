@@ -10,8 +10,9 @@ import httpx
 import pytest
 
 from api.console import console_routes, install_console
-from engine import Resellers
+from engine import MAX_AMOUNT, Resellers
 from engine.console import ConsoleUsers, MemoryConsoleUserStore
+from engine.customers.accounts import AccountConfig
 from engine.customers.login_guard import SecurityConfig
 from tests.api.console.conftest import _FAST, PASSWORD, csrf_in, log_in
 from tests.api.harness import Api, running_api
@@ -107,3 +108,24 @@ async def test_a_reseller_creates_a_sub_account_and_sets_its_markup(portal: Api)
     assert portal.engine.gateway.accounts["kiosk"].markup == 3000
     no_csrf = await client.post("/portal/sub-accounts", data={"id": "x1"})
     assert no_csrf.status_code == 403 and "x1" not in portal.engine.gateway.accounts
+
+
+async def test_a_transfer_that_moved_nothing_is_named_next_to_the_amount(portal: Api) -> None:
+    client, csrf = await agent(portal)
+    ledger = portal.engine.gateway.ledger
+    # In the configuration but never in the ledger (another namespace, a wiped Redis).
+    portal.engine.gateway.accounts["ghost"] = AccountConfig(
+        id="ghost", password_hash="", parent="agency"
+    )
+    form = {"csrf": csrf, "sub": "ghost", "amount": "-0.25", "reference": "g-1"}
+    for amount in ("-0.25", "0.25"):
+        answer = await client.post("/portal/sub-accounts/credit", data={**form, "amount": amount})
+        assert answer.status_code == 409, answer.text
+        assert 'data-testid="error-amount"' in answer.text and "does not know" in answer.text
+    await ledger.adjust("shop", MAX_AMOUNT - CREDIT, reason="test", reference="fill")
+    full = await client.post(
+        "/portal/sub-accounts/credit", data={**form, "sub": "shop", "amount": "0.01"}
+    )
+    assert full.status_code == 409 and 'data-testid="error-amount"' in full.text
+    agency = await ledger.get_account("agency")
+    assert agency is not None and agency.balance == CREDIT

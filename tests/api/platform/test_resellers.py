@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -13,7 +14,9 @@ import pytest
 from redis.asyncio import Redis
 
 from engine import Resellers
+from engine.billing.periods import month
 from engine.resellers.margins import MarginSettlement
+from ledger.model import AccountLimits
 from tests.api.harness import Api, running_api
 from tests.api.test_admin import ADMIN, admin_api
 from tests.engine.gateway_harness import CREDIT, account
@@ -204,3 +207,44 @@ async def test_the_admin_api_settles_the_margins_of_a_month_once(database_url: s
             assert "month" in problem(bad, 400, "invalid_request")["detail"]
         finally:
             await margins.close()
+
+
+async def test_credit_moved_back_up_is_the_sub_accounts_own_balance(start: Starter) -> None:
+    async with start() as api:
+        ledger = api.engine.gateway.ledger
+        await ledger.set_account("shop", AccountLimits(credit_limit=5_000))
+        path = "/v1/sub-accounts/shop/credit"
+        up = await api.client.post(
+            path, json={"amount": -(CREDIT + 1), "reference": "t-up"}, headers=api.auth("agency")
+        )
+        problem(up, 402, "insufficient_balance")
+        shop = await ledger.get_account("shop")
+        assert shop is not None and shop.balance == CREDIT
+
+
+async def test_margins_wait_for_the_persister(database_url: str) -> None:
+    async def lagging() -> datetime:
+        return month("2026-11").end - timedelta(seconds=1)
+
+    async with admin_api(accounts=ACCOUNTS) as api:
+        ledger = api.engine.gateway.ledger
+        margins = MarginSettlement(database_url, ledger, lagging)
+        api.engine.platform.resellers = Resellers(api.engine.admin, margins)
+        try:
+            body = {"month": "2026-11"}
+            answer = await api.client.post("/admin/resellers/margins", json=body, headers=ADMIN)
+            assert answer.status_code == 200, answer.text
+            assert {line["outcome"] for line in answer.json()["margins"]} == {"not_persisted"}
+            agency = await ledger.get_account("agency")
+            assert agency is not None and agency.balance == CREDIT
+        finally:
+            await margins.close()
+
+
+async def test_an_admin_adjustment_cannot_take_a_transfer_reference() -> None:
+    async with admin_api(accounts=ACCOUNTS) as api:
+        body = {"amount": 1_000, "reason": "forged", "reference": "xfer:t-1:0123456789abcdef:in"}
+        answer = await api.client.post(
+            "/admin/accounts/shop/balance/adjustments", json=body, headers=ADMIN
+        )
+        problem(answer, 422, "reserved_reference")

@@ -106,3 +106,32 @@ async def test_an_open_month_or_open_messages_credit_nothing(
     assert await balance(settlement) == 0
     empty = await settlement.settle("agency", [], NOVEMBER, AFTER)
     assert empty.outcome is MarginOutcome.NOTHING
+
+
+async def test_a_message_shortened_by_replace_sm_earns_on_its_charged_parts(
+    traffic: Traffic, settlement: MarginSettlement
+) -> None:
+    # Sent as 3 parts, replaced by 2: the row keeps 3, the capture is for 2.
+    await traffic.message("shop", day=3, parts=3, price=50_000, listed=40_000, charged=100_000)
+    line = await settlement.settle("agency", ["shop"], NOVEMBER, AFTER)
+    assert (line.outcome, line.amount) == (MarginOutcome.CREDITED, 2 * 10_000)
+
+
+async def test_a_month_the_persister_has_not_written_yet_credits_nothing(
+    traffic: Traffic, settlement: MarginSettlement
+) -> None:
+    await traffic.message("shop", day=3, parts=1, price=50_000, listed=40_000, charged=50_000)
+    through = datetime(2026, 11, 30, 23, 59, tzinfo=UTC)
+
+    async def persisted() -> datetime:
+        return through
+
+    lagging = MarginSettlement(settlement.database, settlement.ledger, persisted)
+    line = await lagging.settle("agency", ["shop"], NOVEMBER, AFTER)
+    assert line.outcome is MarginOutcome.NOT_PERSISTED
+    assert await balance(settlement) == 0
+    through = NOVEMBER.end
+    assert (await lagging.settle("agency", ["shop"], NOVEMBER, AFTER)).outcome is (
+        MarginOutcome.CREDITED
+    )
+    assert await balance(settlement) == 10_000
