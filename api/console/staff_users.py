@@ -13,6 +13,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from api.auth import source_of
 from api.console.render import render
 from api.console.session import STAFF_ROLES, console_of, page, require_user
 from engine import Engine, acting_as
@@ -118,10 +119,21 @@ async def totp(request: Request) -> Response:
     users = console_of(request).users
     errors: dict[str, str] = {}
     status = 200
+    started = False
     if request.method == "POST":
         form = await request.form()
         if str(form.get("step", "")) == "start":
-            await users.start_totp(me.name)
+            current = await users.get(me.name)
+            assert current is not None
+            code = str(form.get("current_code", "")).strip()
+            if current.totp_secret is not None and not (
+                code and await users.current_code_ok(me.name, code, source_of(request))
+            ):
+                errors["current_code"] = "Type the code your current authenticator shows."
+                status = 400
+            else:
+                await users.start_totp(me.name)
+                started = True
         else:
             code = str(form.get("code", "")).strip()
             with acting_as(f"console:{me.name}"):
@@ -132,10 +144,12 @@ async def totp(request: Request) -> Response:
     user = await users.get(me.name)
     assert user is not None
     pending = user.totp_pending
+    shown = pending if started else None  # the secret is shown once, as it is made
     context = {
         "on": user.totp_secret is not None,
-        "secret": pending,
-        "uri": provisioning_uri(pending, user.name) if pending else None,
+        "pending": pending is not None,
+        "secret": shown,
+        "uri": provisioning_uri(shown, user.name) if shown else None,
         "errors": errors,
     }
     return render(request, "staff_totp.html", context, status)

@@ -147,6 +147,23 @@ class ConsoleUsers:
         await self._record("console_user.totp_on", name)
         return True
 
+    async def current_code_ok(self, name: str, code: str, source: str) -> bool:
+        """Whether ``code`` comes from ``name``'s authenticator now: asked
+        before it is replaced, so a session left open cannot swap it. Single
+        use, and counted like a login's code step."""
+
+        async def check() -> bool:
+            user = await self.store.get(name)
+            if user is None or user.totp_secret is None:
+                return False
+            step = totp.matching_step(user.totp_secret, code, self._clock())
+            return step is not None and await self.store.claim_code(
+                name, step, totp.CODE_MEMORY_SECONDS
+            )
+
+        attempt = await self._logins.attempt("console", source, f"totp:{name}", check)
+        return attempt.verdict is LoginVerdict.ACCEPTED
+
     async def clear_totp(self, name: str) -> None:
         """TOTP off (a lost phone): the next login asks for the password only."""
         user = await self._existing(name)

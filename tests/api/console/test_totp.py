@@ -25,6 +25,7 @@ async def _enrol(console: Api) -> str:
         "/console/totp", data={"step": "confirm", "code": "abc", "csrf": csrf_in(page)}
     )
     assert wrong.status_code == 400 and 'data-testid="error-code"' in wrong.text
+    assert secret not in wrong.text and secret not in (await client.get("/console/totp")).text
     user = await console.engine.console.users.get("root")
     assert user is not None and user.totp_secret is None
     code = pyotp.TOTP(secret).now()
@@ -116,3 +117,23 @@ async def test_an_admin_switches_totp_off_for_a_lost_phone(console: Api) -> None
     assert answer.status_code == 303
     user = await console.engine.console.users.get("root")
     assert user is not None and user.totp_secret is None
+
+
+async def test_a_new_authenticator_needs_a_code_from_the_current_one(console: Api) -> None:
+    secret = await _enrol(console)
+    client = console.client
+    assert (await _code_step(client, _next_code(secret))).status_code == 303
+    page = await client.get("/console/totp")
+    refused = await client.post("/console/totp", data={"step": "start", "csrf": csrf_in(page)})
+    assert refused.status_code == 400 and 'data-testid="error-current_code"' in refused.text
+    user = await console.engine.console.users.get("root")
+    assert user is not None and user.totp_pending is None
+    started = await client.post(
+        "/console/totp",
+        data={
+            "step": "start",
+            "current_code": pyotp.TOTP(secret).at(time.time() - 30),
+            "csrf": csrf_in(page),
+        },
+    )
+    assert started.status_code == 200 and 'data-testid="totp-secret"' in started.text
