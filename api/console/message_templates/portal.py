@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import msgspec
 from starlette.datastructures import FormData, QueryParams
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from api.console.portal import PORTAL_SENDER, recipient
 from api.console.render import render
+from api.console.senders.portal import send_senders
 from api.console.session import Halt, page, require_own_account
 from engine import (
     AccountConfig,
@@ -137,6 +139,9 @@ async def template(request: Request) -> Response:
     variables = _given(found, form)
     item, _, errors = _filled(request, found, to, variables)
     if item is not None:
+        # The account's own sender (its default, else its first approved one).
+        sender = send_senders(_engine(request), account, PORTAL_SENDER)[0]
+        item = msgspec.structs.replace(item, sender=sender)
         [result], _ = await _engine(request).send(account, [item])
         if result.accepted:
             return RedirectResponse("/portal/messages", status_code=303)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import httpx
 
 from api.console.render import money
+from engine import AccountChanges, MessageSearch
 from engine.message_templates import MemoryTemplateStore, MessageTemplates
 from tests.api.console.conftest import csrf_in, log_in
 from tests.api.harness import Api
@@ -109,3 +110,17 @@ async def test_staff_and_strangers_are_kept_out(console: Api) -> None:
     assert answer.status_code == 303 and answer.headers["location"].startswith("/portal/login")
     await log_in(client, "root")
     assert (await client.get("/portal/templates")).status_code == 403
+
+
+async def test_a_template_goes_from_the_accounts_own_sender(console: Api) -> None:
+    templates = with_templates(console)
+    await console.engine.admin.update_account("bank", AccountChanges(default_sender="MyBank"))
+    saved = await templates.create("bank", "OTP", OTP)
+    client = console.client
+    await log_in(client, "bank-user", "portal")
+    page = await client.get(f"/portal/templates/{saved.id}")
+    form = {"to": FR, "v_code": "4242", "v_minutes": "5", "csrf": csrf_in(page)}
+    answer = await client.post(f"/portal/templates/{saved.id}", data=form)
+    assert answer.status_code == 303
+    found = await console.engine.search_messages(MessageSearch(account="bank"), None, 10)
+    assert found is not None and [m.source for m in found.items] == ["MyBank"]
