@@ -83,6 +83,8 @@ def create_app(engine: Engine) -> Starlette:
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
     )
     app.state.engine = engine
+    app.state.stopping = False
+    """Set by `api.server.HttpFront.stop`: long answers (event streams) end."""
     app.state.idempotency = engine.idempotency
     app.state.openapi = ops.openapi_document(OPERATIONS)
     return app

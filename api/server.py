@@ -100,8 +100,9 @@ class HttpFront:
     """The HTTP listener of one shard; `stop` lets in-flight requests finish."""
 
     def __init__(self, engine: Engine, host: str, port: int) -> None:
+        self._app = create_app(engine)
         config = uvicorn.Config(
-            create_app(engine),
+            self._app,
             host=host,
             port=port,
             http=JoinedHttpToolsProtocol,
@@ -133,5 +134,6 @@ class HttpFront:
     async def stop(self) -> None:
         if self._task is None:
             return
+        self._app.state.stopping = True  # event streams end at their next tick
         self._server.should_exit = True
         await self._task

@@ -3,9 +3,11 @@
 
 A stream sends what changed every `TICK` seconds and a comment line when
 nothing did (so a proxy keeps the connection). It ends when the browser goes
-away, when the session is over (logged out, expired, user disabled), and
-after `STREAM_SECONDS` in any case; EventSource then reconnects by itself,
-with its cookie checked again like any request.
+away, when the session is over (logged out, expired, user disabled), when
+the HTTP front stops (else each open page would hold a shard's stop for
+uvicorn's graceful timeout), and after `STREAM_SECONDS` in any case;
+EventSource then reconnects by itself, with its cookie checked again like
+any request.
 """
 
 from __future__ import annotations
@@ -61,7 +63,9 @@ async def _stream(request: Request, session_id: str, changes: Changes) -> AsyncI
     yield f"retry: {RETRY_MS}\n\n".encode()
     while time.monotonic() < ends:
         try:
-            if await request.is_disconnected() or await users.session(session_id) is None:
+            if request.app.state.stopping or await request.is_disconnected():
+                return
+            if await users.session(session_id) is None:
                 return
             events = await changes()
         except Exception:  # a store outage: the browser reconnects and is answered anew

@@ -6,6 +6,7 @@ streams is shortened for the test, nothing else."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -165,3 +166,23 @@ async def test_usage_page_shows_a_bad_day_next_to_its_field(console: Api) -> Non
     console.client.cookies.clear()
     await log_in(console.client, "root")
     assert (await console.client.get("/portal/usage")).status_code == 403
+
+
+async def test_a_stream_ends_cleanly_when_the_http_front_stops(console: Api) -> None:
+    """Without its end the stream would hold the stop for uvicorn's graceful
+    timeout and then be cut mid-body (httpx: RemoteProtocolError)."""
+    http = HttpFront(console.engine, "127.0.0.1", 0)
+    await http.start()
+    try:
+        base = f"http://127.0.0.1:{http.port}"
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            await log_in(client, "bank-user", "portal")
+            async with client.stream("GET", "/portal/events") as answer:
+                lines = answer.aiter_lines()
+                assert (await anext(lines)).startswith("retry: ")
+                stopping = asyncio.get_running_loop().create_task(http.stop())
+                rest = [line async for line in lines]  # a clean end of the body
+                await stopping
+    finally:
+        await http.stop()
+    assert len(rest) < 100
