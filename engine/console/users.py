@@ -9,8 +9,9 @@ import msgspec
 from msgspec import Meta
 
 Role = Literal["admin", "support", "reseller", "customer"]
-"""admin: everything; support: the admin pages read-only; reseller: no pages
-yet (its accounts are not scoped yet); customer: the portal of one account."""
+"""admin: everything; support: the admin pages read-only; reseller: the
+portal of its reseller account and its sub-accounts (docs/resellers.md);
+customer: the portal of one account."""
 ROLES: tuple[Role, ...] = ("admin", "support", "reseller", "customer")
 ACCOUNT_ROLES: tuple[Role, ...] = ("reseller", "customer")
 """The roles that act for one account, and need it."""
