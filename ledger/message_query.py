@@ -16,7 +16,6 @@ history is one `get` away).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import re
@@ -29,6 +28,7 @@ import msgspec
 from ledger.events import MAX_ADDRESS, MAX_REFERENCE, MessageState
 from ledger.model import check_account, check_message_id
 from ledger.pgstore import timestamp
+from ledger.postgres.pool import LazyPool
 
 MAX_PAGE = 1_000
 """The most messages one page may hold."""
@@ -347,20 +347,10 @@ class PgMessageQuery:
     """
 
     def __init__(self, database: asyncpg.Pool | str, *, max_connections: int = 4) -> None:
-        self._database = database
-        self._max_connections = max_connections
-        self._pool: asyncpg.Pool | None = database if isinstance(database, asyncpg.Pool) else None
-        self._opening = asyncio.Lock()
+        self._database = LazyPool(database, max_connections)
 
     async def _connections(self) -> asyncpg.Pool:
-        if self._pool is None:
-            async with self._opening:
-                if self._pool is None:
-                    assert isinstance(self._database, str)
-                    self._pool = await asyncpg.create_pool(
-                        self._database, min_size=1, max_size=self._max_connections
-                    )
-        return self._pool
+        return await self._database.pool()
 
     async def ping(self) -> None:
         """Raises when PostgreSQL does not answer (the readiness check)."""
@@ -369,9 +359,7 @@ class PgMessageQuery:
 
     async def aclose(self) -> None:
         """Closes the pool this reader opened; a pool it was given stays open."""
-        if self._pool is not None and self._pool is not self._database:
-            pool, self._pool = self._pool, None
-            await pool.close()
+        await self._database.close()
 
     async def get(self, account: str, message_id: str) -> MessageRecord | None:
         check_account(account)
@@ -402,17 +390,7 @@ class PgMessageQuery:
         after = check_page_request(account, cursor, limit)
         filter = filter or MessageFilter()
         sql, fields = _list_sql(filter, after is not None)
-        args: list[object] = [account]
-        for field in fields:
-            value = getattr(filter, field)
-            args.append(timestamp(value) if field in ("since", "until") else str(value))
-        if after is not None:
-            args += [timestamp(after[0]), after[1]]
-        args.append(limit + 1)
-        pool = await self._connections()
-        rows = await pool.fetch(sql, *args)
-        items = [_record(row, []) for row in rows[:limit]]
-        return MessagePage(items=items, next_cursor=next_cursor(items, more=len(rows) > limit))
+        return await self._page(sql, [account], filter, fields, after, limit)
 
     async def find(self, message_id: str) -> MessageRecord | None:
         if not is_message_id(message_id):
@@ -428,9 +406,21 @@ class PgMessageQuery:
         if search.message_id is not None and not is_message_id(search.message_id):
             return MessagePage(items=[], next_cursor=None)
         sql, fields = search_sql(search, after is not None)
-        args: list[object] = []
+        return await self._page(sql, [], search, fields, after, limit)
+
+    async def _page(
+        self,
+        sql: str,
+        args: list[object],
+        wanted: object,
+        fields: list[str],
+        after: tuple[int, str] | None,
+        limit: int,
+    ) -> MessagePage:
+        """Runs a page query of `_page_sql` with ``args`` first, then the
+        values of ``wanted``'s ``fields``, the cursor's two and the limit."""
         for field in fields:
-            value = getattr(search, field)
+            value = getattr(wanted, field)
             args.append(timestamp(value) if field in ("since", "until") else str(value))
         if after is not None:
             args += [timestamp(after[0]), after[1]]

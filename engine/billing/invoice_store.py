@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 import asyncpg
 import msgspec
 
-from engine.billing.database import Database
 from engine.billing.invoice_model import (
     Document,
     Invoice,
@@ -35,6 +34,7 @@ from engine.billing.invoice_refusals import (
 )
 from engine.billing.periods import Period
 from engine.billing.rebates import ordered, rebate_line, tier_bounds
+from ledger.postgres.pool import LazyPool
 
 SERIES_PREFIX = {InvoiceKind.INVOICE: "INV", InvoiceKind.CREDIT_NOTE: "CN"}
 _LOCK_SPACE = 0x736D_6976  # "smiv": the advisory locks of accounts being invoiced
@@ -178,7 +178,7 @@ class Draft(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class InvoiceStore:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: LazyPool) -> None:
         self._database = database
 
     async def open_messages(self, account: str, period: Period, currency: str) -> tuple[int, int]:

@@ -27,7 +27,6 @@ from fractions import Fraction
 import asyncpg
 import msgspec
 
-from engine.billing.database import Database
 from engine.billing.invoice_model import (
     BASIS_POINTS,
     CreditNoteDocument,
@@ -51,6 +50,7 @@ from engine.billing.invoice_store import Draft, InvoiceStore, already_issued
 from engine.billing.periods import Period
 from engine.billing.rebates import half_even, tax_of
 from ledger.model import MAX_AMOUNT, check_account, check_reason
+from ledger.postgres.pool import LazyPool
 
 MAX_PAGE = 1_000
 REBATE_PREFIX = "rebate:"
@@ -156,7 +156,7 @@ class Invoices:
     ) -> None:
         """``persisted``: the instant before which every ledger and message
         event is in PostgreSQL (the persister's lag); None: always now."""
-        self._database = Database(database)
+        self._database = LazyPool(database)
         self._store = InvoiceStore(self._database)
         self._accounts = accounts
         self._rebate = rebate

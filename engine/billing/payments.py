@@ -15,9 +15,9 @@ import asyncpg
 import msgspec
 
 from engine.billing.currencies import check_currency
-from engine.billing.database import Database
 from engine.billing.periods import Period
 from ledger.model import MAX_AMOUNT, check_account, check_token
+from ledger.postgres.pool import LazyPool
 
 _MAX_ACTOR = 100
 
@@ -95,7 +95,7 @@ class Payments:
     """The `payments` table."""
 
     def __init__(self, database: asyncpg.Pool | str) -> None:
-        self._database = Database(database)
+        self._database = LazyPool(database)
 
     async def record(self, payment: Payment) -> bool:
         """True when recorded, False when this (account, reference) already was

@@ -23,10 +23,10 @@ from enum import StrEnum
 
 import msgspec
 
-from engine.billing.database import Database
 from engine.billing.invoices import MARGIN_PREFIX, Persisted
 from engine.billing.periods import Period
 from ledger.model import AdjustOutcome
+from ledger.postgres.pool import LazyPool
 from ledger.protocol import Ledger
 
 _PERIOD = "accepted_at >= $2 AND accepted_at < $3 AND created_at >= $2 AND created_at < $3"
@@ -77,12 +77,12 @@ class MarginSettlement:
     """Reads margins from PostgreSQL and credits them in the ledger."""
 
     def __init__(
-        self, database: Database | str, ledger: Ledger, persisted: Persisted | None = None
+        self, database: LazyPool | str, ledger: Ledger, persisted: Persisted | None = None
     ) -> None:
         """``persisted``: the instant before which every ledger and message
         event is in PostgreSQL (the persister's lag, as for `Invoices`);
         None: always now."""
-        self.database = database if isinstance(database, Database) else Database(database)
+        self.database = database if isinstance(database, LazyPool) else LazyPool(database)
         self.ledger = ledger
         self._persisted = persisted
 

@@ -4,7 +4,6 @@ partitions (sql/0004_messages_by_day.sql)."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 
 import asyncpg
@@ -12,6 +11,7 @@ import asyncpg
 from ledger.events import MessageState
 from ledger.model import check_account
 from ledger.pgstore import timestamp
+from ledger.postgres.pool import LazyPool
 from ledger.usage.model import Usage, UsageCell, usage_window
 
 _USAGE = """
@@ -34,25 +34,14 @@ class PgUsageQuery:
     which it opens a small pool of its own on first use (`aclose` closes it)."""
 
     def __init__(self, database: asyncpg.Pool | str, *, max_connections: int = 2) -> None:
-        self._database = database
-        self._max_connections = max_connections
-        self._pool: asyncpg.Pool | None = database if isinstance(database, asyncpg.Pool) else None
-        self._opening = asyncio.Lock()
+        self._database = LazyPool(database, max_connections)
 
     async def _connections(self) -> asyncpg.Pool:
-        async with self._opening:
-            if self._pool is None:
-                assert isinstance(self._database, str)
-                self._pool = await asyncpg.create_pool(
-                    self._database, min_size=1, max_size=self._max_connections
-                )
-        return self._pool
+        return await self._database.pool()
 
     async def aclose(self) -> None:
         """Closes the pool it opened; a pool it was given stays open."""
-        if self._pool is not None and self._pool is not self._database:
-            pool, self._pool = self._pool, None
-            await pool.close()
+        await self._database.close()
 
     async def usage(self, account: str, first: date, last: date) -> Usage:
         check_account(account)

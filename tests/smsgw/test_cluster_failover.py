@@ -40,6 +40,7 @@ from smpp.aio import SmppConnection, open_session
 from smpp.constants import CommandStatus as S
 from smsgw.cli import main
 from tests.cluster import client_for
+from tests.smsgw.output import read_until
 from tests.smsgw.test_crash_receipts import CONFIG, Customer
 from tests.smsgw.test_serve import free_port
 
@@ -104,8 +105,7 @@ async def serving(
     drain = None
     try:
         async with asyncio.timeout(30):
-            while b"gateway started" not in (line := await process.stdout.readline()):
-                assert line, "smsgw serve exited before it started"
+            await read_until(process.stdout, b"gateway started")
         drain = asyncio.get_running_loop().create_task(process.stdout.read())
         yield process
     finally:

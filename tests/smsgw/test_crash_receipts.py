@@ -31,6 +31,7 @@ from smpp.aio import SmppConnection, open_session
 from smpp.constants import CommandStatus as S
 from smpp.tlv import Tag
 from tests.services import REDIS_URL, delete_namespace, random_namespace
+from tests.smsgw.output import read_until
 from tests.smsgw.test_serve import free_port
 
 MESSAGES = 3_000
@@ -102,8 +103,7 @@ async def gateway_process(config: Path) -> AsyncIterator[asyncio.subprocess.Proc
     try:
         assert process.stdout is not None
         async with asyncio.timeout(20):
-            while b"gateway started" not in await process.stdout.readline():
-                pass
+            await read_until(process.stdout, b"gateway started")
         # Keep reading, or a full pipe would block the gateway's logging.
         drain = asyncio.get_running_loop().create_task(process.stdout.read())
         yield process

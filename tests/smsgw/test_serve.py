@@ -21,6 +21,7 @@ from smpp.aio import open_session
 from tests.cluster import client_for
 from tests.engine.gateway_harness import Customer
 from tests.services import REDIS_URL, delete_namespace, random_namespace
+from tests.smsgw.output import read_until
 
 CONFIG = """
 shard = "serve-test"
@@ -109,8 +110,7 @@ async def serving(
     try:
         assert process.stdout is not None
         async with asyncio.timeout(20):
-            while ready not in await process.stdout.readline():
-                pass
+            await read_until(process.stdout, ready)
         yield process
     finally:
         if process.returncode is None:

@@ -20,6 +20,7 @@ from smpp.aio import open_session
 from smpp.errors import SmppError
 from tests.engine.gateway_harness import Customer
 from tests.services import DATABASE_URL, database_url_for, random_namespace
+from tests.smsgw.output import read_until
 from tests.smsgw.test_serve import free_port, serve_env, serving, write_config
 
 WAIT = 30.0
@@ -192,8 +193,7 @@ async def test_a_second_signal_exits_at_once(tmp_path: Path) -> None:
         process.send_signal(signal.SIGTERM)
         assert process.stdout is not None
         async with asyncio.timeout(WAIT):
-            while b'"stopping"' not in await process.stdout.readline():
-                pass
+            await read_until(process.stdout, b'"stopping"')
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), WAIT) == 128 + signal.SIGTERM
         writer.close()

@@ -1,7 +1,8 @@
-"""The PostgreSQL pool the billing records share: given, or opened on first use.
+"""A PostgreSQL pool given to share, or opened on first use from a URL.
 
-Payments and invoices are read and written a few times a month, not per
-message, so a small pool opened lazily costs a process without billing nothing.
+The history reader, the usage query and the billing records each need a
+few connections now and then; a pool opened lazily costs a process that
+never asks nothing, and one given by the caller is shared and left open.
 """
 
 from __future__ import annotations
@@ -10,15 +11,11 @@ import asyncio
 
 import asyncpg
 
-_MAX_CONNECTIONS = 4
 
-
-class Database:
-    """A pool to share (closed by its owner), or a URL: then `close` closes
-    the pool opened here."""
-
-    def __init__(self, database: asyncpg.Pool | str) -> None:
+class LazyPool:
+    def __init__(self, database: asyncpg.Pool | str, max_connections: int = 4) -> None:
         self._database = database
+        self._max_connections = max_connections
         self._pool: asyncpg.Pool | None = database if isinstance(database, asyncpg.Pool) else None
         self._opening = asyncio.Lock()
 
@@ -28,11 +25,12 @@ class Database:
                 if self._pool is None:
                     assert isinstance(self._database, str)
                     self._pool = await asyncpg.create_pool(
-                        self._database, min_size=1, max_size=_MAX_CONNECTIONS
+                        self._database, min_size=1, max_size=self._max_connections
                     )
         return self._pool
 
     async def close(self) -> None:
+        """Closes the pool opened here; a pool that was given stays open."""
         if self._pool is not None and self._pool is not self._database:
             pool, self._pool = self._pool, None
             await pool.close()
