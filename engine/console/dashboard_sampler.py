@@ -131,14 +131,14 @@ class DashboardSampler:
         return found
 
     def _credit_alerts(self) -> list[CreditAlert]:
+        """The accounts `LowBalanceAlerts` found below their threshold at the
+        last credit reading: one rule for the alert and the dashboard."""
+        gateway = self.gateway
         alerts = []
-        for account_id, state in sorted(self.gateway.credit.states.items()):
-            account = self.gateway.accounts.get(account_id)
-            if (
-                account is not None
-                and account.low_balance
-                and state.available < account.low_balance
-            ):
+        for account_id in sorted(gateway.low_balance.low):
+            account = gateway.accounts.get(account_id)
+            state = gateway.credit.states.get(account_id)
+            if account is not None and state is not None:
                 alerts.append(
                     CreditAlert(
                         account=account_id, available=state.available, threshold=account.low_balance
