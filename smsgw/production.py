@@ -155,7 +155,6 @@ async def start_production(
         billing,
     )
     engine.protection.optout = optout
-    _dashboard(engine, database_url, stack)
     engine.protection.fraud = guard
     engine.platform.senders = senders
     engine.platform.templates = MessageTemplates(
@@ -164,6 +163,7 @@ async def start_production(
     if console_key is not None:
         users = ConsoleUsers(RedisConsoleUserStore(redis, namespace), gateway.logins)
         install_console(engine, users, console_key, config.console.secure_cookies)
+        _dashboard(engine, database_url, stack)  # only the console's pages read it
     margins = (
         MarginSettlement(database_url, gateway.ledger, persisted_through(redis, config.ledger))
         if database_url
