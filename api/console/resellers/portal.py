@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import re
 import secrets
-from decimal import Decimal, InvalidOperation
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from api.console.accounts.money import decimal_of, micro_units
 from api.console.render import render
 from api.console.session import Halt, forbidden, page, require_own_account
 from engine import (
-    MAX_AMOUNT,
     AccountConfig,
     AdminRefused,
     Engine,
@@ -59,31 +58,19 @@ async def _reseller(request: Request) -> tuple[str, AccountConfig, Resellers]:
     return user.name, account, _resellers(request)
 
 
-def _number(given: str, example: str) -> Decimal:
-    try:
-        value = Decimal(given.strip().replace(",", "."))
-    except InvalidOperation:
-        raise ValueError(f"Enter a number, e.g. {example}.") from None
-    if not value.is_finite():
-        raise ValueError(f"Enter a number, e.g. {example}.")
-    return value
-
-
 def amount_of(given: str) -> int:
     """Currency units as typed ("10", "-2.50") in micro-units; ValueError
     unless it is a non-zero amount with at most 6 decimals."""
-    micro = _number(given, "10.50") * 1_000_000
-    if micro != micro.to_integral_value() or abs(micro) > MAX_AMOUNT:
-        raise ValueError("Enter an amount with at most 6 decimals.")
-    if not micro:
+    amount = micro_units(decimal_of(given, "10.50", "a number"))
+    if not amount:
         raise ValueError("Enter an amount other than 0.")
-    return int(micro)
+    return amount
 
 
 def markup_of(given: str) -> int:
     """A percent as typed ("25", "12.5") in basis points; ValueError unless it
     is 0 to 10,000 with at most 2 decimals."""
-    points = _number(given, "25") * 100
+    points = decimal_of(given, "25", "a number") * 100
     if points != points.to_integral_value():
         raise ValueError("Enter a percent with at most 2 decimals.")
     if not 0 <= points <= MAX_MARKUP:

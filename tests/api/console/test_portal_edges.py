@@ -3,6 +3,10 @@ be refused, never a server error."""
 
 from __future__ import annotations
 
+import pytest
+
+from api.console.accounts import money
+from api.console.resellers import portal as resellers
 from engine import AccountChanges
 from tests.api.console.conftest import csrf_in, log_in
 from tests.api.harness import Api
@@ -29,3 +33,9 @@ async def test_a_non_ascii_csrf_token_or_cookie_is_refused_not_a_crash(console: 
     forged = {"cookie": "smsgw_session=\u00e9.\u00e9".encode("latin-1")}
     answer = await console.client.get("/console", headers=forged)
     assert answer.status_code in (302, 303)
+
+
+def test_huge_amounts_and_percents_are_field_errors_not_overflows() -> None:
+    for parse in (money.amount_of, money.basis_points_of, resellers.amount_of, resellers.markup_of):
+        with pytest.raises(ValueError, match="smaller"):
+            parse("1e999999")
