@@ -111,3 +111,9 @@ async def node_client(client: RedisClient, turn: int) -> tuple[Redis, bool]:
     node = nodes[turn % len(nodes)]
     pool = ConnectionPool(connection_class=node.connection_class, **node.connection_kwargs)
     return Redis.from_pool(pool), True
+
+
+def as_text(value: bytes | str) -> str:
+    """A reply as text: clients here do not decode responses (most of what
+    they read is msgpack or numbers), so names and ids come back as bytes."""
+    return value.decode() if isinstance(value, bytes) else value

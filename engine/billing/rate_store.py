@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from engine.billing.rates import ExchangeRate, Rate, RateBook
-from ledger.redis_client import RedisClient
+from ledger.redis_client import RedisClient, as_text
 from ledger.scripts import LuaScript
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -129,7 +129,7 @@ class RedisRateStore:
 
     async def records(self) -> list[ExchangeRate]:
         held = await self.redis.hgetall(self.key)  # type: ignore[misc]  # redis-py's union
-        return [self._record(_text(field), _text(rate)) for field, rate in held.items()]
+        return [self._record(as_text(field), as_text(rate)) for field, rate in held.items()]
 
     async def add(self, records: Iterable[ExchangeRate]) -> int:
         batch = _batch(records)
@@ -139,7 +139,7 @@ class RedisRateStore:
         answer = await _ADD(self.redis, [self.key], args)
         if len(answer) > 1:
             pairs = zip(answer[1::2], answer[2::2], strict=True)
-            raise RateConflict((batch[_text(field)], _text(held)) for field, held in pairs)
+            raise RateConflict((batch[as_text(field)], as_text(held)) for field, held in pairs)
         return int(answer[0])
 
     def _record(self, field: str, rate: str) -> ExchangeRate:
@@ -149,10 +149,6 @@ class RedisRateStore:
             return ExchangeRate(base=base, quote=quote, rate=rate, valid_from=valid_from)
         except (ValueError, OverflowError) as exc:
             raise ValueError(f"{self.key}: field {field!r} = {rate!r}: {exc}") from exc
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 class ExchangeRates:

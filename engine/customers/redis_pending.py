@@ -34,6 +34,7 @@ import msgspec
 from engine.customers.pending import Batch, Delivery, Entry, Outcome
 from engine.shard.parking import RedisParking, pack, unpack
 from ledger.events import message_event_body
+from ledger.redis_client import as_text
 from ledger.scripts import LuaScript, lua_prelude
 
 _STORE = LuaScript(
@@ -129,7 +130,7 @@ class RedisPending:
         for call, new_ids in zip(calls.values(), answers, strict=True):
             indexes = [i for stored, _, _ in call.accounts.values() for i in stored]
             for index, raw in zip(indexes, new_ids, strict=True):
-                ids[index] = _text(raw)
+                ids[index] = as_text(raw)
         outcome.ids = ids
 
     def _work(self, calls: dict[int, _Call], of_account: dict[str, _Work], account: str) -> _Work:
@@ -154,7 +155,7 @@ class RedisPending:
         keys = [self.parking.key(account), self.stream(account), self.index(account)]
         flat = await _CLAIM(self._redis, keys, [count, account, self._ttl])
         outcome.claimed[account] = [
-            Entry(_text(flat[i]), *unpack(flat[i + 1])) for i in range(0, len(flat), 2)
+            Entry(as_text(flat[i]), *unpack(flat[i + 1])) for i in range(0, len(flat), 2)
         ]
 
     async def _hand_over(self, account: str, shard: str | None, outcome: Outcome) -> int:
@@ -178,7 +179,7 @@ class RedisPending:
                 pipe.smembers(index)
             members: list[set[bytes]] = await pipe.execute()
         moved = 0
-        for account in sorted(_text(raw) for accounts in members for raw in accounts):
+        for account in sorted(as_text(raw) for accounts in members for raw in accounts):
             outcome = Outcome()
             while outcome.left.get(account, 1):
                 moved += await self._hand_over(account, shard, outcome)
@@ -193,8 +194,4 @@ def _by_account(items: Iterable[Delivery]) -> dict[str, list[bytes]]:
 
 
 def _entry(entry_id: bytes | str, values: dict[bytes, bytes]) -> Entry:
-    return Entry(_text(entry_id), *unpack(values[_FIELD]))
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+    return Entry(as_text(entry_id), *unpack(values[_FIELD]))

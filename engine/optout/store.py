@@ -15,7 +15,7 @@ from typing import Literal, Protocol
 
 import msgspec
 
-from ledger.redis_client import RedisClient
+from ledger.redis_client import RedisClient, as_text
 
 Source = Literal["mo", "api", "admin", "import"]
 """How a number came on a list: a stop keyword, the customer's API, the admin
@@ -136,7 +136,7 @@ class RedisOptOutStore:
 
     async def accounts(self) -> list[str]:
         members = await self.redis.smembers(self.index)  # type: ignore[misc]
-        return sorted(_text(member) for member in members)
+        return sorted(as_text(member) for member in members)
 
     async def entries(self, account: str | None) -> AsyncIterator[list[Entry]]:
         key = self.key(account)
@@ -144,14 +144,14 @@ class RedisOptOutStore:
         while True:
             cursor, fields = await self.redis.hscan(key, cursor, count=SCAN_COUNT)  # type: ignore[misc]
             if fields:
-                yield [_entry(key, _text(number), value) for number, value in fields.items()]
+                yield [_entry(key, as_text(number), value) for number, value in fields.items()]
             if not cursor:
                 return
 
 
 def _entry(key: str, number: str, value: bytes | str) -> Entry:
     """An entry read back; a damaged one is named, with its key and field."""
-    text = _text(value)
+    text = as_text(value)
     added_at, _, source = text.partition(":")
     try:
         return msgspec.convert(
@@ -159,7 +159,3 @@ def _entry(key: str, number: str, value: bytes | str) -> Entry:
         )
     except (ValueError, msgspec.ValidationError) as exc:
         raise ValueError(f"{key}: field {number!r} = {text!r}: {exc}") from exc
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
