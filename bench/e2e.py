@@ -88,7 +88,7 @@ for a rate measured between samples inside the rise."""
 PEAK_WINDOW_SECONDS = 1.0
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 60.0
-PROFILE_ENTRIES = 25
+PROFILE_ENTRIES = 70
 PYSPY_RATE = 250
 """Samples per second; py-spy reads the engine's memory without stopping it."""
 READY_EVENT = {"embedded": "bench engine ready", "redis+postgres": "gateway started"}
@@ -412,6 +412,8 @@ def pyspy_summary(path: Path, entries: int = PROFILE_ENTRIES) -> dict[str, Any]:
     total = 0
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue  # a stack py-spy could not read whole (--nonblocking)
         frames = [_pyspy_frame(frame) for frame in stack.split(";") if frame]
         loop = [i for i, frame in enumerate(frames) if frame.startswith(_LOOP_FRAME)]
         if loop:
@@ -494,6 +496,19 @@ async def persisted_rows(database_url: str) -> dict[str, Any]:
         }
         states = await connection.fetch("SELECT state, count(*) FROM messages GROUP BY state")
         rows["message_states"] = {row[0]: row[1] for row in states}
+        # How often PostgreSQL wrote each table: a message's row inserted once
+        # and updated in place (HOT) is the cheap case; every other update
+        # writes each of the table's indexes again.
+        writes = await connection.fetch(
+            "SELECT CASE WHEN relname LIKE 'messages%' THEN 'messages' ELSE relname END,"
+            " sum(n_tup_ins), sum(n_tup_upd), sum(n_tup_hot_upd) FROM pg_stat_user_tables"
+            " WHERE relname LIKE 'messages%' OR relname LIKE 'ledger_entries%'"
+            " OR relname = 'balances' GROUP BY 1"
+        )
+        rows["table_writes"] = {
+            row[0]: {"inserts": int(row[1]), "updates": int(row[2]), "hot_updates": int(row[3])}
+            for row in writes
+        }
     finally:
         await connection.close()
     return rows

@@ -228,7 +228,7 @@ class Persister:
             if not fields:  # deleted while pending: never by us, see trim_events.lua
                 vanished.append(f"{bucket}-{entry_id}")
                 continue
-            events.append(decode_entry(bucket, entry_id, fields))
+            events.extend(decode_entry(bucket, entry_id, fields))
         if vanished:  # one line per round, not one per event
             log.error(
                 "events vanished before they were persisted",

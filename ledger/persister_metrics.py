@@ -135,7 +135,8 @@ class PersisterMetrics:
         )
         events = GaugeMetricFamily(
             "smsgw_persister_lag_events",
-            "Events in the bucket streams not yet persisted (delivered or not).",
+            "Stream entries not yet persisted (delivered or not): one per money or"
+            " account event, one per write of message events.",
         )
         seconds = GaugeMetricFamily(
             "smsgw_persister_lag_seconds",

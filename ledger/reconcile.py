@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from ledger.config import LedgerConfig
-from ledger.events import MONEY_KINDS, LedgerEvent, Position, decode_event
+from ledger.events import MONEY_KINDS, LedgerEvent, Position, decode_events
 from ledger.layout import AccountField, LedgerKeys
 from ledger.redis_client import RedisClient
 
@@ -95,9 +95,9 @@ async def _stream_events(redis: RedisClient, keys: LedgerKeys) -> list[LedgerEve
         while True:
             page = await redis.xrange(keys.events(bucket), start, "+", count=_PAGE)
             for entry_id, fields in page:
-                event = decode_event(bucket, entry_id.decode(), fields)
-                if isinstance(event, LedgerEvent) and event.kind in MONEY_KINDS:
-                    events.append(event)
+                for event in decode_events(bucket, entry_id.decode(), fields):
+                    if isinstance(event, LedgerEvent) and event.kind in MONEY_KINDS:
+                        events.append(event)
             if len(page) < _PAGE:
                 break
             start = "(" + page[-1][0].decode()

@@ -19,7 +19,7 @@ import msgspec
 
 from ledger.coalescer import BatchCoalescer
 from ledger.config import LedgerConfig
-from ledger.events import MessageEvent, message_event_body
+from ledger.events import MessageEvent, message_events_body
 from ledger.layout import AccountField, KeyKind, LedgerKeys, OutboxField
 from ledger.model import (
     MAX_AMOUNT,
@@ -380,16 +380,14 @@ class RedisLedger(SettlesLists):
     async def append_message_events(self, events: Sequence[MessageEvent]) -> None:
         if not events:
             return
-        by_bucket: dict[int, list[bytes]] = {}
+        by_bucket: dict[int, list[MessageEvent]] = {}
         for event in events:
-            body = message_event_body(event)
-            by_bucket.setdefault(self.keys.bucket_of(event.account), []).append(body)
-        await asyncio.gather(*(self._append(b, bodies) for b, bodies in by_bucket.items()))
+            by_bucket.setdefault(self.keys.bucket_of(event.account), []).append(event)
+        await asyncio.gather(*(self._append(b, batch) for b, batch in by_bucket.items()))
 
-    async def _append(self, bucket: int, bodies: list[bytes]) -> None:
-        lengths = msgspec.msgpack.encode([len(body) for body in bodies])
-        args = (lengths, b"".join(bodies))
-        await self._scripts.append_events(self._redis, (self._events[bucket],), args)
+    async def _append(self, bucket: int, events: list[MessageEvent]) -> None:
+        body = message_events_body(events)
+        await self._scripts.append_events(self._redis, (self._events[bucket],), (body,))
 
 
 def _outbox_entry(entry_id: str, fields: dict[bytes, Any]) -> OutboxEntry:

@@ -29,11 +29,9 @@ from collections.abc import Awaitable, Iterable
 from importlib import resources
 from typing import Any
 
-import msgspec
-
 from engine.customers.pending import Batch, Delivery, Entry, Outcome
 from engine.shard.parking import RedisParking, pack, unpack
-from ledger.events import message_event_body
+from ledger.events import MessageEvent, message_events_body
 from ledger.redis_client import as_text
 from ledger.scripts import LuaScript, lua_prelude
 
@@ -50,7 +48,6 @@ MOVE_BATCH = 1_000
 """Entries one handover call moves: a long backlog moves over several rounds
 rather than blocking Redis for one long script."""
 _FIELD = b"d"
-_encode = msgspec.msgpack.Encoder().encode
 
 _Work = tuple[list[int], list[bytes], list[str]]
 """An account's part of a call: indexes in `Batch.stored`, entries to add, ids to delete."""
@@ -59,11 +56,11 @@ _Work = tuple[list[int], list[bytes], list[str]]
 class _Call:
     """What one script call does in one bucket."""
 
-    __slots__ = ("accounts", "bodies")
+    __slots__ = ("accounts", "events")
 
     def __init__(self) -> None:
-        self.bodies: list[bytes] = []
-        """Message events, as the ledger's stream entries hold them."""
+        self.events: list[MessageEvent] = []
+        """Message events for the bucket's stream, written as one entry."""
         self.accounts: dict[str, _Work] = {}
 
 
@@ -113,7 +110,7 @@ class RedisPending:
         for event in batch.events:
             bucket = bucket_of(event.account)
             call = calls.get(bucket) or calls.setdefault(bucket, _Call())
-            call.bodies.append(message_event_body(event))
+            call.events.append(event)
         of_account: dict[str, _Work] = {}
         for index, (account, deliver, deadline, _) in enumerate(batch.stored):
             work = of_account.get(account) or self._work(calls, of_account, account)
@@ -144,8 +141,8 @@ class RedisPending:
     def _call(self, bucket: int, call: _Call) -> Awaitable[list[bytes]]:
         keys = self.parking.keys
         names = [f"{keys.prefix(bucket)}pending:{self.shard}", keys.events(bucket)]
-        lengths = _encode([len(body) for body in call.bodies])
-        args: list[Any] = [self._ttl, lengths, b"".join(call.bodies)]
+        body = message_events_body(call.events) if call.events else b""
+        args: list[Any] = [self._ttl, body]
         for account, (_, entries, removed) in call.accounts.items():
             names.append(self.stream(account))
             args += [account, len(entries), len(removed), *entries, *removed]

@@ -1,16 +1,13 @@
--- Adds message events to a bucket's event stream: ``lengths`` (a list) the
--- sizes of the bodies laid end to end in ``bodies``, each the msgpack array
--- that `ledger.events.message_event_body` packs. Each entry holds its body as
--- it is, under its kind, so neither side spends time on a field per value.
--- The ledger's append_events and the customers' store_pending both write
--- through here, so the persister reads one format.
-local function append_message_events(stream, lengths, bodies)
-  local offset = 1
-  for i = 1, #lengths do
-    local size = lengths[i]
-    redis.call('XADD', stream, '*', EF.kind, KIND.message, EF.body,
-      string.sub(bodies, offset, offset + size - 1))
-    offset = offset + size
+-- Adds a write's message events to a bucket's event stream as one entry: ``body``
+-- is their records in one msgpack array (`ledger.events.message_events_body`),
+-- kept as it is under the kind `messages`, so Redis neither unpacks it nor
+-- spends an XADD per event. Nothing is added for an empty body. The ledger's
+-- append_events and the customers' store_pending both write through here, so
+-- the persister reads one format.
+local function append_message_events(stream, body)
+  if body == '' then
+    return 0
   end
-  return #lengths
+  redis.call('XADD', stream, '*', EF.kind, KIND.messages, EF.body, body)
+  return 1
 end

@@ -10,7 +10,7 @@ import asyncpg
 from redis.asyncio import Redis
 
 from ledger.config import LedgerConfig, PersisterConfig
-from ledger.events import Event, LedgerEvent, MessageEvent, MessageState, decode_event
+from ledger.events import Event, LedgerEvent, MessageEvent, MessageState, decode_events
 from ledger.model import AcceptOutcome, AcceptRequest, AccountLimits
 from ledger.persister import Entry, Persister
 from ledger.pgstore import EventStore
@@ -39,8 +39,19 @@ async def redis_events(redis: Redis, ledger: RedisLedger) -> list[Event]:
     events: list[Event] = []
     for bucket in range(ledger.config.buckets):
         for entry_id, fields in await redis.xrange(ledger.keys.events(bucket)):
-            events.append(decode_event(bucket, entry_id.decode(), fields))
+            events.extend(decode_events(bucket, entry_id.decode(), fields))
     return events
+
+
+async def events_by_place(redis: Redis, ledger: RedisLedger) -> dict[tuple[object, ...], Event]:
+    """`redis_events` by where each sits (its entry, then its place in a packed
+    entry), so events read again before and after a drain count once."""
+    placed: dict[tuple[object, ...], Event] = {}
+    for event in await redis_events(redis, ledger):
+        at = event.position
+        index = sum(1 for place in placed if place[0] == at)
+        placed[(at, index)] = event
+    return placed
 
 
 def without_position(events: list[Event]) -> list[tuple[object, ...]]:

@@ -19,8 +19,8 @@ from ledger.events import (
     MessageEvent,
     MessageState,
     Position,
-    decode_event,
-    message_event_body,
+    decode_events,
+    message_events_body,
 )
 from ledger.model import MAX_AMOUNT
 from ledger.redis_ledger import RedisLedger
@@ -50,9 +50,9 @@ def test_message_details_survive_the_stream(
         destination=destination, source=source, reference=reference,
         price_per_part=price_per_part,
     )  # fmt: skip
-    wire = {b"kind": b"message", b"body": message_event_body(event)}
-    decoded = decode_event(3, f"{ms}-0", wire)
-    assert decoded == msgspec.structs.replace(event, position=Position(3, ms, 0))
+    wire = {b"kind": b"messages", b"body": message_events_body([event])}
+    decoded = decode_events(3, f"{ms}-0", wire)
+    assert decoded == [msgspec.structs.replace(event, position=Position(3, ms, 0))]
 
 
 @pytest.mark.parametrize(
@@ -67,7 +67,10 @@ def test_message_details_survive_the_stream(
 )
 def test_a_bad_message_body_is_an_error_not_skipped(body: bytes) -> None:
     with pytest.raises(EventSchemaError):
-        decode_event(3, "1-0", {b"kind": b"message", b"body": body})
+        decode_events(3, "1-0", {b"kind": b"message", b"body": body})
+    packed = b"\x91" + body  # the same record as the one element of a packed entry
+    with pytest.raises(EventSchemaError):
+        decode_events(3, "1-0", {b"kind": b"messages", b"body": packed})
 
 
 @pytest.mark.parametrize(

@@ -17,8 +17,8 @@ from ledger.events import (
     MessageEvent,
     MessageState,
     Position,
-    decode_event,
-    message_event_body,
+    decode_events,
+    message_events_body,
 )
 from ledger.layout import LedgerKeys
 from ledger.model import MAX_AMOUNT, MAX_PARTS, AcceptRequest, AccountLimits
@@ -112,19 +112,51 @@ def test_message_events_survive_the_stream(
         error_code=error_code,
         parts=parts,
     )
-    wire = {b"kind": b"message", b"body": message_event_body(event)}
-    decoded = decode_event(bucket, f"{ms}-{seq}", wire)
-    assert decoded == msgspec.structs.replace(event, position=Position(bucket, ms, seq))
+    wire = {b"kind": b"messages", b"body": message_events_body([event])}
+    decoded = decode_events(bucket, f"{ms}-{seq}", wire)
+    assert decoded == [msgspec.structs.replace(event, position=Position(bucket, ms, seq))]
     assert Position.parse(bucket, f"{ms}-{seq}").event_id == f"{bucket}-{ms}-{seq}"
+
+
+def _event(message_id: str, state: MessageState, ts_ms: int) -> MessageEvent:
+    return MessageEvent(message_id=message_id, account="acme", state=state, ts_ms=ts_ms, parts=1)
+
+
+def test_a_packed_entry_gives_its_events_in_order_at_its_own_position() -> None:
+    events = [
+        _event("m1", MessageState.SUBMITTED, 5),
+        _event("m2", MessageState.ACCEPTED, 6),
+        _event("m1", MessageState.DELIVERED, 7),
+    ]
+    wire = {b"kind": b"messages", b"body": message_events_body(events)}
+    decoded = decode_events(2, "9-4", wire)
+    assert decoded == [msgspec.structs.replace(e, position=Position(2, 9, 4)) for e in events]
+
+
+def test_an_entry_of_one_message_event_from_before_packing_still_decodes() -> None:
+    """Streams written by an earlier version hold one `message` entry per event."""
+    event = _event("m1", MessageState.SUBMITTED, 5)
+    record = (5, "m1", "acme", "submitted", 1, "", "", None, "", "", "", 0)
+    wire = {b"kind": b"message", b"body": msgspec.msgpack.encode(record)}
+    assert decode_events(1, "3-0", wire) == [
+        msgspec.structs.replace(event, position=Position(1, 3, 0))
+    ]
 
 
 @pytest.mark.parametrize(
     "fields",
-    [{}, {b"kind": b"refund"}, {b"kind": b"hold", b"account": b"a"}, {b"kind": b"message"}],
+    [
+        {},
+        {b"kind": b"refund"},
+        {b"kind": b"hold", b"account": b"a"},
+        {b"kind": b"message"},
+        {b"kind": b"messages"},
+        {b"kind": b"messages", b"body": msgspec.msgpack.encode({"not": "a list"})},
+    ],
 )
 def test_malformed_events_are_an_error_not_skipped(fields: dict[bytes, bytes]) -> None:
     with pytest.raises(EventSchemaError):
-        decode_event(0, "1-0", fields)
+        decode_events(0, "1-0", fields)
 
 
 def test_ledger_event_deltas_follow_the_kind() -> None:

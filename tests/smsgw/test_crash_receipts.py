@@ -24,7 +24,7 @@ from bench.smsc_sim import SimulatedSmsc
 from bench.smsc_sim_config import Delay, ReceiptSettings, SimulatorConfig
 from engine.customers.passwords import hash_password
 from ledger.config import LedgerConfig
-from ledger.events import MessageEvent, MessageState, decode_event
+from ledger.events import MessageEvent, MessageState, decode_events
 from ledger.redis_ledger import RedisLedger
 from smpp import pdu as p
 from smpp.aio import SmppConnection, open_session
@@ -151,9 +151,9 @@ async def final_states(redis: Redis, namespace: str) -> dict[str, MessageState]:
     bucket = keys.bucket_of("bank")
     states: dict[str, MessageState] = {}
     for entry_id, raw in await redis.xrange(keys.events(bucket)):
-        event = decode_event(bucket, entry_id.decode(), raw)
-        if isinstance(event, MessageEvent):
-            states[event.message_id] = event.state
+        for event in decode_events(bucket, entry_id.decode(), raw):
+            if isinstance(event, MessageEvent):
+                states[event.message_id] = event.state
     return states
 
 

@@ -6,13 +6,14 @@
 -- KEYS[1] the shard's set of accounts with a stream in the bucket,
 -- KEYS[2] the bucket's event stream (the ledger's, which the persister reads),
 -- KEYS[3..] the shard's stream of each account.
--- ARGV[1] idle TTL (s); ARGV[2] a msgpack array of event body lengths, ARGV[3]
--- the bodies end to end (`append_message_events` of the ledger's prelude); then, for each stream in KEYS order: the account, how many entries to
--- add, how many ids to delete, the entries (field d), the ids.
+-- ARGV[1] idle TTL (s); ARGV[2] the events' packed entry body, '' for none
+-- (`append_message_events` of the ledger's prelude); then, for each stream in
+-- KEYS order: the account, how many entries to add, how many ids to delete,
+-- the entries (field d), the ids.
 -- Returns the new entries' ids, in order.
-append_message_events(KEYS[2], cmsgpack.unpack(ARGV[2]), ARGV[3])
+append_message_events(KEYS[2], ARGV[2])
 local ttl = ARGV[1]
-local at = 4
+local at = 3
 local ids = {}
 local chunk = 1000
 for k = 3, #KEYS do

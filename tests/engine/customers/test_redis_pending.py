@@ -19,7 +19,7 @@ from engine.customers.redis_pending import RedisPending
 from engine.messages.history import MessageHistory
 from engine.shard.parking import RedisParking
 from engine.shard.registry import RedisShardRegistry
-from ledger.events import MessageEvent, MessageState, decode_event
+from ledger.events import MessageEvent, MessageState, decode_events
 from smpp.constants import CommandStatus as S
 from tests.engine.customers.delivery_harness import (
     FAR,
@@ -71,7 +71,11 @@ async def message_events(redis: Redis, parking: RedisParking, account: str) -> l
     """The message events in ``account``'s bucket stream, as the persister reads them."""
     bucket = parking.keys.bucket_of(account)
     entries = await redis.xrange(parking.keys.events(bucket))
-    events = [decode_event(bucket, entry_id.decode(), fields) for entry_id, fields in entries]
+    events = [
+        event
+        for entry_id, fields in entries
+        for event in decode_events(bucket, entry_id.decode(), fields)
+    ]
     return [event for event in events if isinstance(event, MessageEvent)]
 
 
