@@ -47,6 +47,8 @@ class EventKind(StrEnum):
     """One message event per entry: what versions before packed entries wrote."""
     MESSAGES = "messages"
     """The message events of one write, packed in one entry (`message_events_body`)."""
+    MONEY = "money"
+    """The money events of one ledger script call, packed in one entry (`_MoneyRecords`)."""
 
 
 class EventField(StrEnum):
@@ -318,6 +320,14 @@ Packed in Lua and decoded here in C, for the reason message events are."""
 
 _decode_money = msgspec.msgpack.Decoder(_MoneyRecord).decode
 
+_MoneyRecords = list[tuple[str, int, str, int, int, int, str, int, str, str]]
+"""A `money` entry's body as the scripts' `commit_money` packs it: one record per
+event, its kind then a `_MoneyRecord`. The entry's id is its first event's
+position and the others follow it (``<ms>-<seq + i>``): the script moves the
+stream's last id past them."""
+
+_decode_money_records = msgspec.msgpack.Decoder(_MoneyRecords).decode
+
 
 def message_events_body(events: Sequence[MessageEvent]) -> bytes:
     """The `body` of one `messages` stream entry: the events' records in one
@@ -346,26 +356,16 @@ def decode_events(bucket: int, entry_id: str, raw: dict[bytes, bytes]) -> list[E
             return [_message_event(r, position) for r in _decode_records(raw[_BODY])]
         if kind is EventKind.MESSAGE:
             return [_message_event(_decode_record(raw[_BODY]), position)]
+        if kind is EventKind.MONEY:
+            records = _decode_money_records(raw[_BODY])
+            return [
+                _money_event(_MONEY_KINDS[r[0]], r[1:], Position(bucket, position.ms, seq))
+                for seq, r in enumerate(records, position.seq)
+            ]
         if kind is EventKind.ACCOUNT:
             fields = {key.decode(): value.decode() for key, value in raw.items()}
             return [_account_event(fields, position)]
-        ts_ms, account, amount, balance, held, message_id, parts, reference, reason = _decode_money(
-            raw[_BODY]
-        )
-        event = LedgerEvent(
-            kind=kind,
-            account=account,
-            amount=amount,
-            balance=balance,
-            held=held,
-            ts_ms=ts_ms,
-            message_id=message_id,
-            parts=parts,
-            reference=reference,
-            reason=reason,
-            position=position,
-        )
-        return [event]
+        return [_money_event(kind, _decode_money(raw[_BODY]), position)]
     except (KeyError, ValueError, msgspec.ValidationError, msgspec.DecodeError) as error:
         raise EventSchemaError(f"bad event {bucket}-{entry_id} {raw!r}: {error!r}") from error
 
@@ -382,6 +382,26 @@ _KIND = EventField.KIND.encode()
 _KINDS = {kind.value.encode(): kind for kind in EventKind}
 """Each kind by its bytes in the stream: a dict lookup instead of decoding and an enum call."""
 _BODY = EventField.BODY.encode()
+
+
+_MONEY_KINDS = {kind.value: kind for kind in MONEY_KINDS}
+
+
+def _money_event(kind: EventKind, record: _MoneyRecord, position: Position) -> LedgerEvent:
+    ts_ms, account, amount, balance, held, message_id, parts, reference, reason = record
+    return LedgerEvent(
+        kind=kind,
+        account=account,
+        amount=amount,
+        balance=balance,
+        held=held,
+        ts_ms=ts_ms,
+        message_id=message_id,
+        parts=parts,
+        reference=reference,
+        reason=reason,
+        position=position,
+    )
 
 
 def _account_event(fields: dict[str, str], position: Position) -> AccountEvent:

@@ -135,8 +135,8 @@ class PersisterMetrics:
         )
         events = GaugeMetricFamily(
             "smsgw_persister_lag_events",
-            "Stream entries not yet persisted (delivered or not): one per money or"
-            " account event, one per write of message events.",
+            "Stream entries not yet persisted (delivered or not): the money events"
+            " of one ledger call share one, as do the message events of one write.",
         )
         seconds = GaugeMetricFamily(
             "smsgw_persister_lag_seconds",

@@ -85,10 +85,7 @@ local function accept(m, payload)
   if idem_key then
     redis.call('SET', idem_key, message_id, 'EX', idempotency_ttl)
   end
-  local event_id = emit(KIND.hold, a, amount, message_id, parts)
-  redis.call('HSET', a.key, AF.held, a.held, AF.last_event, event_id,
-    AF.window_second, a.window_second, AF.window_used, a.window_used,
-    AF.quota_window, a.quota_window, AF.quota_used, a.quota_used)
+  emit(KIND.hold, a, amount, message_id, parts)
   return ACCEPT.ok, entry_id
 end
 
@@ -101,4 +98,5 @@ for i, m in ipairs(batch) do
   results[2 * i - 1] = code
   results[2 * i] = value
 end
+commit_money()
 return results

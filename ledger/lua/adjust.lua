@@ -24,8 +24,7 @@ local function adjust(account, account_key, refs_key, amount, reason, reference)
   end
   a.balance = balance
   redis.call('HSET', refs_key, reference, amount)
-  local event_id = emit(KIND.adjust, a, amount, nil, nil, reference, reason)
-  store_money(a, event_id)
+  emit(KIND.adjust, a, amount, nil, nil, reference, reason)
   return ADJUST.ok, a.balance, a.held
 end
 
@@ -37,4 +36,5 @@ for i, item in ipairs(batch) do
   results[3 * i - 1] = balance
   results[3 * i] = held
 end
+commit_money()
 return results

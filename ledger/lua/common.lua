@@ -41,19 +41,53 @@ local function load_account(id, k)
   return a
 end
 
--- Appends one money event and returns its stream id. Its `body` is a msgpack
--- array (`ledger.events` _MoneyRecord): the time, the account, the amount, the
--- account's balance and holds after it, then the message id and parts (holds,
--- captures, releases) or the reference and reason (adjustments), '' or 0 if none.
+-- Money events of this call, and the accounts they changed (in the order first
+-- changed). `emit` only collects; `commit_money`, which every script that
+-- emits calls once before it returns, writes them: one stream entry for all
+-- of the call's money events and one HSET per account, not an XADD and an
+-- HSET per message. A script runs atomically and Redis refuses a writing
+-- script for memory at its start only, never half-way through (scripts
+-- declare no allow-oom), so nobody sees an account before its write.
+local money_records = {}
+local changed = {}
+
+-- A record of one money event (`ledger.events` _MoneyRecord behind its kind):
+-- the time, the account, the amount, the account's balance and holds after
+-- it, then the message id and parts (holds, captures, releases) or the
+-- reference and reason (adjustments), '' or 0 if none.
 local function emit(kind, a, amount, message_id, parts, reference, reason)
-  local body = cmsgpack.pack({NOW, a.id, amount, a.balance, a.held,
-    message_id or '', parts or 0, reference or '', reason or ''})
-  return redis.call('XADD', KEYS[1], '*', EF.kind, kind, EF.body, body)
+  money_records[#money_records + 1] = {kind, NOW, a.id, amount, a.balance, a.held,
+    message_id or '', parts or 0, reference or '', reason or ''}
+  if not a.last_record then
+    changed[#changed + 1] = a
+  end
+  a.last_record = #money_records
 end
 
--- Writes the account's balance and holds with the id of the event that set them.
-local function store_money(a, event_id)
-  redis.call('HSET', a.key, AF.balance, a.balance, AF.held, a.held, AF.last_event, event_id)
+-- Writes the call's money events as one `money` entry of the bucket stream
+-- (KEYS[1]). Its N events take the stream ids <ms>-<seq> to <ms>-<seq+N-1>
+-- from the entry's own id on: XSETID moves the stream's last id past them, so
+-- no later entry takes one, and each event keeps a position of its own for
+-- PostgreSQL's keys and reconciliation's cut-offs. Then each changed account
+-- gets its balance, holds, windows and the id of its latest event.
+local function commit_money()
+  local count = #money_records
+  if count == 0 then
+    return
+  end
+  local entry_id = redis.call('XADD', KEYS[1], '*', EF.kind, KIND.money, EF.body,
+    cmsgpack.pack(money_records))
+  local ms, seq = string.match(entry_id, '^(%d+)%-(%d+)$')
+  seq = tonumber(seq)
+  if count > 1 then
+    redis.call('XSETID', KEYS[1], ms .. '-' .. string.format('%d', seq + count - 1))
+  end
+  for _, a in ipairs(changed) do
+    redis.call('HSET', a.key, AF.balance, a.balance, AF.held, a.held,
+      AF.last_event, ms .. '-' .. string.format('%d', seq + a.last_record - 1),
+      AF.window_second, a.window_second, AF.window_used, a.window_used,
+      AF.quota_window, a.quota_window, AF.quota_used, a.quota_used)
+  end
 end
 
 -- Settled holds (ledger.layout SETTLED_SLICES): accept, settle and void declare

@@ -37,17 +37,15 @@ local function settle(op, message_id, account, account_key, hold_key, amount)
     return SETTLE.exceeds_hold, 0, 0
   end
   local a = load_account(account, account_key)
-  local event_id
   if op == 'c' then
     a.balance, a.held = a.balance - amount, a.held - amount
-    event_id = emit(KIND.capture, a, amount, message_id)
+    emit(KIND.capture, a, amount, message_id)
   end
   local rest = held - amount
   if op == 'r' or rest > 0 then
     a.held = a.held - rest
-    event_id = emit(KIND.release, a, rest, message_id)
+    emit(KIND.release, a, rest, message_id)
   end
-  store_money(a, event_id)
   redis.call('DEL', hold_key)
   -- %d: Lua's own number to string keeps 14 digits only.
   local mark = op == 'c' and SM.captured .. string.format('%d', amount) or SM.released
@@ -66,4 +64,5 @@ for i, item in ipairs(batch) do
   results[3 * i - 1] = captured
   results[3 * i] = released
 end
+commit_money()
 return results

@@ -32,7 +32,7 @@ local function void(message_id, account, account_key, hold_key, idem_key)
   end
   local amount = tonumber(h[2])
   a.held = a.held - amount
-  store_money(a, emit(KIND.release, a, amount, message_id))
+  emit(KIND.release, a, amount, message_id)
   redis.call('DEL', hold_key)
   remember_settled(message_id, SM.released, slice_ttl)
   if h[4] then
@@ -48,4 +48,5 @@ local results = {}
 for i, m in ipairs(batch) do
   results[i] = void(m[1], m[2], KEYS[m[3]], KEYS[m[4]], m[5] > 0 and KEYS[m[5]] or nil)
 end
+commit_money()
 return results

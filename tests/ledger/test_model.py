@@ -143,6 +143,16 @@ def test_an_entry_of_one_message_event_from_before_packing_still_decodes() -> No
     ]
 
 
+def test_a_money_entry_of_one_event_from_before_packing_still_decodes() -> None:
+    """Streams written by an earlier version hold one entry per money event."""
+    body = msgspec.msgpack.encode([7, "acme", 40, 100, 40, "m1", 1, "", ""])
+    [event] = decode_events(2, "8-3", {b"kind": b"hold", b"body": body})
+    assert event == LedgerEvent(
+        kind=EventKind.HOLD, account="acme", amount=40, balance=100, held=40, ts_ms=7,
+        message_id="m1", parts=1, position=Position(2, 8, 3),
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize(
     "fields",
     [
@@ -152,6 +162,11 @@ def test_an_entry_of_one_message_event_from_before_packing_still_decodes() -> No
         {b"kind": b"message"},
         {b"kind": b"messages"},
         {b"kind": b"messages", b"body": msgspec.msgpack.encode({"not": "a list"})},
+        {b"kind": b"money", b"body": msgspec.msgpack.encode([[7, "acme", 40]])},
+        {
+            b"kind": b"money",  # a record of a kind that is not money
+            b"body": msgspec.msgpack.encode([["message", 7, "acme", 40, 0, 40, "m1", 1, "", ""]]),
+        },
     ],
 )
 def test_malformed_events_are_an_error_not_skipped(fields: dict[bytes, bytes]) -> None:

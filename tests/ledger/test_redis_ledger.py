@@ -10,6 +10,7 @@ import pytest
 from redis.asyncio import Redis
 
 from ledger.config import LedgerConfig
+from ledger.events import EventKind, MessageEvent, MessageState, Position, decode_events
 from ledger.model import AcceptOutcome, AcceptRequest, AccountLimits
 from ledger.redis_ledger import BucketCountMismatch, RedisLedger
 from ledger.scripts import LuaScript
@@ -97,3 +98,37 @@ async def test_without_a_clock_one_batch_sees_one_server_second(
     await ledger.adjust("acme", 100, reason="top-up", reference="fund")
     results = await ledger.accept_many([message(f"m{n}") for n in range(3)])
     assert [r.outcome for r in results] == [AcceptOutcome.OK] * 2 + [AcceptOutcome.THROTTLED]
+
+
+async def test_a_calls_money_events_are_one_entry_each_event_at_a_place_of_its_own(
+    redis_client: Redis, namespace: str
+) -> None:
+    """accept_many packs its holds in one stream entry; each hold still has its own
+    stream id (the entry's and the ones after it, which no later entry takes), and
+    each account's last_event names its own latest hold."""
+    ledger = RedisLedger(redis_client, LedgerConfig(namespace=namespace, buckets=1))
+    await ledger.start()
+    for account in ("acme", "bolt"):
+        await ledger.set_account(account, AccountLimits())
+        await ledger.adjust(account, 100, reason="top-up", reference="fund")
+    stream = ledger.keys.events(0)
+    before = await redis_client.xlen(stream)
+    requests = [message(f"m{n}", "acme" if n % 3 else "bolt") for n in range(5)]
+    await ledger.accept_many(requests)
+    assert await redis_client.xlen(stream) == before + 1
+    [(entry_id, fields)] = await redis_client.xrevrange(stream, count=1)
+    holds = decode_events(0, entry_id.decode(), fields)
+    assert [(e.kind, e.message_id) for e in holds] == [
+        (EventKind.HOLD, r.message_id) for r in requests
+    ]
+    ms, seq = (int(part) for part in entry_id.decode().split("-"))
+    assert [e.position for e in holds] == [Position(0, ms, seq + i) for i in range(5)]
+    for account in ("acme", "bolt"):
+        last = [e for e in holds if e.account == account][-1]
+        stored = await redis_client.hget(ledger.keys.account(account), "last_event")
+        assert stored.decode() == f"{ms}-{last.position.seq}"
+    await ledger.append_message_events(
+        [MessageEvent(message_id="m0", account="bolt", state=MessageState.SUBMITTED, ts_ms=1)]
+    )
+    [(later, _)] = await redis_client.xrevrange(stream, count=1)
+    assert Position.parse(0, later.decode()) > holds[-1].position
