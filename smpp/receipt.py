@@ -154,8 +154,11 @@ def _counter(value: str) -> int | None:
     return None
 
 
+@lru_cache(maxsize=256)
 def _date(value: str) -> datetime | None:
-    """A receipt date: YYMMDDhhmm, YYMMDDhhmmss, or a full §7.1.1 absolute time."""
+    """A receipt date: YYMMDDhhmm, YYMMDDhhmmss, or a full §7.1.1 absolute time.
+    Remembered: receipts of one minute share their dates, and reading a
+    receipt's two cost 4.4 of its 19 us."""
     if len(value) == TIME_LENGTH:
         try:
             return parse_absolute(value)
@@ -297,6 +300,44 @@ def format_receipt(receipt: DeliveryReceipt, *, seconds: bool = False) -> str:
     if receipt.text is not None:
         parts.append(f"text:{receipt.text[:TEXT_PREVIEW_LENGTH]}")
     return " ".join(parts)
+
+
+_FIRST_MINUTE, _END_MINUTE = _WRITABLE[False]
+_ROUNDS_UP = 60.0 - 1e-6
+"""Seconds into a minute from which a datetime of the time, rounded to the
+microsecond, may fall in the next minute."""
+
+
+def _minute_text(name: str, timestamp: float) -> str:
+    """`_format_date` of the Unix time's UTC datetime, in minutes, without
+    making the datetime (a receipt's two, made and written, cost 2.6 us); it
+    is made only where its rounding may carry into the next minute, and to
+    raise the error of a date outside 2000-2099."""
+    minute, second = divmod(timestamp, 60.0)
+    if second < _ROUNDS_UP and _FIRST_MINUTE <= minute < _END_MINUTE:
+        return _date_text(int(minute), False)
+    return _format_date(name, datetime.fromtimestamp(timestamp, UTC), False)
+
+
+def format_own_receipt(
+    receipt_id: str,
+    delivered: bool,
+    submitted_at: float,
+    done_at: float,
+    stat: str,
+    err: str,
+    text: str,
+) -> str:
+    """`format_receipt` of a receipt we write for one message (sub 1, dlvrd 1
+    when ``delivered``, dates as Unix times), without a `DeliveryReceipt` and
+    its datetimes. Its words are ours and are not checked again: our message
+    id, a word of `STAT_WORDS`, an ``err`` of three letters or digits."""
+    return (
+        f"id:{receipt_id} sub:001 dlvrd:{'001' if delivered else '000'}"
+        f" submit date:{_minute_text('submit date', submitted_at)}"
+        f" done date:{_minute_text('done date', done_at)}"
+        f" stat:{stat} err:{err} text:{text[:TEXT_PREVIEW_LENGTH]}"
+    )
 
 
 def _state_from_tlv(value: int | None) -> MessageState | None:

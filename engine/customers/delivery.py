@@ -55,6 +55,8 @@ _PAUSE = Backoff(1.0, 30.0, Jitter.NONE)
 """Pause of an account's sends after temporary errors in a row."""
 _STORE_RETRY = Backoff(0.5, 10.0)
 """Wait before a round whose store failed is tried again."""
+_OK = S.ESME_ROK
+"""Read once: an enum's attribute costs 0.1 us to read, on every answer."""
 
 
 class _Round:
@@ -268,8 +270,9 @@ class CustomerDelivery:
         """Fill the free window slots of the account's binds, oldest first;
         park what waits here if no receiving bind is left."""
         held = self.held
-        waits = held.has(account) or held.overflowing(account)
-        if waits and self.store.parks and not self.binds.has_receiver(account):
+        if not (held.has(account) or held.overflowing(account)):
+            return  # the common answer: nothing waits for the slot it frees
+        if self.store.parks and not self.binds.has_receiver(account):
             self._round().batch.handovers.add(account)
             return
         if account in self._paused:
@@ -302,7 +305,7 @@ class CustomerDelivery:
                 self._pause(account)
         else:
             self._failures.pop(account, None)
-            self._finish(account, entry, "delivered" if status == S.ESME_ROK else "refused")
+            self._finish(account, entry, "delivered" if status == _OK else "refused")
         self._pump(account)
 
     def _finish(self, account: str, entry: Entry, outcome: str) -> None:

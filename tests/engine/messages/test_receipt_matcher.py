@@ -4,11 +4,13 @@ answered only once committed, and unknown ones counted, kept and given up."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 import pytest
 from redis.asyncio import Redis
 
 from engine.loop.batching import BackgroundTasks
+from engine.messages import receipt_matcher
 from engine.messages.receipt_map import MemoryReceiptMap, RedisReceiptMap, SubmittedPart
 from engine.messages.receipt_matcher import (
     MatchedReceipt,
@@ -279,3 +281,37 @@ async def test_a_receipt_matched_on_another_shard_forgets_the_correlation_in_red
     assert [part.message_id for _, _, part in applied] == ["m1"]
     keys = [key async for key in redis_client.scan_iter(match=f"{namespace}:*")]
     assert len(keys) == 1  # the other part's, still waiting for its receipt
+
+
+class RemoteMap(MemoryReceiptMap):
+    """A receipt map the matcher keeps a copy of, counting its lookups."""
+
+    remote = True
+
+    def __init__(self) -> None:
+        super().__init__(ttl=600)
+        self.lookups = 0
+
+    async def get_many(self, keys: Sequence[tuple[str, str]]) -> list[SubmittedPart | None]:
+        self.lookups += 1
+        return await super().get_many(keys)
+
+
+async def test_recent_correlations_are_matched_in_memory_and_the_copy_is_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(receipt_matcher, "RECENT_PARTS", 4)
+    harness = Harness()
+    remote = RemoteMap()
+    harness.matcher.receipts = remote
+    for n in range(7):
+        harness.matcher.expect("op", [f"a{n}"], part(f"m{n}"))
+        await harness.matcher.store([("op", [f"a{n}"])])
+    for n in (6, 5, 4):  # the latest, in the copy's newer half and in its older one
+        harness.receive(deliver(receipted_message_id=f"a{n}", message_state=2))
+    await harness.settle()
+    assert remote.lookups == 0
+    harness.receive(deliver(receipted_message_id="a0", message_state=2))  # dropped from the copy
+    await harness.settle()
+    assert remote.lookups == 1
+    assert [message_id for message_id, _ in harness.matched()] == ["m6", "m5", "m4", "m0"]
