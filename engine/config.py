@@ -125,6 +125,8 @@ class GatewayLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     commit point before its submits are shed (ESME_RTHROTTLED, HTTP 429)."""
 
     def __post_init__(self) -> None:
+        if not 0 < self.validity_default <= self.validity_max:
+            raise ValueError("need 0 < validity_default <= validity_max")
         if self.redis_timeout <= 0:
             raise ValueError("redis_timeout must be > 0")
         if self.held_receipts_per_account < 1 or self.parked_receipts_per_account < 1:

@@ -34,6 +34,11 @@ log = structlog.get_logger("smsgw.pipeline")
 
 Commit = tuple[AcceptRequest, MtMessage, Reply]
 
+_OTP = Priority.OTP
+_ACCEPTED = AcceptOutcome.OK
+_OK = int(S.ESME_ROK)
+"""Read once: each enum member read off its class costs 0.1 us, per message."""
+
 
 class Commits:
     def __init__(
@@ -84,7 +89,7 @@ class Commits:
             price=message.price_per_part,
             payload=pack_message(message),
         )
-        otp = message.priority is Priority.OTP
+        otp = message.priority is _OTP
         (self._otp_batches if otp else self._batches).add((accept, message, reply))
 
     async def _commit(self, batch: list[Commit], urgent: bool = False) -> None:
@@ -108,12 +113,12 @@ class Commits:
             return
         self.admission.leave((m.account for _, m, _ in batch), time.monotonic() - called)
         for (_, message, reply), result in zip(batch, results, strict=True):
-            if result.outcome is AcceptOutcome.OK:
+            if result.outcome is _ACCEPTED:
                 self.counters["accepted"] += 1
                 self._accepted(message, result.outbox_id or "")
-                reply(S.ESME_ROK, message.id, "")
+                reply(_OK, message.id, "")
             elif result.outcome is AcceptOutcome.DUPLICATE:
-                reply(S.ESME_ROK, result.original_message_id or "", "")
+                reply(_OK, result.original_message_id or "", "")
             else:
                 self.counters["refused"] += 1
                 status, reason = REFUSALS[result.outcome]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Protocol
 
 import msgspec
@@ -35,12 +36,29 @@ _PRIORITY_NAMES = {
 
 _UDHI = int(EsmClass.UDHI)
 """A plain int: an IntFlag operand makes `&` go through enum's Python code."""
+_MESSAGE_PAYLOAD = int(Tag.MESSAGE_PAYLOAD)
+"""A plain int: reading a member off its enum class costs 120 ns, per message."""
 
 
-class ValidityLimits(msgspec.Struct, frozen=True):
+class ValidityLimits(msgspec.Struct, frozen=True, dict=True):
+    """Checked once here, so a submit without a validity_period (most of them)
+    skips `expiry_from_validity`; ``dict`` makes room for the cached periods."""
+
     default: float = 86_400.0
     """Seconds a message may wait for an operator when the customer set no validity."""
     maximum: float = 172_800.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.default <= self.maximum:
+            raise ValueError(f"need 0 < default <= maximum, got {self.default} and {self.maximum}")
+
+    @cached_property
+    def default_period(self) -> timedelta:
+        return timedelta(seconds=self.default)
+
+    @cached_property
+    def maximum_period(self) -> timedelta:
+        return timedelta(seconds=self.maximum)
 
 
 class Refused(msgspec.Struct, frozen=True):
@@ -110,21 +128,24 @@ def prepare_mt(
     if not request.source_addr.isprintable():
         return Refused(S.ESME_RINVSRCADR, "source_addr not printable")
     user_data = request.short_message
-    payload = request.tlvs.get(Tag.MESSAGE_PAYLOAD)
+    payload = request.tlvs.get(_MESSAGE_PAYLOAD)
     if payload is not None:
         if user_data:
             return Refused(S.ESME_RINVOPTPARAMVAL, "short_message and message_payload both set")
         user_data = payload  # type: ignore[assignment]
     moment = datetime.fromtimestamp(now, UTC)
-    try:
-        expires = expiry_from_validity(
-            request.validity_period,
-            moment,
-            default=timedelta(seconds=validity.default),
-            maximum=timedelta(seconds=validity.maximum),
-        )
-    except SmppTimeError as exc:
-        return Refused(S.ESME_RINVEXPIRY, str(exc))
+    if not request.validity_period:  # the SMSC default (§5.2.16): 2 of ~11 us to parse it
+        expires = moment + validity.default_period
+    else:
+        try:
+            expires = expiry_from_validity(
+                request.validity_period,
+                moment,
+                default=validity.default_period,
+                maximum=validity.maximum_period,
+            )
+        except SmppTimeError as exc:
+            return Refused(S.ESME_RINVEXPIRY, str(exc))
     expires_at = expires.timestamp() if options.expires_at is None else options.expires_at
     not_before = options.not_before
     if request.schedule_delivery_time:

@@ -69,6 +69,8 @@ _RECENT_STATES = 1_000_000
 _ACCEPTED = RECORDED[Event.ACCEPTED]
 _SUBMITTED = RECORDED[Event.SUBMITTED]
 """The states of the two events of every message, looked up once."""
+_ENROUTE = MessageState.ENROUTE
+"""Read once: an enum member read off its class costs 0.1 us, per message."""
 
 SourceCheck = Callable[[AccountConfig, p.SubmitSm], p.SubmitSm | Refused]
 """The request as it goes on (its source maybe rewritten), or why it is refused."""
@@ -208,14 +210,13 @@ class Pipeline:
         """A message the ledger holds: on to its connector's queue."""
         self.outbox.accepted(message.id, outbox_id)
         self._record_described(message, _ACCEPTED)
-        self.states.set(
-            message.id, KnownState(message.account, MessageState.ENROUTE, 0, 0, message.source_addr)
-        )
+        known = KnownState(message.account, _ENROUTE, 0, 0, message.source_addr)
+        self.states.set(message.id, known)
         self.enqueue(message)
 
     def _record_described(self, message: MtMessage, state: Recorded) -> None:
         """A message's first state in the history, with what describes it."""
-        self.history.record(
+        self.history.record_described(
             message.id,
             message.account,
             state,

@@ -25,6 +25,7 @@ from typing import Protocol
 import structlog
 
 from engine.loop.cancelling import cancelled
+from engine.loop.throttle import TokenBucket
 from engine.messages.message import MtMessage
 from engine.operators.connector_config import ConnectorConfig
 from engine.operators.health import ConnectorHealth
@@ -45,6 +46,8 @@ _BIND_PDUS: dict[str, type[p.BindTransmitter | p.BindTransceiver | p.BindReceive
     "transceiver": p.BindTransceiver,
     "receiver": p.BindReceiver,
 }
+_DELIVERIES = (p.DeliverSm, p.DataSm)
+"""A tuple: ``p.DeliverSm | p.DataSm`` builds a union (0.1 us) each time it is read."""
 _SENDING_STATES = (SessionState.BOUND_TX, SessionState.BOUND_TRX)
 """A tuple: `in` finds a member by identity, where a set hashes it through
 `Enum.__hash__`, a Python call (checked twice per message sent)."""
@@ -75,6 +78,8 @@ class BindOwner(Protocol):
     limits: SessionLimits
     reconnect_backoff: Backoff
     scheduler: Scheduler
+    bucket: TokenBucket
+    """The connector's submit_sm per second, every bind together."""
     health: ConnectorHealth
     listener: DeliverListener
 
@@ -240,9 +245,14 @@ class OperatorBind:
 
     async def _send_loop(self, connection: SmppConnection) -> None:
         connector = self.connector
+        window = connector.config.window
         while connection.state in _SENDING_STATES:
-            await self._free_slot()
-            await connector.token_available()
+            # Each wait is awaited only when it must wait: a coroutine costs
+            # 0.1 us to make and run even when it returns at once.
+            if self.in_flight >= window:
+                await self._free_slot()
+            if connector.bucket.delay() > 0:
+                await connector.token_available()
             message = await connector.scheduler.get()
             submission = connector.begin(message)
             if submission is None:
@@ -260,7 +270,8 @@ class OperatorBind:
         for count, index in enumerate(submission.begin_attempt()):
             if count:
                 await self._free_slot()
-            await connector.take_token()
+            if not connector.bucket.try_take():  # awaited only when it must wait, as above
+                await connector.take_token()
             if submission.stopped:
                 return
             if connector.is_expired(submission.message):
@@ -298,7 +309,7 @@ class OperatorBind:
     # -- SessionHandler ---------------------------------------------------
 
     def request_received(self, connection: SmppConnection, request: p.Pdu) -> None:
-        if not isinstance(request, p.DeliverSm | p.DataSm):
+        if not isinstance(request, _DELIVERIES):
             return  # alert_notification and outbind have no response (§4.12, §4.1.7)
         connector = self.connector
         answer = partial(_answer, connection, request)
@@ -316,4 +327,6 @@ def _answer(connection: SmppConnection, request: p.DeliverSm | p.DataSm, status:
     """Answers an operator's deliver_sm or data_sm once its effect is committed;
     if the bind dropped meanwhile, the operator sends it again on another."""
     if connection.is_open:
-        connection.respond(p.response_to(request, status))
+        # Built here rather than by `p.response_to`: 0.1 us instead of 0.36, per receipt.
+        response = p.DeliverSmResp if isinstance(request, p.DeliverSm) else p.DataSmResp
+        connection.respond(response(sequence_number=request.sequence_number, command_status=status))

@@ -275,6 +275,14 @@ class Connector:
     def _settle(self, submission: Submission) -> None:
         message = submission.message
         outcome = submission.outcome()
+        if outcome is Outcome.SUBMITTED:
+            # Nearly every message: tested first, as each enum member read off
+            # its class costs 0.1 us (five were read before this one).
+            del self._submissions[message.id]
+            self.pacing.on_accepted()
+            self._submitted += 1
+            self.listener.on_submitted(self.config.id, message, submission.operator_message_ids)
+            return
         if outcome is Outcome.REQUEUE or (outcome is Outcome.TEMPORARY and self._stopping):
             self._retried += 1
             self._requeued.append(submission)
@@ -286,11 +294,7 @@ class Connector:
         if outcome is Outcome.TEMPORARY and self._retry_later(submission):
             return
         del self._submissions[message.id]
-        if outcome is Outcome.SUBMITTED:
-            self.pacing.on_accepted()
-            self._submitted += 1
-            self.listener.on_submitted(self.config.id, message, submission.operator_message_ids)
-        elif outcome is Outcome.EXPIRED:
+        if outcome is Outcome.EXPIRED:
             self._expired += 1
             self.listener.on_expired(self.config.id, message)
         elif outcome is Outcome.FAILED:

@@ -9,6 +9,7 @@ handset still joins them) and only those not yet accepted.
 from __future__ import annotations
 
 import asyncio
+import math
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from functools import lru_cache
@@ -37,9 +38,16 @@ _CONCATENATION = {
 }
 _DEFAULT_ALPHABET = {"gsm": DefaultAlphabet.GSM, "latin-1": DefaultAlphabet.LATIN_1}
 _UDHI = int(EsmClass.UDHI)
+_OK = int(S.ESME_ROK)
+_SMSC_DEFAULT = int(DataCoding.SMSC_DEFAULT)
+_GSM = DefaultAlphabet.GSM
+_BY_PAYLOAD = Concatenation.MESSAGE_PAYLOAD
+_UDH_8BIT_REF = Concatenation.UDH_8BIT_REF
 _FINAL_RECEIPT = int(RegisteredDelivery.FINAL)
+"""Read once: reading a member off its enum class costs about 120 ns, per message."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TENTH = timedelta(milliseconds=100)
+_TENTH_US = 100_000
 
 
 class Outcome(Enum):
@@ -61,8 +69,8 @@ def _link_coding(message: MtMessage, default_alphabet: DefaultAlphabet) -> tuple
     """data_coding and user data as this SMSC reads them: GSM text for an SMSC
     whose default alphabet is Latin-1 becomes Latin-1, or UCS-2 if it must."""
     if (
-        message.data_coding != DataCoding.SMSC_DEFAULT
-        or default_alphabet is DefaultAlphabet.GSM
+        default_alphabet is _GSM
+        or message.data_coding != _SMSC_DEFAULT
         or message.esm_class & _UDHI
     ):
         return message.data_coding, message.user_data
@@ -72,21 +80,27 @@ def _link_coding(message: MtMessage, default_alphabet: DefaultAlphabet) -> tuple
     return DataCoding.UCS2, text.encode("utf-16-be")
 
 
-def _parts(message: MtMessage, config: ConnectorConfig, reference: int) -> list[Part]:
-    default_alphabet = _DEFAULT_ALPHABET[config.default_alphabet]
-    data_coding, user_data = _link_coding(message, default_alphabet)
+def _parts(
+    message: MtMessage,
+    data_coding: int,
+    user_data: bytes,
+    default_alphabet: DefaultAlphabet,
+    split_policy: str,
+    reference: int,
+) -> list[Part]:
+    """``user_data`` in ``data_coding`` (`_link_coding`) cut as the connector's policy says."""
     if message.esm_class & _UDHI:
         # The customer's own UDH: the message is already one part of its own making.
         if len(user_data) > MAX_SHORT_MESSAGE_OCTETS:
             return [Part(b"", message_payload=user_data)]
         return [Part(user_data)]
     alphabet = alphabet_of(data_coding, default_alphabet=default_alphabet)
-    method = _CONCATENATION[config.split]
-    if method is Concatenation.MESSAGE_PAYLOAD and count_payload_parts(user_data, alphabet) == 1:
+    method = _CONCATENATION[split_policy]
+    if method is _BY_PAYLOAD and count_payload_parts(user_data, alphabet) == 1:
         # Every SMSC takes a single part as short_message; message_payload is
         # only worth its TLV for what would otherwise be split.
-        method = Concatenation.UDH_8BIT_REF
-    if method is Concatenation.UDH_8BIT_REF:
+        method = _UDH_8BIT_REF
+    if method is _UDH_8BIT_REF:
         reference &= 0xFF
     return split(user_data, alphabet, method, reference=reference)
 
@@ -94,8 +108,13 @@ def _parts(message: MtMessage, config: ConnectorConfig, reference: int) -> list[
 def _validity_period(expires_at: float) -> str:
     """``expires_at`` (unix time) as an absolute time (§7.1.1). The format stops
     at tenths of a second, and messages accepted in the same tenth share it: it
-    is written once per tenth, which was 60% of the cost of building a submit_sm."""
-    return _absolute_time((datetime.fromtimestamp(expires_at, UTC) - _EPOCH) // _TENTH)
+    is written once per tenth, which was 60% of the cost of building a submit_sm.
+
+    The tenth is counted as `datetime.fromtimestamp` reads the time (to the
+    microsecond, half to even: its own `math.modf` and `round`), without the
+    datetime: 0.5 of the 0.95 us it took."""
+    fraction, seconds = math.modf(expires_at)
+    return _absolute_time(int(seconds) * 10 + round(fraction * 1e6) // _TENTH_US)
 
 
 @lru_cache(maxsize=256)
@@ -119,7 +138,8 @@ def build_submits(
     cycles it. Raises `SmppError` (or ValueError) for a message that cannot be
     sent as it is.
     """
-    data_coding, _ = _link_coding(message, _DEFAULT_ALPHABET[config.default_alphabet])
+    default_alphabet = _DEFAULT_ALPHABET[config.default_alphabet]
+    data_coding, user_data = _link_coding(message, default_alphabet)
     source_ton, source_npi = message.source_addr_ton, message.source_addr_npi
     if source_ton == 0 and source_npi == 0:
         source_ton, source_npi = config.source_addr_ton, config.source_addr_npi
@@ -127,8 +147,9 @@ def build_submits(
     if message.expires_at > 0:
         # The operator must not deliver late either (§5.2.16).
         validity = _validity_period(message.expires_at)
+    registered_delivery = _asked_of_operator(message.registered_delivery)
     submits = []
-    for part in _parts(message, config, reference):
+    for part in _parts(message, data_coding, user_data, default_alphabet, config.split, reference):
         tlvs: dict[int, int | str | bytes] = {}
         if part.sar is not None:
             tlvs[Tag.SAR_MSG_REF_NUM] = part.sar.reference
@@ -146,7 +167,7 @@ def build_submits(
                 destination_addr=message.destination_addr,
                 esm_class=message.esm_class | (_UDHI if part.udhi else 0),
                 validity_period=validity,
-                registered_delivery=_asked_of_operator(message.registered_delivery),
+                registered_delivery=registered_delivery,
                 data_coding=data_coding,
                 short_message=part.short_message,
                 tlvs=tlvs,
@@ -241,7 +262,7 @@ class Submission:
             return
         response = future.result()
         status = response.command_status
-        if status == S.ESME_ROK:
+        if status == _OK:
             if isinstance(response, p.SubmitSmResp):
                 self.message_ids[index] = response.message_id
             else:  # a generic_nack with status 0 says nothing useful: try again

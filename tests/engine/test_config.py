@@ -55,6 +55,14 @@ def test_every_error_is_reported_with_its_place() -> None:
     assert any(place.startswith("routing.") for place in places)
 
 
+@pytest.mark.parametrize(
+    "limits", ["validity_default = 0", "validity_default = 3600\nvalidity_max = 60"]
+)
+def test_a_validity_default_outside_its_range_is_refused_at_load(limits: str) -> None:
+    with pytest.raises(ConfigError, match=r"limits: .*0 < validity_default <= validity_max"):
+        load_config(GOOD.replace("validity_default = 3600", limits))
+
+
 def test_duplicate_ids_are_refused() -> None:
     doubled = GOOD + '\n[[accounts]]\nid = "bank"\npassword_hash = "x"\n'
     with pytest.raises(ConfigError, match=r"accounts\[1\]\.id: 'bank' appears twice"):

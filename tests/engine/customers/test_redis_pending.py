@@ -97,7 +97,7 @@ async def test_once_a_commit_returns_the_events_of_its_round_are_in_the_ledgers_
         history.record(
             "m1", "bank", MessageState.DELIVERED, connector="op", operator_message_id="X1"
         )
-        history.record("m2", other, MessageState.ACCEPTED, parts=2, destination="+4179")
+        history.record_described("m2", other, MessageState.ACCEPTED, parts=2, destination="+4179")
         await delivery.commit([Delivery("bank", deliver(0), FAR)])
         [delivered] = await message_events(redis_client, parking, "bank")
         [accepted] = await message_events(redis_client, parking, other)

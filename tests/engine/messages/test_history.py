@@ -50,7 +50,7 @@ async def test_the_accepted_event_carries_what_describes_the_message() -> None:
     store = MemoryMessageStore()
     ledger = MemoryLedger(tap=store.apply)
     history, _ = history_on(ledger)
-    history.record(
+    history.record_described(
         "m1", "acme", MessageState.ACCEPTED, parts=2, destination="+41790000001", source="ACME",
         reference="order-7", price_per_part=35_000,
     )  # fmt: skip
