@@ -66,6 +66,13 @@ class PersisterConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """How long a worker rests after a round that found nothing new. Workers
     poll their bucket streams one by one: a blocking read of several streams
     would cross Redis Cluster slots."""
+    linger_ms: int = 250
+    """How long a worker rests after a round that found new events but filled
+    no stream's batch, so the next round holds more of each message's changes:
+    a message's accept, submit and receipt folded into one row cost PostgreSQL
+    one write instead of three (bench.e2e: about a third less of its CPU per
+    message at 250 ms). PostgreSQL's copy lags Redis by as much more; 0 reads
+    again at once. A worker with a full batch behind it never rests."""
     retry_base: float = 0.05
     retry_cap: float = 5.0
     workers: int = 2
@@ -84,7 +91,7 @@ class PersisterConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                 errors.append(f"{name}: 1-64 of [A-Za-z0-9_.:-], got {getattr(self, name)!r}")
         for name in ("batch_size", "block_ms", "retry_base", "retry_cap", "workers"):
             _positive(errors, name, getattr(self, name))
-        for name in ("retention_days", "partitions_ahead_days"):
+        for name in ("retention_days", "partitions_ahead_days", "linger_ms"):
             if type(getattr(self, name)) is not int or getattr(self, name) < 0:
                 errors.append(f"{name}: a non-negative integer, got {getattr(self, name)!r}")
         if errors:

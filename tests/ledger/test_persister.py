@@ -11,7 +11,7 @@ import pytest
 from redis.asyncio import Redis
 
 from ledger import persister as persister_module
-from ledger.config import LedgerConfig
+from ledger.config import LedgerConfig, PersisterConfig
 from ledger.events import MessageEvent, MessageState
 from ledger.model import AcceptRequest, AccountLimits
 from ledger.persister import Persister
@@ -249,3 +249,41 @@ async def test_a_crash_between_copy_and_commit_leaves_nothing_half_done(
     assert await worker.drain() == len(events)
     await store.close()
     await assert_postgres_matches(database_url, events, redis_ledger)
+
+
+class RestingPersister(Persister):
+    """Says how long `run()` rests after each round, and stops after `rounds` of them."""
+
+    def __init__(self, *args: object, rounds: int, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.rests: list[tuple[float, int]] = []
+        self._rounds = rounds
+
+    async def _rest(self, seconds: float) -> None:
+        self.rests.append((seconds, self.persisted))
+        if len(self.rests) == self._rounds:
+            self.stop()
+        await asyncio.sleep(0)
+
+
+async def test_run_lingers_after_a_round_that_filled_no_batch_and_never_with_more_waiting(
+    redis_ledger: RedisLedger, redis_client: Redis, namespace: str, database_url: str
+) -> None:
+    """A round that filled no stream's batch is followed by `linger_ms`, an empty
+    one by `block_ms`, a full one by the next round at once."""
+    events = [
+        MessageEvent(message_id=f"m{n}", account="acme", state=MessageState.ACCEPTED, ts_ms=1)
+        for n in range(3)
+    ]
+    for event in events:  # three writes: three entries in acme's stream
+        await redis_ledger.append_message_events([event])
+    store = EventStore(database_url)
+    config = LedgerConfig(namespace=namespace, buckets=BUCKETS)
+    settings = PersisterConfig(batch_size=2, block_ms=100, linger_ms=250, workers=1)
+    worker = RestingPersister(redis_client, store, config, settings, rounds=2)
+    await worker.prepare()
+    await worker.run()
+    await store.close()
+    # round 1 reads 2 entries (a full batch: no rest), round 2 the third (a
+    # partial one: linger), round 3 nothing (block).
+    assert worker.rests == [(0.25, 3), (0.1, 3)]
