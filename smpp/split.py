@@ -58,6 +58,9 @@ _PART_OCTETS = {
     for header_octets in (0, UDH_8BIT_REF_OCTETS, UDH_16BIT_REF_OCTETS)
 }
 """Octets of text per part, by alphabet and UDH length."""
+_SINGLE_PART_OCTETS = {alphabet: _PART_OCTETS[alphabet, 0] for alphabet in Alphabet}
+"""The same without a UDH, looked up by the alphabet alone: every message
+asks, and a tuple key costs twice the lookup."""
 _SEQUENCE_OCTETS = [bytes((sequence,)) for sequence in range(MAX_PARTS + 1)]
 _GSM_SINGLE_SEPTETS = units_per_part(Alphabet.GSM_7BIT)
 _GSM_CONCAT_SEPTETS = units_per_part(Alphabet.GSM_7BIT, UDH_8BIT_REF_OCTETS)
@@ -146,17 +149,19 @@ def _part_ends(payload: bytes, alphabet: Alphabet, header_octets: int) -> list[i
     return ends
 
 
-def _check_payload(payload: bytes, alphabet: Alphabet) -> None:
-    if alphabet is _UCS2 and len(payload) % 2:
-        raise SplitError(f"UCS-2 data has an odd length ({len(payload)} octets)")
+def _odd_length_error(payload: bytes) -> SplitError:
+    """UCS-2 data must be whole units; callers test inline, as every message
+    passes the test and a call costs more than it does."""
+    return SplitError(f"UCS-2 data has an odd length ({len(payload)} octets)")
 
 
 def count_payload_parts(payload: bytes, alphabet: Alphabet) -> int:
     """Parts of an encoded message, as an operator bills them: the sizes of
     8-bit-reference concatenation, which SAR parts and an SMSC splitting a
     message_payload use too."""
-    _check_payload(payload, alphabet)
-    if len(payload) <= _PART_OCTETS[alphabet, 0]:
+    if alphabet is _UCS2 and len(payload) % 2:
+        raise _odd_length_error(payload)
+    if len(payload) <= _SINGLE_PART_OCTETS[alphabet]:
         return 1
     return len(_part_ends(payload, alphabet, UDH_8BIT_REF_OCTETS))
 
@@ -219,10 +224,9 @@ def cheapest_coding(
     return DataCoding.UCS2
 
 
-def _check_reference(method: Concatenation, reference: int) -> None:
+def _reference_error(method: Concatenation, reference: int) -> SplitError:
     highest = 0xFF if method is _UDH_8BIT_REF else 0xFFFF
-    if not 0 <= reference <= highest:
-        raise SplitError(f"a {method.value} reference must be 0..{highest}, not {reference}")
+    return SplitError(f"a {method.value} reference must be 0..{highest}, not {reference}")
 
 
 def _udh_prefix(method: Concatenation, reference: int, total: int) -> bytes:
@@ -249,7 +253,8 @@ def split(
     flight. ``packed`` packs GSM septets to 7 bits, with the fill bits a UDH
     needs; SMPP normally carries them unpacked.
     """
-    _check_payload(payload, alphabet)
+    if alphabet is _UCS2 and len(payload) % 2:
+        raise _odd_length_error(payload)
     if packed and alphabet is not _GSM_7BIT:
         raise SplitError(f"only GSM 7-bit text can be packed, not {alphabet.name}")
     if method is _MESSAGE_PAYLOAD:
@@ -257,8 +262,9 @@ def split(
         if len(data) > MAX_MESSAGE_PAYLOAD_OCTETS:
             raise SplitError(f"{len(data)} octets exceed a message_payload's 65535")
         return [Part(b"", message_payload=data)]
-    _check_reference(method, reference)
-    if len(payload) <= _PART_OCTETS[alphabet, 0]:
+    if not 0 <= reference <= (0xFF if method is _UDH_8BIT_REF else 0xFFFF):
+        raise _reference_error(method, reference)
+    if len(payload) <= _SINGLE_PART_OCTETS[alphabet]:
         return [Part(gsm.pack(payload) if packed else payload)]
     # SAR parts carry no UDH but take the 8-bit UDH sizes, so that an SMSC
     # converting them to UDH parts for the handset needs not split again.

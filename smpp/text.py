@@ -14,6 +14,8 @@ pictogram coding and binary data are octets to this layer.
 
 from __future__ import annotations
 
+from codecs import utf_16_be_decode as _utf_16_be_decode
+from codecs import utf_16_be_encode as _utf_16_be_encode
 from enum import Enum, IntEnum
 
 from smpp import gsm
@@ -114,33 +116,39 @@ def _alphabet_of_charset(charset: str | None) -> Alphabet:
     return Alphabet.EIGHT_BIT
 
 
-_CHARSET_TABLES = {
-    default: tuple(_charset_of(data_coding, default) for data_coding in range(0x100))
-    for default in DefaultAlphabet
-}
-_ALPHABET_TABLES = {
-    default: tuple(map(_alphabet_of_charset, charsets))
-    for default, charsets in _CHARSET_TABLES.items()
-}
-"""Both looked up by data_coding: they are on the path of every message."""
+def _charsets(default: DefaultAlphabet) -> tuple[str | None, ...]:
+    return tuple(_charset_of(data_coding, default) for data_coding in range(0x100))
 
 
-def _check_data_coding(data_coding: int) -> None:
-    if not 0 <= data_coding <= 0xFF:
-        raise ValueError(f"data_coding must be 0..255, not {data_coding}")
+_GSM_DEFAULT = DefaultAlphabet.GSM
+_GSM_CHARSETS = _charsets(DefaultAlphabet.GSM)
+_LATIN_1_CHARSETS = _charsets(DefaultAlphabet.LATIN_1)
+_GSM_ALPHABETS = tuple(map(_alphabet_of_charset, _GSM_CHARSETS))
+_LATIN_1_ALPHABETS = tuple(map(_alphabet_of_charset, _LATIN_1_CHARSETS))
+"""Looked up by data_coding on the path of every message, a table picked by
+an ``is`` test on the default alphabet: keyed by it, a lookup cost 0.34 µs
+instead of 0.1, as hashing an Enum member runs Python code (Enum.__hash__)."""
+
+
+def _data_coding_error(data_coding: int) -> ValueError:
+    return ValueError(f"data_coding must be 0..255, not {data_coding}")
 
 
 def _charset(data_coding: int, default: DefaultAlphabet) -> str | None:
-    _check_data_coding(data_coding)
-    return _CHARSET_TABLES[default][data_coding]
+    if not 0 <= data_coding <= 0xFF:
+        raise _data_coding_error(data_coding)
+    return (_GSM_CHARSETS if default is _GSM_DEFAULT else _LATIN_1_CHARSETS)[data_coding]
 
 
 def alphabet_of(
     data_coding: int, *, default_alphabet: DefaultAlphabet = DefaultAlphabet.GSM
 ) -> Alphabet:
     """The unit ``data_coding`` counts in: septets, octets or UCS-2 units."""
-    _check_data_coding(data_coding)
-    return _ALPHABET_TABLES[default_alphabet][data_coding]
+    if not 0 <= data_coding <= 0xFF:
+        raise _data_coding_error(data_coding)
+    if default_alphabet is _GSM_DEFAULT:
+        return _GSM_ALPHABETS[data_coding]
+    return _LATIN_1_ALPHABETS[data_coding]
 
 
 def encode_text(
@@ -159,6 +167,8 @@ def encode_text(
     if charset == _GSM:
         return gsm.encode(text)
     try:
+        if charset == _UCS2:
+            return _utf_16_be_encode(text, "strict")[0]  # see decode_text
         return text.encode(charset)
     except UnicodeEncodeError as error:
         name = _CHARSET_NAMES.get(charset, charset)
@@ -176,6 +186,11 @@ def decode_text(
         raise NotTextError(data_coding)
     if charset == _GSM:
         return gsm.decode(data)
+    if charset == _UCS2:
+        # ``bytes.decode`` finds UTF-16BE by name and through a Python
+        # function: 0.73 µs for 57 units, against 0.27 for the codec itself
+        # (``str.encode`` likewise: 0.35 µs against 0.13 for 36 characters).
+        return _utf_16_be_decode(data, "replace", True)[0]
     return data.decode(charset, errors="replace")
 
 
