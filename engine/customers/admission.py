@@ -100,7 +100,11 @@ class Admission:
         self._clock = clock
         self._cut_at = clock()
         self._pending: dict[str, int] = {}
-        self._latest: tuple[str, float] = ("", float("-inf"))
+        self._floor = limits.pending_floor
+        self._latest = ""
+        """The account that submitted last, at ``_latest_at``: two attributes,
+        not a tuple, as one is built per message otherwise."""
+        self._latest_at = float("-inf")
         self._other: float = float("-inf")
         """The last submit of an account other than the latest submitter: while
         it is within ``contention_window`` of now, accounts share the commit point."""
@@ -116,28 +120,28 @@ class Admission:
     def admits(self, account: str) -> bool:
         """Whether a submit of ``account`` would be admitted now (nothing counted)."""
         pending = self._pending.get(account, 0)
-        if pending < self.limit or pending < self.limits.pending_floor:
-            return True
-        return not self._contended(account)
+        return pending < self.limit or pending < self._floor or not self._contended(account)
 
     def _contended(self, account: str) -> bool:
         """Another account submitted within ``contention_window``."""
-        latest, at = self._latest
         now = self._clock()
         window = self.limits.contention_window
-        return (latest != account and now - at < window) or now - self._other < window
+        return (self._latest != account and now - self._latest_at < window) or (
+            now - self._other < window
+        )
 
     def enter(self, account: str) -> bool:
-        """Count one message of ``account`` in; or shed it (counted) and False."""
-        if not self.admits(account):
+        """Count one message of ``account`` in; or shed it (counted) and False.
+        The test of `admits` is written out here: it runs for every message."""
+        pending = self._pending.get(account, 0)
+        if pending >= self.limit and pending >= self._floor and self._contended(account):
             self.shed(account)
             return False
-        latest, at = self._latest
-        now = self._clock()
-        if latest != account:
-            self._other = at  # the previous account's last submit
-        self._latest = (account, now)
-        self._pending[account] = self._pending.get(account, 0) + 1
+        if self._latest != account:
+            self._other = self._latest_at  # the previous account's last submit
+            self._latest = account
+        self._latest_at = self._clock()
+        self._pending[account] = pending + 1
         return True
 
     def leave(self, accounts: Iterable[str], latency: float) -> None:

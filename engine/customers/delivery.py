@@ -233,10 +233,9 @@ class CustomerDelivery:
     def _apply(self, batch: Batch, outcome: Outcome) -> None:
         """Results in the order the store met them, so memory mirrors it."""
         touched: set[str] = set()
-        for (account, deliver, deadline, bind), entry_id in zip(
-            batch.stored, outcome.ids, strict=True
-        ):
-            self._admit(account, Entry(entry_id, deadline, deliver, bind))
+        for item, entry_id in zip(batch.stored, outcome.ids, strict=True):
+            account = item.account
+            self._admit(account, Entry(entry_id, item.deadline, item.deliver, item.bind))
             touched.add(account)
         for account, entries in outcome.loaded.items():
             self._loading.discard(account)
@@ -270,7 +269,7 @@ class CustomerDelivery:
         """Fill the free window slots of the account's binds, oldest first;
         park what waits here if no receiving bind is left."""
         held = self.held
-        if not (held.has(account) or held.overflowing(account)):
+        if not held.waiting(account):
             return  # the common answer: nothing waits for the slot it frees
         if self.store.parks and not self.binds.has_receiver(account):
             self._round().batch.handovers.add(account)

@@ -94,9 +94,11 @@ class HeldDeliveries:
         queue = self._queues.get(account)
         return queue.items.popleft() if queue is not None and queue.items else None
 
-    def has(self, account: str) -> bool:
+    def waiting(self, account: str) -> bool:
+        """Whether entries of ``account`` wait, held here or in the store
+        (held or overflowing, in one call: asked on every answer)."""
         queue = self._queues.get(account)
-        return queue is not None and bool(queue.items)
+        return queue is not None and (bool(queue.items) or queue.after is not None)
 
     def overflowing(self, account: str) -> bool:
         queue = self._queues.get(account)

@@ -20,14 +20,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
+from typing import Protocol
+
+import msgspec
 
 from ledger.events import MessageEvent
 from smpp import pdu as p
 
 
-class Delivery(NamedTuple):
-    """What `CustomerDelivery.commit` takes."""
+class Delivery(msgspec.Struct, frozen=True, gc=False):
+    """What `CustomerDelivery.commit` takes. A Struct, not a NamedTuple: one
+    is built per receipt and MO, in 0.08 us instead of 0.35 us."""
 
     account: str
     deliver: p.DeliverSm
@@ -38,9 +41,10 @@ class Delivery(NamedTuple):
     a serial means nothing after a restart or on another shard."""
 
 
-class Entry(NamedTuple):
+class Entry(msgspec.Struct, frozen=True, gc=False):
     """One stored delivery. Ids grow with each entry of an account's store, so
-    one id marks where the part of a backlog kept in memory ends."""
+    one id marks where the part of a backlog kept in memory ends. A Struct,
+    as `Delivery`: one is built per receipt and MO."""
 
     id: str
     deadline: float
@@ -131,10 +135,11 @@ class MemoryPending:
         if batch.events:
             await self._events.append_message_events(batch.events)
         outcome = Outcome()
-        for account, deliver, deadline, _ in batch.stored:
+        for item in batch.stored:
+            account = item.account
             self._top[account] += 1
             number = self._top[account]
-            entry = Entry(str(number), deadline, deliver)
+            entry = Entry(str(number), item.deadline, item.deliver)
             self._entries.setdefault(account, {})[number] = entry
             outcome.ids.append(entry.id)
         for account, entry_id in batch.removed:

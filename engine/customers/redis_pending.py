@@ -112,10 +112,11 @@ class RedisPending:
             call = calls.get(bucket) or calls.setdefault(bucket, _Call())
             call.events.append(event)
         of_account: dict[str, _Work] = {}
-        for index, (account, deliver, deadline, _) in enumerate(batch.stored):
+        for index, item in enumerate(batch.stored):
+            account = item.account
             work = of_account.get(account) or self._work(calls, of_account, account)
             work[0].append(index)
-            work[1].append(pack(deadline, deliver))
+            work[1].append(pack(item.deadline, item.deliver))
         for account, entry_id in batch.removed:
             work = of_account.get(account) or self._work(calls, of_account, account)
             work[2].append(entry_id)
@@ -185,8 +186,8 @@ class RedisPending:
 
 def _by_account(items: Iterable[Delivery]) -> dict[str, list[bytes]]:
     grouped: dict[str, list[bytes]] = {}
-    for account, deliver, deadline, _ in items:
-        grouped.setdefault(account, []).append(pack(deadline, deliver))
+    for item in items:
+        grouped.setdefault(item.account, []).append(pack(item.deadline, item.deliver))
     return grouped
 
 
