@@ -22,14 +22,43 @@ _STREAM_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
 _TOKEN = re.compile(r"[!-~]{1,128}")  # printable ASCII, no spaces: idempotency keys, references
 
 
+class CheckedValues:
+    """Values that passed a check already: accounts, connectors and a message's id
+    repeat on every event of the engine, so remembering them turns a regex match
+    into a set lookup. Bounded: it forgets everything once it holds `limit` values."""
+
+    __slots__ = ("_limit", "values")
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._limit = limit
+        self.values: set[str] = set()
+
+    def remember(self, value: str) -> None:
+        """Call only once `value` passed the check."""
+        if len(self.values) >= self._limit:
+            self.values.clear()
+        self.values.add(value)
+
+
+CHECKED_ACCOUNTS = CheckedValues()
+CHECKED_MESSAGE_IDS = CheckedValues()
+"""A message's id comes back in its accept, its three events and its capture."""
+
+
 def check_account(account: str) -> None:
+    if type(account) is str and account in CHECKED_ACCOUNTS.values:
+        return
     if not isinstance(account, str) or not _ACCOUNT.fullmatch(account):
         raise ValueError(f"account must be 1-64 of [A-Za-z0-9_.-], got {account!r}")
+    CHECKED_ACCOUNTS.remember(account)
 
 
 def check_message_id(message_id: str) -> None:
+    if type(message_id) is str and message_id in CHECKED_MESSAGE_IDS.values:
+        return
     if not isinstance(message_id, str) or not _MESSAGE_ID.fullmatch(message_id):
         raise ValueError(f"message id must be 1-64 of [A-Za-z0-9_.:-], got {message_id!r}")
+    CHECKED_MESSAGE_IDS.remember(message_id)
 
 
 def check_outbox_id(entry_id: str) -> None:
@@ -126,12 +155,18 @@ class AcceptRequest(msgspec.Struct, frozen=True, kw_only=True):
     idempotency_key: str | None = None
 
     def __post_init__(self) -> None:
+        # The engine builds one per message: the common case is type checks and a
+        # set lookup for the account. The message id is new here; checking it
+        # remembers it for the message's events and capture.
+        account, parts, price = self.account, self.parts, self.price
         check_message_id(self.message_id)
-        check_account(self.account)
-        if type(self.parts) is not int or not 1 <= self.parts <= MAX_PARTS:
-            raise ValueError(f"parts must be an int in 1..{MAX_PARTS}, got {self.parts!r}")
-        check_amount("price", self.price)
-        check_amount("price * parts", self.price * self.parts)
+        if type(account) is not str or account not in CHECKED_ACCOUNTS.values:
+            check_account(account)
+        if type(parts) is not int or not 1 <= parts <= MAX_PARTS:
+            raise ValueError(f"parts must be an int in 1..{MAX_PARTS}, got {parts!r}")
+        if type(price) is not int or not 0 <= price * parts <= MAX_AMOUNT:
+            check_amount("price", price)
+            check_amount("price * parts", price * parts)
         if not isinstance(self.payload, bytes):
             raise ValueError("payload must be bytes")
         if self.idempotency_key is not None:

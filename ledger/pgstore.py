@@ -30,7 +30,7 @@ from functools import lru_cache
 
 import asyncpg
 
-from ledger.events import AccountEvent, Event, LedgerEvent, MessageEvent, Position
+from ledger.events import DELTAS, AccountEvent, Event, LedgerEvent, MessageEvent, Position
 from ledger.postgres.message_rows import MESSAGE_STAGE_COLUMNS, PRICING_COLUMNS, MessageRows
 from ledger.postgres.partitions import DAY_MS, ensure_days, ensure_months, maintain
 
@@ -227,9 +227,11 @@ def _position_of(position: Position | None) -> Position:
 def ledger_row(event: LedgerEvent) -> tuple[object, ...]:
     """A row of `stage_ledger_rows` (`at` in milliseconds)."""
     p = _position_of(event.position)
+    kind, amount = event.kind, event.amount
+    balance_sign, held_sign = DELTAS[kind]  # not the properties: 0.53 -> 0.31 us a row
     return (
-        event.ts_ms, p.bucket, p.ms, p.seq, str(event.kind), event.account,
-        event.amount, event.balance_delta, event.held_delta, event.balance, event.held,
+        event.ts_ms, p.bucket, p.ms, p.seq, str(kind), event.account,
+        amount, balance_sign * amount, held_sign * amount, event.balance, event.held,
         event.message_id or None, event.parts or None, event.reference or None,
         event.reason or None,
     )  # fmt: skip

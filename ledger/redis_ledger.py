@@ -61,6 +61,8 @@ _ACCOUNT_FIELDS = (
     AccountField.QUOTA,
     AccountField.QUOTA_PERIOD,
 )
+_OK, _DUPLICATE = AcceptOutcome.OK, AcceptOutcome.DUPLICATE
+"""Module names: an enum member as a class attribute costs 90 ns a lookup in Python 3.11."""
 _CAPTURE, _RELEASE = "c", "r"
 _OUTBOX_PAGE = 1_000
 _ACCOUNT, _HOLD = KeyKind.ACCOUNT.value, KeyKind.HOLD.value
@@ -189,11 +191,8 @@ class RedisLedger(SettlesLists):
         self, requests: Sequence[AcceptRequest], *, urgent: bool = False
     ) -> list[AcceptResult]:
         bucket_of = self.keys.bucket_of
-        submit = self._accepts.submit
-        return list(
-            await asyncio.gather(
-                *[submit(bucket_of(r.account), r, urgent=urgent) for r in requests]
-            )
+        return await self._accepts.submit_many(
+            [(bucket_of(r.account), r) for r in requests], urgent=urgent
         )
 
     async def _accept_batch(self, bucket: int, requests: list[AcceptRequest]) -> list[AcceptResult]:
@@ -206,16 +205,17 @@ class RedisLedger(SettlesLists):
         )
         reply = await self._scripts.accept(self._redis, keys.keys, args)
         results = []
-        for index, request in enumerate(requests):
-            outcome = _ACCEPT_CODES[reply[2 * index]]
-            value = reply[2 * index + 1].decode()
-            if outcome is AcceptOutcome.OK:
+        for request, code, value in zip(requests, reply[::2], reply[1::2], strict=True):
+            outcome = _ACCEPT_CODES[code]
+            if outcome is _OK:
                 result = AcceptResult(
-                    message_id=request.message_id, outcome=outcome, outbox_id=value
+                    message_id=request.message_id, outcome=outcome, outbox_id=value.decode()
                 )
-            elif outcome is AcceptOutcome.DUPLICATE:
+            elif outcome is _DUPLICATE:
                 result = AcceptResult(
-                    message_id=request.message_id, outcome=outcome, original_message_id=value
+                    message_id=request.message_id,
+                    outcome=outcome,
+                    original_message_id=value.decode(),
                 )
             else:
                 result = AcceptResult(message_id=request.message_id, outcome=outcome)
@@ -272,9 +272,9 @@ class RedisLedger(SettlesLists):
         return await self._settle_all(items)
 
     async def _settle_all(self, items: list[SettleItem]) -> list[SettleResult]:
-        """Queues each item in its bucket's next script call: futures, not a task per message."""
-        submit, bucket_of = self._settles.submit, self.keys.bucket_of
-        return list(await asyncio.gather(*[submit(bucket_of(item[2]), item) for item in items]))
+        """Queues each item in its bucket's next script call: one future, not a task per message."""
+        bucket_of = self.keys.bucket_of
+        return await self._settles.submit_many([(bucket_of(item[2]), item) for item in items])
 
     async def _settle_batch(self, bucket: int, items: list[SettleItem]) -> list[SettleResult]:
         settled, slice_ttl = self._settled(bucket)
@@ -296,11 +296,13 @@ class RedisLedger(SettlesLists):
         return [
             SettleResult(
                 message_id=item[1],
-                outcome=_SETTLE_CODES[reply[3 * index]],
-                captured=reply[3 * index + 1],
-                released=reply[3 * index + 2],
+                outcome=_SETTLE_CODES[code],
+                captured=captured,
+                released=released,
             )
-            for index, item in enumerate(items)
+            for item, code, captured, released in zip(
+                items, reply[::3], reply[1::3], reply[2::3], strict=True
+            )
         ]
 
     async def adjust(

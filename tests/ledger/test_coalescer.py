@@ -119,6 +119,40 @@ async def test_aclose_waits_for_sent_calls_and_cancels_unsent_items() -> None:
     assert await sent == 2
 
 
+async def test_many_items_of_one_caller_share_the_batches_and_keep_their_order() -> None:
+    doubler = Doubler()
+    coalescer = BatchCoalescer(doubler, max_batch=2, max_in_flight=8)
+    single = coalescer.submit("b", 100)
+    many = coalescer.submit_many([("a" if n % 2 else "b", n) for n in range(7)])
+    assert await many == [n * 2 for n in range(7)]
+    assert await single == 200
+    assert doubler.calls == [("b", [100, 0]), ("a", [1, 3]), ("b", [2, 4]), ("a", [5]), ("b", [6])]
+
+
+async def test_many_items_fail_with_the_first_error_of_their_batches() -> None:
+    doubler = Doubler()
+    coalescer = BatchCoalescer(doubler, max_batch=100, max_in_flight=4)
+    with pytest.raises(ConnectionError):
+        await coalescer.submit_many([("fine", 1), ("broken", 2), ("fine", 3)])
+    assert sorted(doubler.calls) == [("broken", [2]), ("fine", [1, 3])]
+
+
+async def test_many_items_may_be_none_and_may_be_urgent() -> None:
+    doubler = Doubler()
+    doubler.gate = asyncio.Event()
+    coalescer = BatchCoalescer(doubler, max_batch=100, max_in_flight=1)
+    assert await coalescer.submit_many([]) == []
+    flood = coalescer.submit("a", 1)
+    await asyncio.sleep(0)  # the flood takes the only place and blocks
+    otp = coalescer.submit_many([("a", 2), ("b", 3)], urgent=True)
+    for _ in range(2):
+        await asyncio.sleep(0)
+    assert doubler.calls == [("a", [1]), ("a", [2]), ("b", [3])]
+    doubler.gate.set()
+    assert await otp == [4, 6]
+    assert await flood == 2
+
+
 @pytest.mark.parametrize(("max_batch", "max_in_flight"), [(0, 1), (1, 0)])
 def test_limits_must_be_positive(max_batch: int, max_in_flight: int) -> None:
     with pytest.raises(ValueError):
