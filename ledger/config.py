@@ -72,7 +72,10 @@ class PersisterConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     a message's accept, submit and receipt folded into one row cost PostgreSQL
     one write instead of three (bench.e2e: about a third less of its CPU per
     message at 250 ms). PostgreSQL's copy lags Redis by as much more; 0 reads
-    again at once. A worker with a full batch behind it never rests."""
+    again at once. A worker with a full batch behind it never rests, and the
+    persister inside a shard (`persister_in_process`) never lingers: its
+    rounds run on the shard's event loop, where a bigger round would hold an
+    OTP up longer."""
     retry_base: float = 0.05
     retry_cap: float = 5.0
     workers: int = 2

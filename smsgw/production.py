@@ -15,6 +15,7 @@ import os
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 
+import msgspec
 import structlog
 from redis.exceptions import RedisError
 
@@ -289,7 +290,8 @@ class _InProcessPersister:
     def __init__(self, redis: RedisClient, database_url: str, config: GatewayConfig) -> None:
         self.store = EventStore(database_url)
         self.redis = redis
-        self.persister = Persister(self.redis, self.store, config.ledger, config.persister)
+        settings = msgspec.structs.replace(config.persister, linger_ms=0)  # see linger_ms
+        self.persister = Persister(self.redis, self.store, config.ledger, settings)
         self.metrics = PersisterMetrics(self.persister, self.redis)
         loop = asyncio.get_running_loop()
         self.task = loop.create_task(self.persister.run())
