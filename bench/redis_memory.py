@@ -42,7 +42,7 @@ from bench.output import print_report
 from engine.config import GatewayLimits
 from engine.messages.ids import MessageIds
 from engine.messages.receipt_map import RedisReceiptMap, SubmittedPart
-from ledger.config import LedgerConfig
+from ledger.config import LedgerConfig, PersisterConfig
 from ledger.events import MessageEvent, MessageState
 from ledger.model import AcceptOutcome, AcceptRequest, AccountLimits
 from ledger.redis_client import RedisClient, open_redis
@@ -58,8 +58,8 @@ SAMPLED = 200
 """Holds and correlations whose MEMORY USAGE is read while in flight."""
 _START_WAIT = 10.0
 _GROUP = "persister"
-_READ = 2_000
-"""Entries read per stream per round, as `PersisterConfig.batch_size`."""
+_READ = PersisterConfig().batch_size
+"""Entries read per stream per round, as the persister reads them."""
 _ACK = LuaScript.from_files("ack_events", ledger_state=False)
 _TRIM = LuaScript.from_files("trim_events", ledger_state=False)
 

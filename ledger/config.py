@@ -60,8 +60,12 @@ class PersisterConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     group: str = "persister"
     consumer: str = "persister-1"
-    batch_size: int = 2_000
-    """Entries read per stream per round."""
+    batch_size: int = 200
+    """Entries read per stream per round. An entry holds the money events of
+    one ledger call or the message events of one write (tens to hundreds), so
+    this bounds a round's events only loosely: a shard's own persister decodes
+    and folds a round on the shard's event loop, and at 2,000 its rounds held
+    OTPs up by 100 ms and more behind a flood (bench.fairness)."""
     block_ms: int = 100
     """How long a worker rests after a round that found nothing new. Workers
     poll their bucket streams one by one: a blocking read of several streams
