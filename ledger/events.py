@@ -331,10 +331,11 @@ _decode_record = msgspec.msgpack.Decoder(_MessageRecord).decode
 _decode_records = msgspec.msgpack.Decoder(list[_MessageRecord]).decode
 
 _MoneyRecord = tuple[int, str, int, int, int, str, int, str, str]
-"""A money event as the Lua scripts' `emit` packs its `body`: the time, the
-account, the amount, the balance and holds after it, the message id, the
-parts, the reference and the reason (empty or 0 when the kind has none).
-Packed in Lua and decoded here in C, for the reason message events are."""
+"""A money event's record: the time, the account, the amount, the balance and
+holds after it, the message id, the parts, the reference and the reason (empty
+or 0 when the kind has none). An entry of one money event (what versions
+before `money` entries wrote) holds one as its `body`. Packed in Lua and
+decoded here in C, for the reason message events are."""
 
 _decode_money = msgspec.msgpack.Decoder(_MoneyRecord).decode
 

@@ -82,6 +82,7 @@ local function accept(m, payload)
   a.held = a.held + amount
   a.window_second, a.window_used = second, window_used + parts
   a.quota_window, a.quota_used = quota_window, quota_used + parts
+  a.counted = true
   if idem_key then
     redis.call('SET', idem_key, message_id, 'EX', idempotency_ttl)
   end

@@ -69,7 +69,9 @@ end
 -- from the entry's own id on: XSETID moves the stream's last id past them, so
 -- no later entry takes one, and each event keeps a position of its own for
 -- PostgreSQL's keys and reconciliation's cut-offs. Then each changed account
--- gets its balance, holds, windows and the id of its latest event.
+-- gets its balance, holds and the id of its latest event, and its windows if
+-- an accept counted in them (`a.counted`): only an accept sets them all, and
+-- an account written before quotas existed may have none.
 local function commit_money()
   local count = #money_records
   if count == 0 then
@@ -83,10 +85,16 @@ local function commit_money()
     redis.call('XSETID', KEYS[1], ms .. '-' .. string.format('%d', seq + count - 1))
   end
   for _, a in ipairs(changed) do
-    redis.call('HSET', a.key, AF.balance, a.balance, AF.held, a.held,
-      AF.last_event, ms .. '-' .. string.format('%d', seq + a.last_record - 1),
-      AF.window_second, a.window_second, AF.window_used, a.window_used,
-      AF.quota_window, a.quota_window, AF.quota_used, a.quota_used)
+    local last_event = ms .. '-' .. string.format('%d', seq + a.last_record - 1)
+    if a.counted then
+      redis.call('HSET', a.key, AF.balance, a.balance, AF.held, a.held,
+        AF.last_event, last_event, AF.window_second, a.window_second,
+        AF.window_used, a.window_used, AF.quota_window, a.quota_window,
+        AF.quota_used, a.quota_used)
+    else
+      redis.call('HSET', a.key, AF.balance, a.balance, AF.held, a.held,
+        AF.last_event, last_event)
+    end
   end
 end
 

@@ -132,3 +132,23 @@ async def test_a_calls_money_events_are_one_entry_each_event_at_a_place_of_its_o
     )
     [(later, _)] = await redis_client.xrevrange(stream, count=1)
     assert Position.parse(0, later.decode()) > holds[-1].position
+
+
+async def test_an_account_without_window_fields_is_settled_and_adjusted(
+    redis_client: Redis, namespace: str
+) -> None:
+    """An account hash written before throughput windows and quotas existed has
+    none of their fields: settling or adjusting it writes its money, not them."""
+    ledger = RedisLedger(redis_client, LedgerConfig(namespace=namespace, buckets=1))
+    await ledger.start()
+    await ledger.set_account("acme", AccountLimits())
+    await ledger.adjust("acme", 100, reason="top-up", reference="fund")
+    [accepted] = await ledger.accept_many([message("m1")])
+    assert accepted.outcome is AcceptOutcome.OK
+    key = ledger.keys.account("acme")
+    await redis_client.hdel(key, "window_second", "window_used", "quota_window", "quota_used")
+    await ledger.capture("m1", "acme", 1)
+    await ledger.adjust("acme", 5, reason="bonus", reference="b-1")
+    state = await ledger.get_account("acme")
+    assert state is not None and (state.balance, state.held) == (104, 0)
+    assert not await redis_client.hexists(key, "quota_used")
