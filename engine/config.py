@@ -45,6 +45,7 @@ currency = "EUR"
 from __future__ import annotations
 
 import tomllib
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,9 @@ class ListenerConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     tls_key: str = ""
 
 
-class GatewayLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class GatewayLimits(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, dict=True
+):
     validity_default: float = 86_400.0
     """Seconds a message may wait when the customer set no validity period."""
     validity_max: float = 172_800.0
@@ -141,8 +144,10 @@ class GatewayLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
                 "shard_heartbeat_ttl and shard_claim_ttl must exceed shard_heartbeat_interval"
             )
 
-    @property
+    @cached_property
     def validity(self) -> ValidityLimits:
+        """Built once (``dict`` makes room for it): the HTTP paths ask per request,
+        and its periods are cached on it."""
         return ValidityLimits(self.validity_default, self.validity_max)
 
 
