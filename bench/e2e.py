@@ -509,6 +509,19 @@ async def persisted_rows(database_url: str) -> dict[str, Any]:
             row[0]: {"inserts": int(row[1]), "updates": int(row[2]), "hot_updates": int(row[3])}
             for row in writes
         }
+        # What the tables keep on disk per message: the heap (its free room
+        # for HOT updates included) and the indexes, dead entries included.
+        sizes = await connection.fetch(
+            "SELECT CASE WHEN c.relname LIKE 'messages%' THEN 'messages' ELSE 'ledger_entries' END,"
+            " sum(pg_table_size(c.oid)), sum(pg_indexes_size(c.oid))"
+            " FROM pg_class c WHERE c.relkind = 'r'"
+            " AND (c.relname LIKE 'messages%' OR c.relname LIKE 'ledger_entries%') GROUP BY 1"
+        )
+        messages = max(1, rows["messages"])
+        rows["bytes_per_message"] = {
+            row[0]: {"table": round(row[1] / messages), "indexes": round(row[2] / messages)}
+            for row in sizes
+        }
     finally:
         await connection.close()
     return rows

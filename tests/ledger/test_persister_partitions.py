@@ -111,6 +111,36 @@ async def test_retention_drops_whole_old_days_and_keeps_the_ledger(
     assert "ledger_entries_2026_01" in await _partitions(connection, "ledger_entries")
 
 
+async def _fillfactors(connection: asyncpg.Connection) -> dict[str, list[str] | None]:
+    rows = await connection.fetch(
+        "SELECT c.relname, c.reloptions FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+        " WHERE i.inhparent = 'messages'::regclass"
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+async def test_day_partitions_leave_each_row_room_for_its_update(schema_url: str) -> None:
+    """Half-filled pages (0007), on the days made before it and after."""
+    connection = await asyncpg.connect(schema_url)
+    try:
+        await migrate(connection, [m for m in load_migrations() if m.version < 7])
+        await connection.execute(
+            "SELECT smsgw_ensure_day_partitions('messages', $1)", [timestamp(DAY0 * DAY_MS)]
+        )
+        assert (await _fillfactors(connection))["messages_2026_01_01"] == ["fillfactor=80"]
+        await migrate(connection)
+        await connection.execute(
+            "SELECT smsgw_ensure_day_partitions('messages', $1)",
+            [timestamp((DAY0 + 1) * DAY_MS)],
+        )
+        fillfactors = await _fillfactors(connection)
+    finally:
+        await connection.close()
+    assert fillfactors["messages_2026_01_01"] == ["fillfactor=50"]
+    assert fillfactors["messages_2026_01_02"] == ["fillfactor=50"]
+    assert set(map(tuple, fillfactors.values())) == {("fillfactor=50",)}
+
+
 async def _fill(connection: asyncpg.Connection, days: int, per_day: int) -> None:
     """`per_day` messages on each of `days` days from DAY0, over 20 accounts, then ANALYZE."""
     await connection.execute(
