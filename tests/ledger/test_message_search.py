@@ -24,7 +24,7 @@ from tests.ledger.test_message_query import (
     accepted,
     moved,
 )
-from tests.ledger.test_persister_partitions import DAY0, _fill, _plan
+from tests.ledger.test_persister_partitions import DAY0, _fill, _indexes, _plan
 
 
 @pytest.fixture(params=["memory", "postgres"])
@@ -150,18 +150,6 @@ async def test_find_gives_any_accounts_message_with_its_history(history: History
 
 def _scans(nodes: list[dict[str, object]]) -> list[dict[str, object]]:
     return [node for node in nodes if "Relation Name" in node]
-
-
-async def _indexes(connection: asyncpg.Connection, nodes: list[dict[str, object]]) -> set[str]:
-    """The indexes of `messages` the plan reads: a partition's index is named
-    after its columns, its parent (the migration's) is what we check."""
-    names = [str(node["Index Name"]) for node in nodes if node.get("Index Name")]
-    rows = await connection.fetch(
-        "SELECT i.inhparent::regclass::text FROM pg_inherits i"
-        " WHERE i.inhrelid = ANY($1::regclass[])",
-        names,
-    )
-    return {row[0] for row in rows}
 
 
 async def test_the_search_queries_read_indexes(connection: asyncpg.Connection) -> None:
