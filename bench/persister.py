@@ -38,6 +38,7 @@ from ledger.model import AcceptRequest, AccountLimits
 from ledger.persister import Persister
 from ledger.pgstore import EventStore
 from ledger.redis_ledger import RedisLedger
+from smsgw.commands import settle_collector
 from smsgw.ledger_commands import share_of as _share
 
 _ACCOUNTS = 64
@@ -145,6 +146,7 @@ class _Drain:
 async def _drain_share(args: argparse.Namespace) -> None:
     """A child of ``--processes``: says "ready" once connected, drains on a line of stdin."""
     share, of = args.drain_share
+    settle_collector()  # as `smsgw ledger persist` does
     redis = Redis.from_url(args.redis_url)
     drain = _Drain(
         redis, args.database_url, LedgerConfig(namespace=args.namespace), share, of, args.workers

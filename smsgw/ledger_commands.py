@@ -32,6 +32,7 @@ from smsgw.command_settings import (
     redis_url,
     reported,
 )
+from smsgw.commands import settle_collector
 from smsgw.logs import configure_logging
 
 COMMAND_TIMEOUT = 30.0
@@ -108,6 +109,7 @@ async def _persist(
     """Runs until SIGTERM/SIGINT, then finishes the batch in hand and drains
     what waits; serves Prometheus on ``metrics`` (host, port) if given."""
     reading = settings.block_ms / 1000 + COMMAND_TIMEOUT  # a blocking read outlasts a call
+    settle_collector()  # a batch allocates thousands of rows and events, as a shard's traffic does
     redis = await open_redis(redis_url, timeout=reading, connections=4)
     store = EventStore(database_url)
     index, processes = share
