@@ -44,6 +44,7 @@ from smpp.constants import EsmClass, RegisteredDelivery
 from smpp.errors import SmppError
 from smpp.text import DataCoding, encode_text
 from smpp.tlv import Tag
+from smsgw.commands import settle_collector
 
 SENDER = "MyBank"
 HANDSETS = 100_000
@@ -398,6 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     async def run() -> dict[str, Any]:
         return await EsmeFleet(settings).run()
 
+    settle_collector()
     try:
         report = uvloop.run(run())
     except (OSError, SmppError) as error:

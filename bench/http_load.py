@@ -50,6 +50,7 @@ import httpx
 import uvloop
 
 from bench.esme_fleet import percentiles_ms
+from smsgw.commands import settle_collector
 
 SCENARIOS = ("v1-single", "v1-batch", "send-get", "send-post")
 COUNT_SCENARIOS = ("v1-webhook", "kannel-send", "kannel-dlr")
@@ -422,6 +423,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("connections and batch at least 1, duration positive, warmup >= 0")
     if args.scenario in CALLBACK_SCENARIOS and not args.callback_url:
         raise SystemExit(f"{args.scenario} needs --callback-url")
+    settle_collector()
     print(json.dumps(uvloop.run(run(args))), flush=True)
     return 0
 

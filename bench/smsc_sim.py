@@ -48,6 +48,7 @@ from smpp.aio import SessionHandler, SmppConnection
 from smpp.constants import CommandId as C
 from smpp.constants import CommandStatus as S
 from smpp.state import Role, SessionState
+from smsgw.commands import settle_collector
 
 MO_TICK_SECONDS = 0.01
 """How often MO injection tops up; 100 small batches a second look steady."""
@@ -427,6 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as error:
         print(f"smsc_sim: {error}", file=sys.stderr)
         return 2
+    settle_collector()
     if event_loop == "uvloop":
         import uvloop
 
