@@ -6,8 +6,10 @@
   answers in 1 ms, receipts 10 ms later), which notes the moment each OTP
   probe's submit_sm reaches it;
 - the engine: ``smsgw serve`` on Redis + PostgreSQL (a throwaway key namespace
-  and database, as `bench.e2e` makes them; the default, the durable case) or
-  `bench.e2e`'s embedded launcher (``--backend embedded``);
+  and database, as `bench.e2e` makes them; the default, the durable case),
+  persisting by itself or, with ``--persister process``, beside ``smsgw ledger
+  persist`` as a shard at this rate should run; or `bench.e2e`'s embedded
+  launcher (``--backend embedded``);
 - an OTP client of account ``otp`` (in this process) sending submit_sm with
   priority_flag 3 at a steady ``--otp-rate``, first alone (``--quiet-seconds``),
   then while
@@ -36,6 +38,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -181,7 +184,7 @@ def fairness_config(args: argparse.Namespace, operator_port: int, metrics_port: 
                     namespace: str) -> str:  # fmt: skip
     """bench.e2e's engine (account ``bench`` floods) plus the OTP account."""
     e2e_args = argparse.Namespace(
-        persister="in-process",
+        persister=args.persister,
         binds=args.flood_binds,
         deliver_window=1_000,
         connector_binds=args.connector_binds,
@@ -231,6 +234,8 @@ async def run(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
                 argv = python_module(
                     "bench.e2e", "--serve-embedded", str(config), "--credit", str(credit)
                 )
+            if durable and args.persister == "process":
+                await stack.enter_async_context(_persister_process(namespace, env))
             await engine.start(argv, env=env)
             _unniced(engine)
             try:
@@ -308,6 +313,23 @@ async def _phases(
     }
 
 
+@contextlib.asynccontextmanager
+async def _persister_process(namespace: str, env: dict[str, str] | None) -> AsyncIterator[None]:
+    """`smsgw ledger persist` beside the engine, as `bench.e2e --persister process` runs it."""
+    persister = Child("persister")
+    await persister.start(
+        python_module("smsgw.cli", "ledger", "persist", "--namespace", namespace), env=env
+    )
+    _unniced(persister)
+    try:
+        await persister.wait_until(
+            lambda: any("persisting" in line for line in persister.stdout_tail), "persisting"
+        )
+        yield
+    finally:
+        await persister.stop()
+
+
 def _unniced(child: Child) -> None:
     """``child`` back at the usual priority: only this process runs ahead."""
     with contextlib.suppress(PermissionError):
@@ -323,6 +345,12 @@ def build_parser() -> argparse.ArgumentParser:
     add = parser.add_argument
     add("--json", action="store_true", help="one JSON object")
     add("--backend", choices=BACKENDS, default=BACKENDS[0])
+    add(
+        "--persister",
+        choices=("in-process", "process"),
+        default="in-process",
+        help="redis+postgres: the shard's own persister (the default) or `smsgw ledger persist`",
+    )
     add("--otp-rate", type=float, default=20.0, help="OTP probes per second")
     add("--quiet-seconds", type=float, default=6.0, help="OTP alone (its first second left out)")
     add("--flood-seconds", type=float, default=12.0, help="OTP measured during the flood")
