@@ -37,6 +37,7 @@ import msgspec
 import uvloop
 from msgspec import Meta
 
+from engine.loop.collector import settle_collector
 from smpp import pdu as p
 from smpp.aio import SmppConnection, open_session
 from smpp.constants import CommandStatus as S
@@ -44,7 +45,6 @@ from smpp.constants import EsmClass, RegisteredDelivery
 from smpp.errors import SmppError
 from smpp.text import DataCoding, encode_text
 from smpp.tlv import Tag
-from smsgw.commands import settle_collector
 
 SENDER = "MyBank"
 HANDSETS = 100_000

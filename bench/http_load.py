@@ -50,7 +50,7 @@ import httpx
 import uvloop
 
 from bench.esme_fleet import percentiles_ms
-from smsgw.commands import settle_collector
+from engine.loop.collector import settle_collector
 
 SCENARIOS = ("v1-single", "v1-batch", "send-get", "send-post")
 COUNT_SCENARIOS = ("v1-webhook", "kannel-send", "kannel-dlr")

@@ -32,13 +32,13 @@ from redis.asyncio import Redis
 from bench.costs import process_cpu_seconds
 from bench.e2e import delete_namespace, throwaway_database
 from bench.output import print_report
+from engine.loop.collector import settle_collector
 from ledger.config import LedgerConfig, PersisterConfig
 from ledger.events import MessageEvent, MessageState
 from ledger.model import AcceptRequest, AccountLimits
 from ledger.persister import Persister
 from ledger.pgstore import EventStore
 from ledger.redis_ledger import RedisLedger
-from smsgw.commands import settle_collector
 from smsgw.ledger_commands import share_of as _share
 
 _ACCOUNTS = 64

@@ -42,13 +42,13 @@ from bench.smsc_sim_pdus import (
     receipt_wanted,
 )
 from bench.smsc_sim_timing import DelayQueue
+from engine.loop.collector import settle_collector
 from engine.loop.throttle import TokenBucket
 from smpp import pdu as p
 from smpp.aio import SessionHandler, SmppConnection
 from smpp.constants import CommandId as C
 from smpp.constants import CommandStatus as S
 from smpp.state import Role, SessionState
-from smsgw.commands import settle_collector
 
 MO_TICK_SECONDS = 0.01
 """How often MO injection tops up; 100 small batches a second look steady."""

@@ -17,6 +17,7 @@ import msgspec
 from prometheus_client import CollectorRegistry, start_http_server
 
 from engine.gateway_metrics import register_runtime
+from engine.loop.collector import settle_collector
 from ledger.config import LedgerConfig, PersisterConfig
 from ledger.migrations import MigrationError, migrate
 from ledger.persister import Persister
@@ -32,7 +33,6 @@ from smsgw.command_settings import (
     redis_url,
     reported,
 )
-from smsgw.commands import settle_collector
 from smsgw.logs import configure_logging
 
 COMMAND_TIMEOUT = 30.0
