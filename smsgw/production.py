@@ -290,7 +290,9 @@ class _InProcessPersister:
     def __init__(self, redis: RedisClient, database_url: str, config: GatewayConfig) -> None:
         self.store = EventStore(database_url)
         self.redis = redis
-        settings = msgspec.structs.replace(config.persister, linger_ms=0)  # see linger_ms
+        settings = msgspec.structs.replace(  # see linger_ms and in_process_batch_size
+            config.persister, linger_ms=0, batch_size=config.persister.in_process_batch_size
+        )
         self.persister = Persister(self.redis, self.store, config.ledger, settings)
         self.metrics = PersisterMetrics(self.persister, self.redis)
         loop = asyncio.get_running_loop()
