@@ -2,9 +2,8 @@
 -- more (its receipt, usually seconds later and so in another persister
 -- round). An update is HOT, writing no index, only when the new version fits
 -- in the row's own page. With the pages 80% full, a day's rows found room for
--- about one update in four; each of the others wrote all five indexes of
--- `messages` again, which cost PostgreSQL more CPU than the insert and left a
--- dead entry in every index. Pages filled half leave room for each row's
+-- about one update in four; each of the others wrote a new entry in every
+-- index of `messages` (six, the primary key included) and left a dead one. Pages filled half leave room for each row's
 -- update: measured by `python -m bench.e2e`, 86% of the updates became HOT and
 -- PostgreSQL's CPU per message fell by about a seventh, for a heap that is
 -- larger by the free room but indexes without those dead entries.

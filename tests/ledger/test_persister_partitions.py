@@ -136,9 +136,8 @@ async def test_day_partitions_leave_each_row_room_for_its_update(schema_url: str
         fillfactors = await _fillfactors(connection)
     finally:
         await connection.close()
-    assert fillfactors["messages_2026_01_01"] == ["fillfactor=50"]
-    assert fillfactors["messages_2026_01_02"] == ["fillfactor=50"]
-    assert set(map(tuple, fillfactors.values())) == {("fillfactor=50",)}
+    assert {"messages_2026_01_01", "messages_2026_01_02"} <= set(fillfactors)
+    assert all(options == ["fillfactor=50"] for options in fillfactors.values())
 
 
 async def _fill(connection: asyncpg.Connection, days: int, per_day: int) -> None:
