@@ -16,7 +16,8 @@ object per backend:
 - CPU seconds of every process during the load (from ``/proc``), the load
   average around the run (other work on the machine shows there), the
   engine's warnings by event, and what the ledger and PostgreSQL hold
-  afterwards, which checks the run end to end.
+  afterwards, which checks the run end to end (with PostgreSQL's writes per
+  table and the bytes its tables and indexes keep per message).
 
 The seed requirement is 100 million messages a day (about 1,160/s on average,
 10,000/s at peak); the goal is the peak from ONE engine process, receipts,
