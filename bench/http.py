@@ -373,6 +373,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="count mode: each gateway's binds to its operator (Kannel, given 2, loses "
         "the reports that come in on the other bind before it has stored the submit's id)",
     )
+    add(
+        "--kannel-store",
+        choices=("none", "file"),
+        default="none",
+        help="count mode: Kannel's message queue in memory (its default) or in its store file",
+    )
     add("--timeout", type=float, default=120.0, help="count mode: seconds a run may take")
     add(
         "--profile",

@@ -20,7 +20,8 @@ round's rate is reported):
   the operator).
 
 smsgw runs durable (`bench.http_gateways`); Kannel keeps its reports and
-queue in memory (`bench.kannel_peer.SETUP`). The report gives each process's
+queue in memory (`bench.kannel_peer.SETUP`), or its queue in its store file
+with ``--kannel-store file``. The report gives each process's
 CPU seconds from the first request to the end of the run (serve, persister,
 the PostgreSQL backends of the throwaway database, Redis from its INFO: Redis
 is shared with whatever else runs; bearerbox, smsbox) and CPU µs per message
@@ -204,6 +205,7 @@ async def compare(args: argparse.Namespace) -> dict[str, Any]:
             "comparisons": args.comparisons,
             "operator": " ".join(OPERATOR_ARGS),
             "binds": args.binds,
+            "kannel_store": args.kannel_store,
             "window": WINDOW,
             "profile": f"py-spy on serve at {PYSPY_RATE} Hz" if args.profile else None,
             "cpus": os.cpu_count(),
@@ -218,7 +220,8 @@ async def compare(args: argparse.Namespace) -> dict[str, Any]:
         gateways = [await running.enter_async_context(smsgw_gateway(args))]
         if args.peer == PEER:
             try:
-                gateways.append(await running.enter_async_context(kannel_gateway(args.binds)))
+                kannel = kannel_gateway(args.binds, store=args.kannel_store == "file")
+                gateways.append(await running.enter_async_context(kannel))
             except PeerUnavailable as exc:
                 report["kannel_error"] = str(exc)
         sink_before = sink.cpu_seconds()

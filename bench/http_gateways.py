@@ -39,7 +39,7 @@ from bench.e2e import (
     redis_cpu_seconds,
     throwaway_database,
 )
-from bench.kannel_peer import SETUP, free_port, kannel_peer, version
+from bench.kannel_peer import free_port, kannel_peer, setup, version
 from engine.customers.api_keys import RedisApiKeyStore, new_api_key
 from ledger.config import LedgerConfig
 from ledger.redis_ledger import RedisLedger
@@ -267,17 +267,17 @@ async def _profile(serve: Child, output: Path) -> Child:
 
 
 @contextlib.asynccontextmanager
-async def kannel_gateway(binds: int) -> AsyncIterator[CountGateway]:
+async def kannel_gateway(binds: int, store: bool = False) -> AsyncIterator[CountGateway]:
     async with operator() as sim:
         port = int(sim.events["listening"]["port"])
-        async with kannel_peer(port, binds, WINDOW) as kannel:
+        async with kannel_peer(port, binds, WINDOW, store) as kannel:
             gateway = CountGateway(
                 PEER,
                 kannel.url,
                 {"username": kannel.username, "password": kannel.password},
                 sim,
                 kannel.processes,
-                setup=SETUP | {"version": version()},
+                setup=setup(store) | {"version": version()},
             )
             yield gateway
             gateway.setup["log"] = kannel.log_problems()

@@ -17,11 +17,13 @@ bind is online. Both log at warning level to files and nothing to stderr
 (smsbox logs every sendsms call at info level; our engine logs none).
 
 Kannel keeps its delivery-report store in memory (``dlr-storage = internal``,
-its default) and its message queue too (no ``store-file``): a restart loses
+its default) and, by default here, its message queue too: a restart loses
 every message not yet sent and every report not yet matched, and it holds no
 credit for a message. smsgw in the comparison commits each accept to Redis,
 holds its price and persists it to PostgreSQL, so the two do not do the same
-work for a message; `SETUP` says so in the report.
+work for a message; `setup` says so in the report. ``store=True`` gives
+bearerbox its message store (``store-type = file``): each message it takes
+is written to a file before it is sent, so a restart resends what was queued.
 """
 
 from __future__ import annotations
@@ -68,6 +70,14 @@ SETUP = {
     "log_level": f"{LOG_LEVEL} (warning) to files, nothing to stderr",
     "msg_id_type": "0x03 (the operator's ids are hex in submit_sm_resp and deliver_sm)",
 }
+FILE_STORE = (
+    "file: bearerbox writes each message it takes to its store file, resent after a restart"
+)
+
+
+def setup(store: bool) -> dict[str, str]:
+    """What the report says of this Kannel's configuration."""
+    return SETUP | {"message_store": FILE_STORE} if store else dict(SETUP)
 
 
 class PeerUnavailable(RuntimeError):
@@ -109,10 +119,17 @@ class KannelPorts:
 
 
 def kannel_config(
-    directory: Path, ports: KannelPorts, operator_port: int, binds: int, window: int
+    directory: Path,
+    ports: KannelPorts,
+    operator_port: int,
+    binds: int,
+    window: int,
+    store: bool = False,
 ) -> str:
-    """bearerbox with ``binds`` transceivers of ``window`` each to the operator,
-    and an smsbox with the bench's sendsms-user."""
+    """bearerbox with ``binds`` transceivers of ``window`` each to the operator
+    (and its message store in ``directory`` with ``store``), and an smsbox
+    with the bench's sendsms-user."""
+    stored = f'store-type = file\nstore-location = "{directory}/kannel.store"\n' if store else ""
     smsc = f"""\
 group = smsc
 smsc = smpp
@@ -141,7 +158,7 @@ box-allow-ip = 127.0.0.1
 log-file = "{directory}/bearerbox.log"
 log-level = {LOG_LEVEL}
 dlr-storage = internal
-
+{stored}
 {smscs}
 group = smsbox
 bearerbox-host = 127.0.0.1
@@ -230,14 +247,16 @@ async def _wait_ready(ports: KannelPorts, binds: int, boxes: list[Child]) -> Non
 
 
 @contextlib.asynccontextmanager
-async def kannel_peer(operator_port: int, binds: int, window: int) -> AsyncIterator[RunningKannel]:
+async def kannel_peer(
+    operator_port: int, binds: int, window: int, store: bool = False
+) -> AsyncIterator[RunningKannel]:
     """bearerbox and smsbox, bound to the operator at ``operator_port``; stopped after."""
     bearerbox, smsbox = binaries()
     with tempfile.TemporaryDirectory(prefix="smsgw-kannel-") as scratch:
         directory = Path(scratch)
         ports = KannelPorts()
         config = directory / "kannel.conf"
-        config.write_text(kannel_config(directory, ports, operator_port, binds, window))
+        config.write_text(kannel_config(directory, ports, operator_port, binds, window, store))
         boxes = [Child("bearerbox"), Child("smsbox")]
         try:
             try:

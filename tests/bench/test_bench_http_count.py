@@ -21,7 +21,7 @@ from bench import http_load
 from bench.callback_sink import CallbackCounts, message_keys
 from bench.http_count import COMPARISONS, cpu_spent
 from bench.http_load import RequestMaker, accepted_messages
-from bench.kannel_peer import PeerUnavailable, binaries
+from bench.kannel_peer import KannelPorts, PeerUnavailable, binaries, kannel_config, setup
 
 PROJECT = Path(__file__).resolve().parents[2]
 MESSAGES = 40
@@ -76,12 +76,24 @@ def test_kannel_runs_beside_smsgw_when_installed() -> None:
         binaries()
     except PeerUnavailable as exc:
         pytest.skip(str(exc))
-    report = count_run("--peer", "kannel")
+    report = count_run("--peer", "kannel", "--kannel-store", "file")
     assert "kannel_error" not in report
     check_gateway(report, "smsgw", {"serve", "persister", "postgres", "redis"})
     check_gateway(report, "kannel", {"bearerbox", "smsbox"})
     assert report["ratio_smsgw_to_kannel"].keys() == set(COMPARISONS)
     assert report["kannel_setup"]["dlr_storage"].startswith("internal")
+    assert report["kannel_setup"]["message_store"].startswith("file")
+    assert report["settings"]["kannel_store"] == "file"
+
+
+def test_kannel_keeps_its_queue_in_a_store_file_only_when_asked(tmp_path: Path) -> None:
+    ports = KannelPorts()
+    plain = kannel_config(tmp_path, ports, 2775, binds=1, window=10)
+    stored = kannel_config(tmp_path, ports, 2775, binds=1, window=10, store=True)
+    assert "store-type" not in plain and setup(False)["message_store"].startswith("none")
+    core = stored.split("group = smsc")[0]
+    assert "store-type = file" in core and f'store-location = "{tmp_path}/kannel.store"' in core
+    assert setup(True)["message_store"].startswith("file")
 
 
 def test_the_sink_keys_a_callback_by_its_recipient() -> None:
