@@ -16,8 +16,6 @@ from enum import StrEnum
 import msgspec
 
 from ledger.model import (
-    CHECKED_ACCOUNTS,
-    CHECKED_MESSAGE_IDS,
     MAX_AMOUNT,
     AccountLimits,
     CheckedValues,
@@ -150,6 +148,8 @@ class AccountEvent(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
 
 def _check_connector(connector: str) -> None:
+    if type(connector) is str and connector in _CHECKED_CONNECTORS.values:
+        return
     if not isinstance(connector, str) or not _CONNECTOR.fullmatch(connector):
         raise ValueError(f"connector must be 1-64 of [A-Za-z0-9_.:-], got {connector!r}")
     _CHECKED_CONNECTORS.remember(connector)
@@ -262,21 +262,16 @@ class MessageEvent(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     position: Position | None = None
 
     def __post_init__(self) -> None:
-        # The engine builds one of these per state change: the common case is a
-        # few type checks and set lookups; the full checks run only on a miss.
-        message_id, account, connector = self.message_id, self.account, self.connector
-        if type(message_id) is not str or message_id not in CHECKED_MESSAGE_IDS.values:
-            check_message_id(message_id)
-        if type(account) is not str or account not in CHECKED_ACCOUNTS.values:
-            check_account(account)
+        # The engine builds one of these per state change: the id, account and
+        # connector checks are set lookups for values that passed before.
+        check_message_id(self.message_id)
+        check_account(self.account)
         if type(self.state) is not MessageState:
             MessageState(self.state)
         if type(self.ts_ms) is not int or self.ts_ms < 0:
             raise ValueError(f"ts_ms must be a non-negative int, got {self.ts_ms!r}")
-        if connector != "" and (
-            type(connector) is not str or connector not in _CHECKED_CONNECTORS.values
-        ):
-            _check_connector(connector)
+        if self.connector != "":
+            _check_connector(self.connector)
         if self.operator_message_id != "" and not _is_operator_id(self.operator_message_id):
             raise ValueError(
                 "operator message id must be 1-65 printable ASCII characters, "
